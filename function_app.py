@@ -1,0 +1,26 @@
+"""Azure Functions entry point (Python v2 model): triggers only.
+
+Each handler decodes its input, calls `shared/`, and maps the result. Imports stay light:
+heavy modules are imported inside handlers so a cold start pays only for what it runs.
+"""
+
+from __future__ import annotations
+
+import json
+
+import azure.functions as func
+
+from shared import __version__
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+
+@app.function_name("health")
+@app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    """Liveness: no network call, no configuration read."""
+    return func.HttpResponse(
+        json.dumps({"status": "ok", "version": __version__}),
+        status_code=200,
+        mimetype="application/json",
+    )

@@ -1,0 +1,28 @@
+"""function_app imports and indexes its functions (an import-time failure shows in Azure as '0 functions loaded')."""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+import function_app
+
+
+def _functions() -> dict[str, object]:
+    return {f.get_function_name(): f for f in function_app.app.get_functions()}
+
+
+def test_function_app_indexes_health() -> None:
+    """The health route is indexed, anonymous and GET only."""
+    health = _functions()["health"]
+    trigger = health.get_trigger()  # type: ignore[attr-defined]
+    assert trigger.route == "health"
+    assert [str(m) for m in trigger.methods] in (["GET"], ["HttpMethod.GET"])
+    assert str(trigger.auth_level).endswith("ANONYMOUS")
+
+
+def test_health_answers_without_network() -> None:
+    """GET /api/health answers ok with the version."""
+    req = func.HttpRequest("GET", "http://localhost/api/health", headers={}, params={}, body=b"")
+    resp = function_app.health(req)
+    assert resp.status_code == 200
+    assert b'"status": "ok"' in resp.get_body()
