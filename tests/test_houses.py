@@ -34,7 +34,7 @@ def test_app_never_imports_devstack() -> None:
 
 
 def test_emulators_never_import_the_app() -> None:
-    """The emulators are the outside world: nothing in devstack/ imports shared/; only the host imports function_app."""
+    """Nothing in devstack/ imports shared/; only devstack/host imports function_app."""
     offenders = []
     for p in _files("devstack"):
         roots = _imported_roots(p)

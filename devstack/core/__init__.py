@@ -1,0 +1,1 @@
+"""What every emulator shares: the WSGI base with control endpoints, and the TLS server."""

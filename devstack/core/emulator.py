@@ -1,0 +1,198 @@
+"""The base of every emulator: routing, request counting, fault injection, JSON helpers.
+
+Control endpoints (`../shared/CONTRACT.md`), under each emulator's base URL:
+- `GET /_devstack/requests` -> `{"total": N, "byOperation": {...}}`; `DELETE` resets.
+- `POST /_devstack/faults` `{"match", "status", "times", "retryAfter", "delayMs"}`; `DELETE` clears.
+A fault with no `status` (or 0) only delays the matching requests, then serves them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Response]
+
+
+def json_response(
+    body: Any,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    content_type: str = "application/json; charset=utf-8",
+) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers, content_type=content_type)
+
+
+class ServiceError(Exception):
+    """An error in the emulated service's own words; `to_response()` renders its exact body."""
+
+    status = 400
+
+    def to_response(self) -> Response:  # pragma: no cover - every service overrides
+        return json_response({"error": {"code": type(self).__name__, "message": str(self)}}, self.status)
+
+
+@dataclass
+class Fault:
+    pattern: re.Pattern[str]
+    status: int
+    times: int
+    retry_after: float | None
+    delay_ms: int
+    body: Any = None
+
+
+class Emulator:
+    """A WSGI application: subclasses add `Rule(path, endpoint=<operation name>)` and handlers.
+
+    The operation name (the rule's endpoint) is what `byOperation` counts, e.g. "GetSecret".
+    """
+
+    name = "emulator"
+
+    def __init__(self) -> None:
+        self.url_map = Map(strict_slashes=False, merge_slashes=False)
+        self.handlers: dict[str, Handler] = {}
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._faults: list[Fault] = []
+
+    # -- routing --------------------------------------------------------------
+    def route(self, path: str, operation: str, handler: Handler, methods: Iterable[str]) -> None:
+        self.url_map.add(Rule(path, endpoint=operation, methods=list(methods)))
+        self.handlers[operation] = handler
+
+    # -- hooks for subclasses -------------------------------------------------
+    def fault_response(self, status: int, retry_after: float | None, request: Request) -> Response:
+        """The body an injected fault gets; services override to speak their own error format."""
+        headers = {"Retry-After": _fmt_retry(retry_after)} if retry_after is not None else {}
+        return json_response(
+            {"error": {"code": "InjectedFault", "message": f"devstack fault {status}"}}, status, headers
+        )
+
+    def not_found(self, request: Request) -> Response:
+        return json_response({"error": {"code": "NotFound", "message": f"No route for {request.path}"}}, 404)
+
+    # -- WSGI -----------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.dispatch(request)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        if request.path.startswith("/_devstack/"):
+            return self._control(request)
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            operation, args = adapter.match()
+        except (NotFound, MethodNotAllowed):
+            operation, args = None, {}
+        except HTTPException as exc:  # e.g. RequestRedirect; never followed by SDKs
+            return exc.get_response(request.environ)
+        with self._lock:
+            self._counts[str(operation or "Unmatched")] += 1
+            fault = self._take_fault(request.path)
+        if fault is not None:
+            if fault.delay_ms:
+                time.sleep(fault.delay_ms / 1000)
+            if fault.status:
+                return self.fault_response(fault.status, fault.retry_after, request)
+        if operation is None:
+            return self.not_found(request)
+        try:
+            return self.handlers[str(operation)](request, **args)
+        except ServiceError as exc:
+            return exc.to_response()
+        except Exception:
+            log.exception("%s: unhandled error in %s", self.name, operation)
+            return json_response(
+                {"error": {"code": "InternalError", "message": "devstack emulator bug"}}, 500
+            )
+
+    def _take_fault(self, path: str) -> Fault | None:
+        for fault in self._faults:
+            if fault.times > 0 and fault.pattern.search(path):
+                fault.times -= 1
+                if fault.times == 0:
+                    self._faults.remove(fault)
+                return fault
+        return None
+
+    # -- control endpoints ----------------------------------------------------
+    def _control(self, request: Request) -> Response:
+        if request.path.rstrip("/") == "/_devstack/requests":
+            if request.method == "GET":
+                with self._lock:
+                    return json_response(
+                        {"total": sum(self._counts.values()), "byOperation": dict(self._counts)}
+                    )
+            if request.method == "DELETE":
+                with self._lock:
+                    self._counts.clear()
+                return Response(status=204)
+        if request.path.rstrip("/") == "/_devstack/faults":
+            if request.method == "POST":
+                return self._add_fault(request)
+            if request.method == "DELETE":
+                with self._lock:
+                    self._faults.clear()
+                return Response(status=204)
+            if request.method == "GET":
+                with self._lock:
+                    return json_response(
+                        [
+                            {"match": f.pattern.pattern, "status": f.status, "times": f.times}
+                            for f in self._faults
+                        ]
+                    )
+        return self.control(request)
+
+    def control(self, request: Request) -> Response:
+        """Emulator-specific control endpoints (Key Vault's secret seeding); 404 by default."""
+        return json_response({"error": "unknown control endpoint"}, 404)
+
+    def _add_fault(self, request: Request) -> Response:
+        try:
+            spec = json.loads(request.get_data() or b"{}")
+            fault = Fault(
+                pattern=re.compile(str(spec.get("match", ".*"))),
+                status=int(spec.get("status") or 0),
+                times=int(spec.get("times", 1)),
+                retry_after=float(spec["retryAfter"]) if spec.get("retryAfter") is not None else None,
+                delay_ms=int(spec.get("delayMs") or 0),
+            )
+        except (ValueError, TypeError, re.error, AttributeError) as exc:
+            return json_response({"error": f"bad fault: {exc}"}, 400)
+        if fault.times < 1 or not (fault.status == 0 or 100 <= fault.status <= 599):
+            return json_response({"error": "times must be >= 1 and status an HTTP status"}, 400)
+        with self._lock:
+            self._faults.append(fault)
+        return json_response(
+            {"match": fault.pattern.pattern, "status": fault.status, "times": fault.times}, 201
+        )
+
+    # -- for in-process tests -------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+
+def _fmt_retry(seconds: float) -> str:
+    return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
+
+
+def retry_after_header(seconds: float | None) -> dict[str, str]:
+    return {"Retry-After": _fmt_retry(seconds)} if seconds is not None else {}

@@ -1,0 +1,13 @@
+"""STUB: the keyvault emulator."""
+
+from __future__ import annotations
+
+from devstack.core.emulator import Emulator
+from devstack.tenant.models import Tenant
+
+
+def create_app(tenant: Tenant) -> Emulator:
+    """STUB: replaced by the keyvault emulator."""
+    e = Emulator()
+    e.name = "keyvault"
+    return e

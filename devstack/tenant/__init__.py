@@ -1,0 +1,1 @@
+"""The one tenant model the emulators share (moto-style: state and operations, no HTTP)."""

@@ -1,0 +1,68 @@
+"""Shared fixtures: one in-process offline tenant per test session, and a clean environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from devstack.offline_tenant import OfflineTenant
+
+# Variables that would make an SDK pick another identity or endpoint than the test means.
+_AMBIENT = (
+    "AZURE_CLIENT_ID",
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_AUTHORITY_HOST",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_CLOUD",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "IMDS_ENDPOINT",
+    "KEY_VAULT_URL",
+    "GRAPH_URL",
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _AMBIENT:
+        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.startswith("CONNECTIONS__"):
+            monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(scope="session")
+def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfflineTenant]:
+    """The four emulators on ephemeral ports, seeded from devstack/tenant/seed.json."""
+    stack = OfflineTenant.start(tmp_path_factory.mktemp("devstack"))
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="session")
+def ca_bundle(devstack: OfflineTenant) -> str:
+    return devstack.state()["caBundle"]  # type: ignore[no-any-return]
+
+
+def tls_session(ca: str | Path) -> requests.Session:
+    """A session that trusts only the devstack CA, whatever REQUESTS_CA_BUNDLE says (see FACTS.md)."""
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = str(ca)
+    return session
+
+
+@pytest.fixture
+def http(ca_bundle: str) -> Iterator[requests.Session]:
+    with tls_session(ca_bundle) as session:
+        yield session
