@@ -1,0 +1,47 @@
+"""`python -m devstack up [--port N] [--state-dir DIR] [--app module:attr]` (what `make run` calls)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from devstack.stack import StackOptions, run
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the stack."""
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="run the offline tenant, Azurite and the app in the foreground")
+    up.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("DEVSTACK_PORT", "7071")),
+        help="HTTP port of the Functions host (0 picks a free one; env DEVSTACK_PORT; default 7071)",
+    )
+    up.add_argument(
+        "--state-dir",
+        type=Path,
+        default=Path(os.environ.get("DEVSTACK_STATE_DIR", ".devstack")),
+        help="where state.json and the CA go (env DEVSTACK_STATE_DIR; default .devstack)",
+    )
+    up.add_argument(
+        "--app",
+        default=os.environ.get("DEVSTACK_APP", "function_app:app"),
+        help="the FunctionApp to serve, as module:attribute (env DEVSTACK_APP; default function_app:app)",
+    )
+    up.add_argument("--log-level", default=os.environ.get("DEVSTACK_LOG_LEVEL", "INFO"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return run(StackOptions(port=args.port, state_dir=args.state_dir, app=args.app))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

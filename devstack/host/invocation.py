@@ -1,0 +1,176 @@
+"""Call a user function as the Python worker does: bindings in, `Out` values and the return value out.
+
+Sync functions run on the calling thread (an HTTP request thread, a timer or queue thread); async
+functions run on one event loop thread shared by the app, like the worker's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+from azure.functions import _abc as functions_abc
+
+from devstack.host.indexing import CONTEXT_PARAMETER, RETURN, IndexedFunction
+
+logger = logging.getLogger(__name__)
+
+
+class Out(func.Out[Any]):
+    """An output binding parameter: the function sets it, the host reads it afterwards."""
+
+    def __init__(self) -> None:
+        self._value: Any = None
+
+    def set(self, val: Any) -> None:
+        """Set the value the binding will send."""
+        self._value = val
+
+    def get(self) -> Any:
+        """The value set, or None."""
+        return self._value
+
+
+class _TraceContext(functions_abc.TraceContext):
+    def __init__(self) -> None:
+        self._parent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-00"
+
+    @property
+    def trace_state(self) -> str:
+        return ""
+
+    @property
+    def trace_parent(self) -> str:
+        return self._parent
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        return {}
+
+
+class _RetryContext(functions_abc.RetryContext):
+    @property
+    def retry_count(self) -> int:
+        return 0
+
+    @property
+    def max_retry_count(self) -> int:
+        return 0
+
+    @property
+    def exception(self) -> Any:
+        return None
+
+
+class InvocationContext(func.Context):
+    """The `context` parameter a function may declare."""
+
+    _local = threading.local()
+
+    def __init__(self, invocation_id: str, function_name: str, function_directory: str) -> None:
+        self._invocation_id = invocation_id
+        self._function_name = function_name
+        self._function_directory = function_directory
+
+    @property
+    def invocation_id(self) -> str:
+        return self._invocation_id
+
+    @property
+    def thread_local_storage(self) -> Any:
+        return self._local
+
+    @property
+    def function_name(self) -> str:
+        return self._function_name
+
+    @property
+    def function_directory(self) -> str:
+        return self._function_directory
+
+    @property
+    def trace_context(self) -> functions_abc.TraceContext:
+        return _TraceContext()
+
+    @property
+    def retry_context(self) -> functions_abc.RetryContext:
+        return _RetryContext()
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a run produced: the return value and each output binding's value by name."""
+
+    return_value: Any
+    outputs: dict[str, Any]
+
+    def output(self, name: str) -> Any:
+        """The value of output binding `name` (`$return` is the return value)."""
+        return self.return_value if name == RETURN else self.outputs.get(name)
+
+
+class Invoker:
+    """Runs functions with their bindings and logs each run the way the Functions host does."""
+
+    def __init__(self, function_directory: Path) -> None:
+        self._directory = str(function_directory)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="functions-event-loop", daemon=True)
+                thread.start()
+                self._loop, self._loop_thread = loop, thread
+            return self._loop
+
+    def invoke(self, function: IndexedFunction, trigger_value: Any, reason: str) -> Result:
+        """Run `function` with its trigger value; exceptions propagate after being logged."""
+        invocation_id = str(uuid.uuid4())
+        outs = {b.name: Out() for b in function.outputs if b.name != RETURN}
+        kwargs: dict[str, Any] = {function.trigger.name: trigger_value, **outs}
+        if function.wants_context:
+            kwargs[CONTEXT_PARAMETER] = InvocationContext(invocation_id, function.name, self._directory)
+        logger.info("Executing 'Functions.%s' (Reason='%s', Id=%s)", function.name, reason, invocation_id)
+        started = time.perf_counter()
+        try:
+            value = function.user_function(**kwargs)
+            if function.is_async:
+                coroutine: Coroutine[Any, Any, Any] = value
+                value = asyncio.run_coroutine_threadsafe(coroutine, self._event_loop()).result()
+        except Exception:
+            logger.exception(
+                "Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)",
+                function.name,
+                invocation_id,
+                (time.perf_counter() - started) * 1000,
+            )
+            raise
+        logger.info(
+            "Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%dms)",
+            function.name,
+            invocation_id,
+            (time.perf_counter() - started) * 1000,
+        )
+        return Result(return_value=value, outputs={name: out.get() for name, out in outs.items()})
+
+    def close(self) -> None:
+        """Stop the event loop thread, if one was started."""
+        with self._lock:
+            loop, thread = self._loop, self._loop_thread
+            self._loop = self._loop_thread = None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(timeout=5)
+            loop.close()

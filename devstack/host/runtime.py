@@ -1,0 +1,136 @@
+"""The local Functions host: HTTP server, timers and queue listeners for one indexed app."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from devstack.host.auth import HostKeys
+from devstack.host.errors import HostStartupError
+from devstack.host.http_app import HttpApp
+from devstack.host.indexing import HTTP_TRIGGER, QUEUE_TRIGGER, TIMER_TRIGGER, IndexedFunction, load_app
+from devstack.host.invocation import Invoker
+from devstack.host.queues import QueueClients, QueueListener, QueueOutputs
+from devstack.host.settings import HostConfig, read_host_json
+from devstack.host.timers import TimerRunner
+
+logger = logging.getLogger(__name__)
+
+LOOPBACK = "127.0.0.1"
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """werkzeug's handler without its access log line: the query string may carry `code=<key>`."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        logger.debug("%s %s -> %s", self.command, self.path.split("?", 1)[0], code)
+
+
+class FunctionsHost:
+    """Serves one app's functions; build it with `load`, then `start` and `stop`."""
+
+    def __init__(
+        self,
+        functions: list[IndexedFunction],
+        *,
+        root: Path,
+        environ: Mapping[str, str],
+        config: HostConfig,
+        keys: HostKeys,
+        port: int,
+    ) -> None:
+        self.functions = functions
+        self.config = config
+        self.keys = keys
+        self._invoker = Invoker(root)
+        self._clients = QueueClients()
+        self._outputs = QueueOutputs(self._clients, environ, config)
+        for function in functions:
+            self._outputs.check(function)
+        self._timers = [
+            TimerRunner.for_function(f, environ, self._invoker, self._outputs)
+            for f in functions
+            if f.trigger.type == TIMER_TRIGGER
+        ]
+        self._queue_listeners = [
+            QueueListener(f, environ, config, self._invoker, self._clients, self._outputs)
+            for f in functions
+            if f.trigger.type == QUEUE_TRIGGER
+        ]
+        self.wsgi_app = HttpApp(
+            [f for f in functions if f.trigger.type == HTTP_TRIGGER],
+            route_prefix=config.route_prefix,
+            keys=keys,
+            invoker=self._invoker,
+            body_limit=config.body_limit,
+            send_outputs=self._outputs,
+        )
+        self._requested_port = port
+        self._server: BaseWSGIServer | None = None
+        self._server_thread: threading.Thread | None = None
+
+    @classmethod
+    def load(
+        cls, app_spec: str, *, root: Path, environ: Mapping[str, str], keys: HostKeys, port: int
+    ) -> FunctionsHost:
+        """Import and index the app, check every binding; HostStartupError if it cannot be served."""
+        config = HostConfig.from_host_json(read_host_json(root, environ), environ)
+        return cls(load_app(app_spec), root=root, environ=environ, config=config, keys=keys, port=port)
+
+    @property
+    def port(self) -> int:
+        """The port the HTTP server listens on (known after `start`)."""
+        if self._server is None:
+            raise RuntimeError("the host is not started")
+        return int(self._server.server_port)
+
+    @property
+    def base_url(self) -> str:
+        """`http://127.0.0.1:<port>/<routePrefix>`."""
+        prefix = f"/{self.config.route_prefix}" if self.config.route_prefix else ""
+        return f"http://{LOOPBACK}:{self.port}{prefix}"
+
+    def start(self) -> None:
+        """Listen on loopback, then start timers and queue listeners."""
+        try:
+            self._server = make_server(
+                LOOPBACK, self._requested_port, self.wsgi_app, threaded=True, request_handler=_RequestHandler
+            )
+        except OSError as exc:
+            raise HostStartupError(
+                f"cannot listen on {LOOPBACK}:{self._requested_port} ({exc.strerror}); "
+                "is another `make run` running? Choose another port with --port"
+            ) from exc
+        self._server_thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
+        self._server_thread.start()
+        for timer in self._timers:
+            timer.start()
+        for listener in self._queue_listeners:
+            listener.start()
+        logger.info("Functions host listening on %s", self.base_url)
+
+    def stop(self) -> None:
+        """Stop listening, stop timers and listeners (running invocations may finish); idempotent."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        for timer in self._timers:
+            timer.stop()
+        for listener in self._queue_listeners:
+            listener.stop()
+        self._clients.close()
+        self._invoker.close()
+
+    def describe(self) -> list[dict[str, Any]]:
+        """One line per function for the start banner, as `func start` lists them."""
+        rows = []
+        for f in self.functions:
+            settings = f.trigger.settings
+            rows.append({"name": f.name, "trigger": f.trigger.type, "route": settings.get("route")})
+        return rows
