@@ -11,9 +11,12 @@ import datetime as dt
 import threading
 import uuid
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from devstack.tenant.pki import IssuedCertificate, utcnow
 
@@ -95,12 +98,9 @@ class VaultStore:
     def import_certificate(
         self, name: str, issued: IssuedCertificate, *, content_type: str = PKCS12, exportable: bool = True
     ) -> CertificateVersion:
-        """Add a certificate version, its backing key and (if exportable) secret: one version id for all."""
+        """Add a certificate version, its backing key and secret: one version id for all."""
         version = new_version()
-        if content_type == PKCS12:
-            value = base64.b64encode(issued.pfx()).decode("ascii")
-        else:
-            value = issued.pem_bundle().decode("ascii")
+        value = secret_value(issued, content_type=content_type, with_key=exportable)
         cv = CertificateVersion(
             name=name,
             version=version,
@@ -113,10 +113,10 @@ class VaultStore:
         with self.lock:
             self.certificates.setdefault(name, []).append(cv)
             self.keys.setdefault(name, []).append(kv)
-            # Key Vault keeps the secret of a non-exportable certificate too, but it holds no
-            # private key then; we model that by not creating it (a GET answers 404/403 alike).
-            if exportable:
-                self.set_secret(name, value, content_type, managed=True, version=version)
+            # Key Vault keeps the secret of a non-exportable certificate too, but "the private key
+            # isn't a part of the value when it's retrieved as a secret" (about-certificates docs):
+            # the value then holds only the certificate and its chain.
+            self.set_secret(name, value, content_type, managed=True, version=version)
         return cv
 
     def latest_secret(self, name: str) -> SecretVersion | None:
@@ -130,3 +130,44 @@ class VaultStore:
     def latest_key(self, name: str) -> KeyVersion | None:
         versions = self.keys.get(name)
         return versions[-1] if versions else None
+
+    # -- version look-ups (an empty or missing version means the latest) -------------------
+    def secret_version(self, name: str, version: str | None = None) -> SecretVersion | None:
+        with self.lock:
+            return _pick(self.secrets.get(name, []), version)
+
+    def key_version(self, name: str, version: str | None = None) -> KeyVersion | None:
+        with self.lock:
+            return _pick(self.keys.get(name, []), version)
+
+    def certificate_version(self, name: str, version: str | None = None) -> CertificateVersion | None:
+        with self.lock:
+            return _pick(self.certificates.get(name, []), version)
+
+
+class _Versioned(Protocol):
+    version: str
+
+
+_V = TypeVar("_V", bound=_Versioned)
+
+
+def _pick(versions: list[_V], version: str | None) -> _V | None:
+    if not version:
+        return versions[-1] if versions else None
+    return next((v for v in versions if v.version == version), None)
+
+
+def secret_value(issued: IssuedCertificate, *, content_type: str, with_key: bool) -> str:
+    """The backing secret's value: base64 PFX or PEM text; without the key when not exportable."""
+    if with_key:
+        if content_type == PKCS12:
+            return base64.b64encode(issued.pfx()).decode("ascii")
+        return issued.pem_bundle().decode("ascii")
+    if content_type == PKCS12:
+        pfx = pkcs12.serialize_key_and_certificates(
+            None, None, issued.certificate, issued.chain or None, serialization.NoEncryption()
+        )
+        return base64.b64encode(pfx).decode("ascii")
+    certs = [issued.certificate, *issued.chain]
+    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs).decode("ascii")

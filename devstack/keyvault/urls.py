@@ -1,0 +1,33 @@
+"""Key Vault's data-plane paths -> (operation name counted by `/_devstack/requests`, handler, methods).
+
+Rules that end in `/` also match without it (the map has `strict_slashes=False`): the SDKs
+ask for the latest version as `/secrets/{name}/`.
+"""
+
+from __future__ import annotations
+
+from devstack.core.emulator import Handler
+from devstack.keyvault.responses import KeyVaultResponses
+
+
+def url_paths(r: KeyVaultResponses) -> list[tuple[str, str, Handler, list[str]]]:
+    return [
+        ("/secrets", "ListSecrets", r.list_secrets, ["GET"]),
+        ("/secrets/<name>/versions", "ListSecretVersions", r.list_secret_versions, ["GET"]),
+        ("/secrets/<name>/", "GetSecret", r.get_secret, ["GET"]),
+        ("/secrets/<name>/<version>", "GetSecretVersion", r.get_secret, ["GET"]),
+        ("/secrets/<name>", "SetSecret", r.set_secret, ["PUT"]),
+        ("/keys/<name>/", "GetKey", r.get_key, ["GET"]),
+        ("/keys/<name>/<version>", "GetKeyVersion", r.get_key, ["GET"]),
+        ("/keys/<name>/sign", "Sign", r.sign, ["POST"]),
+        ("/keys/<name>//sign", "SignEmptyVersion", r.sign_empty_version, ["POST"]),
+        ("/keys/<name>/<version>/sign", "SignVersion", r.sign, ["POST"]),
+        ("/certificates", "ListCertificates", r.list_certificates, ["GET"]),
+        ("/certificates/<name>/versions", "ListCertificateVersions", r.list_certificate_versions, ["GET"]),
+        ("/certificates/<name>/policy", "GetCertificatePolicy", r.get_policy, ["GET"]),
+        ("/certificates/<name>/pending", "GetCertificateOperation", r.get_pending, ["GET"]),
+        ("/certificates/<name>/import", "ImportCertificate", r.import_certificate, ["POST"]),
+        ("/certificates/<name>/create", "CreateCertificate", r.create_certificate, ["POST"]),
+        ("/certificates/<name>/", "GetCertificate", r.get_certificate, ["GET"]),
+        ("/certificates/<name>/<version>", "GetCertificateVersion", r.get_certificate, ["GET"]),
+    ]
