@@ -19,6 +19,9 @@ param userAssignedIdentityResourceId string
 @description('Required. Blob container URL of the deployment package.')
 param deploymentContainerUrl string
 
+@description('Required. Name of the Application Insights component; its connection string is added to the app settings here, so that it never passes through an output.')
+param applicationInsightsName string
+
 @description('Required. App settings, as an object of name to value. No secret belongs here: secrets stay in Key Vault.')
 param appSettings object
 
@@ -43,6 +46,15 @@ param zoneRedundant bool = false
 
 @description('Optional. Resource id of the subnet the app integrates with (delegated to Microsoft.App/environments). Empty for no virtual network integration (a plain string so that checkov can parse this module).')
 param virtualNetworkSubnetResourceId string = ''
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+var allAppSettings = union(appSettings, {
+  // Where to send telemetry; publishing needs an Entra token (APPLICATIONINSIGHTS_AUTHENTICATION_STRING).
+  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
+})
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: zone redundancy of a Flex Consumption plan is offered only in some regions; opt in with the zoneRedundant parameter.
@@ -87,7 +99,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       ftpsState: 'Disabled'
       http20Enabled: true
       appSettings: [
-        for setting in items(appSettings): {
+        for setting in items(allAppSettings): {
           name: setting.key
           value: setting.value
         }

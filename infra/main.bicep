@@ -1,0 +1,352 @@
+metadata name = 'Entra automation on Azure Functions'
+metadata description = 'Deploys the app secretless and least-privilege: Flex Consumption Function App, user-assigned identity, storage without shared keys, Key Vault with Azure RBAC, Application Insights with Entra authentication, and only the roles the code needs.'
+
+// This file wires the modules together and holds no resource of its own: every Azure resource is
+// declared in modules/, which checkov checks. checkov's Bicep parser cannot read the newer syntax
+// used here (import, nullable and user-defined parameter types, lambdas), so this file, types.bicep
+// and modules/graph-app.bicep are skipped by checkov and checked by tree-sitter-bicep and
+// tests/test_infra.py instead.
+
+targetScope = 'resourceGroup'
+
+import { alwaysReadyType, connectionType, graphAppRoleAssignmentType, networkingType } from 'types.bicep'
+
+// ---------------------------------------------------------------------------------------------
+// Parameters
+// ---------------------------------------------------------------------------------------------
+
+@description('Required. Short name of the environment (the azd environment name); resource names derive from it.')
+@minLength(2)
+@maxLength(24)
+param environmentName string
+
+@description('Optional. Azure region of every resource. Defaults to the resource group\'s region.')
+param location string = resourceGroup().location
+
+@description('Optional. Tags applied to every resource.')
+param tags object?
+
+@description('Optional. Name of the Function App. Defaults to a name derived from environmentName.')
+param functionAppName string?
+
+@description('Optional. Name of the storage account. Defaults to a name derived from environmentName.')
+param storageAccountName string?
+
+@description('Optional. Name of the Key Vault. Defaults to a name derived from environmentName.')
+param keyVaultName string?
+
+@description('Optional. Memory of each Flex Consumption instance, in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Optional. Maximum number of instances the app scales out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Optional. Always-ready instances, for example { name: \'function:graph_webhook\', instanceCount: 1 } so that webhooks answer their validation handshake without a cold start. None by default.')
+param alwaysReady alwaysReadyType[]?
+
+@description('Optional. Spread the plan\'s instances across availability zones (only in regions that offer it for Flex Consumption).')
+param zoneRedundant bool = false
+
+@description('Optional. The named connections the app uses (CONNECTIONS__<NAME>__* settings). None by default: the app then acts only with its managed identity.')
+param connections connectionType[]?
+
+@description('Optional. Names of the storage queues the app uses.')
+param queueNames string[] = [
+  'job-runs'
+  'webhook-notifications'
+]
+
+@description('Optional. Names of the storage tables the app uses (letters and digits only).')
+param tableNames string[] = [
+  'jobs'
+  'runs'
+]
+
+@description('Optional. Public network access of the Key Vault. Defaults to Disabled with virtual network integration, Enabled without.')
+param keyVaultPublicNetworkAccess ('Enabled' | 'Disabled')?
+
+@description('Optional. Virtual network integration with private endpoints for storage and Key Vault. None by default.')
+param networking networkingType?
+
+@description('Optional. Object (principal) id of whoever deploys (azd sets AZURE_PRINCIPAL_ID): gets Key Vault Certificates Officer so they can import the certificate.')
+param deployerPrincipalId string?
+
+@description('Optional. Type of the deployer\'s principal.')
+param deployerPrincipalType ('User' | 'ServicePrincipal' | 'Group') = 'User'
+
+@description('Optional. Also create, with the Microsoft Graph Bicep extension, an app registration whose federated credential trusts the user-assigned identity. Needs Graph permissions at deployment time (Application.ReadWrite.All, and AppRoleAssignment.ReadWrite.All for app roles).')
+param deployGraphApp bool = false
+
+@description('Optional. Microsoft Graph app roles to grant when deployGraphApp is true, to the user-assigned identity or to the app registration.')
+param graphAppRoleAssignments graphAppRoleAssignmentType[]?
+
+// ---------------------------------------------------------------------------------------------
+// Names and derived values
+// ---------------------------------------------------------------------------------------------
+
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var allTags = union(tags ?? {}, { 'azd-env-name': environmentName })
+var siteName = functionAppName ?? 'func-${environmentName}-${resourceToken}'
+var deploymentContainerName = 'app-package'
+var useNetworking = networking != null
+
+// AzureCloud, AzureChinaCloud or AzureUSGovernment: the app derives its endpoints from it.
+var cloudName = environment().name
+
+var connectionList = connections ?? []
+var usesKeyVaultKey = length(filter(connectionList, c => c.credential == 'keyvault-key')) > 0
+
+// ---------------------------------------------------------------------------------------------
+// Identity, telemetry, storage, Key Vault
+// ---------------------------------------------------------------------------------------------
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    name: 'id-${environmentName}-${resourceToken}'
+    location: location
+    tags: allTags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    workspaceName: 'log-${environmentName}-${resourceToken}'
+    applicationInsightsName: 'appi-${environmentName}-${resourceToken}'
+    location: location
+    tags: allTags
+    roleAssignments: [
+      {
+        roleDefinitionIdOrName: 'Monitoring Metrics Publisher'
+        principalId: identity.outputs.principalId
+      }
+    ]
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: storageAccountName ?? 'st${resourceToken}'
+    location: location
+    tags: allTags
+    deploymentContainerName: deploymentContainerName
+    queueNames: queueNames
+    tableNames: tableNames
+    publicNetworkAccess: useNetworking ? 'Disabled' : 'Enabled'
+    roleAssignments: [
+      {
+        // The Functions host keeps leases, keys and the deployment package in blobs.
+        roleDefinitionIdOrName: 'Storage Blob Data Owner'
+        principalId: identity.outputs.principalId
+      }
+      {
+        roleDefinitionIdOrName: 'Storage Queue Data Contributor'
+        principalId: identity.outputs.principalId
+      }
+      {
+        roleDefinitionIdOrName: 'Storage Table Data Contributor'
+        principalId: identity.outputs.principalId
+      }
+    ]
+  }
+}
+
+// The app reads certificates (through their secrets), client secrets and the webhook signing
+// secrets (webhook-{source}), so Key Vault Secrets User is granted on the vault: a per-secret
+// scope is not possible at deployment time, as those objects are imported afterwards. Key Vault
+// Crypto User (sign with a non-exportable key) only when a keyvault-key connection exists.
+var vaultRoleAssignments = concat(
+  [
+    {
+      roleDefinitionIdOrName: 'Key Vault Secrets User'
+      principalId: identity.outputs.principalId
+    }
+  ],
+  usesKeyVaultKey
+    ? [
+        {
+          roleDefinitionIdOrName: 'Key Vault Crypto User'
+          principalId: identity.outputs.principalId
+        }
+      ]
+    : [],
+  deployerPrincipalId != null
+    ? [
+        {
+          roleDefinitionIdOrName: 'Key Vault Certificates Officer'
+          principalId: deployerPrincipalId!
+          principalType: deployerPrincipalType
+        }
+      ]
+    : []
+)
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyVault'
+  params: {
+    name: keyVaultName ?? 'kv-${resourceToken}'
+    location: location
+    tags: allTags
+    publicNetworkAccess: keyVaultPublicNetworkAccess ?? (useNetworking ? 'Disabled' : 'Enabled')
+    roleAssignments: vaultRoleAssignments
+  }
+}
+
+module privateEndpoints 'modules/private-endpoints.bicep' = if (useNetworking) {
+  name: 'privateEndpoints'
+  params: {
+    location: location
+    tags: allTags
+    subnetResourceId: networking!.privateEndpointSubnetResourceId
+    endpoints: [
+      {
+        name: 'pe-${storage.outputs.name}-blob'
+        privateLinkServiceId: storage.outputs.resourceId
+        groupId: 'blob'
+        privateDnsZoneResourceId: networking.?blobPrivateDnsZoneResourceId ?? ''
+      }
+      {
+        name: 'pe-${storage.outputs.name}-queue'
+        privateLinkServiceId: storage.outputs.resourceId
+        groupId: 'queue'
+        privateDnsZoneResourceId: networking.?queuePrivateDnsZoneResourceId ?? ''
+      }
+      {
+        name: 'pe-${storage.outputs.name}-table'
+        privateLinkServiceId: storage.outputs.resourceId
+        groupId: 'table'
+        privateDnsZoneResourceId: networking.?tablePrivateDnsZoneResourceId ?? ''
+      }
+      {
+        name: 'pe-${keyVault.outputs.name}-vault'
+        privateLinkServiceId: keyVault.outputs.resourceId
+        groupId: 'vault'
+        privateDnsZoneResourceId: networking.?vaultPrivateDnsZoneResourceId ?? ''
+      }
+    ]
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Optional: app registration trusting the identity (Microsoft Graph Bicep extension)
+// ---------------------------------------------------------------------------------------------
+
+module graphApp 'modules/graph-app.bicep' = if (deployGraphApp) {
+  name: 'graphApp'
+  params: {
+    uniqueName: 'entra-automation-${environmentName}-${resourceToken}'
+    displayName: 'Entra automation (${environmentName})'
+    managedIdentityPrincipalId: identity.outputs.principalId
+    appRoleAssignments: graphAppRoleAssignments ?? []
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// App settings: exactly what the code reads (tests/test_infra.py checks both directions)
+// ---------------------------------------------------------------------------------------------
+
+// Client id a connection uses when it names none: the user-assigned identity for managed-identity,
+// the app registration of the Graph module for federated-identity.
+var federatedClientId = deployGraphApp ? graphApp!.outputs.applicationClientId : null
+
+var connectionClientIds = [
+  for c in connectionList: c.?clientId ?? (c.credential == 'managed-identity'
+    ? identity.outputs.clientId
+    : (c.credential == 'federated-identity' ? federatedClientId : null))
+]
+
+var connectionSettingObjects = [
+  for (c, i) in connectionList: union(
+    {
+      'CONNECTIONS__${toUpper(c.name)}__CREDENTIAL': c.credential
+      'CONNECTIONS__${toUpper(c.name)}__TENANT_ID': c.?tenantId ?? tenant().tenantId
+    },
+    connectionClientIds[i] != null ? { 'CONNECTIONS__${toUpper(c.name)}__CLIENT_ID': connectionClientIds[i] } : {},
+    c.?certificateName != null ? { 'CONNECTIONS__${toUpper(c.name)}__CERTIFICATE': c.?certificateName } : {},
+    c.?secretName != null ? { 'CONNECTIONS__${toUpper(c.name)}__SECRET': c.?secretName } : {},
+    c.?keyName != null ? { 'CONNECTIONS__${toUpper(c.name)}__KEY': c.?keyName } : {},
+    c.credential == 'certificate'
+      ? { 'CONNECTIONS__${toUpper(c.name)}__SEND_CERTIFICATE_CHAIN': (c.?sendCertificateChain ?? false) ? 'true' : 'false' }
+      : {}
+  )
+]
+
+var connectionSettings = reduce(connectionSettingObjects, {}, (all, one) => union(all, one))
+
+var appSettings = union(
+  {
+    // Host storage through the user-assigned identity: no connection string, no key.
+    AzureWebJobsStorage__accountName: storage.outputs.name
+    AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
+    AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
+    AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identity.outputs.clientId
+    // Telemetry with Entra authentication (local auth is disabled on the component).
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+    // What the app's code reads.
+    AZURE_CLIENT_ID: identity.outputs.clientId
+    AZURE_CLOUD: cloudName
+    KEY_VAULT_URL: keyVault.outputs.uri
+  },
+  connectionSettings
+)
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'functionApp'
+  params: {
+    name: siteName
+    planName: 'plan-${environmentName}-${resourceToken}'
+    location: location
+    tags: union(allTags, { 'azd-service-name': 'api' })
+    userAssignedIdentityResourceId: identity.outputs.resourceId
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    appSettings: appSettings
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    alwaysReady: alwaysReady ?? []
+    zoneRedundant: zoneRedundant
+    virtualNetworkSubnetResourceId: networking.?appSubnetResourceId ?? ''
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs (no secret, no key, no connection string)
+// ---------------------------------------------------------------------------------------------
+
+@description('The name of the Function App.')
+output functionAppName string = functionApp.outputs.name
+
+@description('The resource id of the Function App.')
+output functionAppResourceId string = functionApp.outputs.resourceId
+
+@description('The base URL of the app\'s HTTP API.')
+output functionAppUrl string = 'https://${functionApp.outputs.defaultHostName}/api'
+
+@description('The name of the Key Vault: import the certificate of a certificate connection here.')
+output keyVaultName string = keyVault.outputs.name
+
+@description('The URI of the Key Vault (KEY_VAULT_URL).')
+output keyVaultUri string = keyVault.outputs.uri
+
+@description('The name of the storage account.')
+output storageAccountName string = storage.outputs.name
+
+@description('The client id of the user-assigned identity (AZURE_CLIENT_ID).')
+output userAssignedIdentityClientId string = identity.outputs.clientId
+
+@description('The object (principal) id of the user-assigned identity: grant it Microsoft Graph app roles when the Graph module is not used.')
+output userAssignedIdentityPrincipalId string = identity.outputs.principalId
+
+@description('The client id of the app registration of the Graph module, when deployGraphApp is true.')
+output graphApplicationClientId string? = deployGraphApp ? graphApp!.outputs.applicationClientId : null
