@@ -1,13 +1,51 @@
-"""STUB: the entra emulator."""
+"""Entra ID: OpenID discovery, JWKS and the token endpoint (client credentials with a secret, a
+certificate or a federated assertion; on-behalf-of), with Entra's exact AADSTS errors.
+
+Devstack only: `POST /_devstack/users/{upn}/token` issues a user's token (ROPC is not offered).
+"""
 
 from __future__ import annotations
 
-from devstack.core.emulator import Emulator
+import re
+
+from werkzeug.wrappers import Request, Response
+
+from devstack.core.emulator import Emulator, retry_after_header
+from devstack.entra.exceptions import AadstsError, TemporarilyUnavailable
+from devstack.entra.models import EntraBackend
+from devstack.entra.responses import EntraResponses
+from devstack.entra.urls import url_paths
 from devstack.tenant.models import Tenant
+
+__all__ = ["EntraEmulator", "create_app"]
+
+_USER_TOKEN = re.compile(r"^/_devstack/users/(?P<upn>[^/]+)/token/?$")
+
+
+class EntraEmulator(Emulator):
+    """login.microsoftonline.com for one offline tenant."""
+
+    name = "entra"
+
+    def __init__(self, tenant: Tenant) -> None:
+        super().__init__()
+        self.backend = EntraBackend(tenant)
+        self.responses = EntraResponses(self.backend)
+        for path, operation, handler, methods in url_paths:
+            self.route(path, operation, getattr(self.responses, handler), methods)
+
+    def control(self, request: Request) -> Response:
+        m = _USER_TOKEN.match(request.path)
+        if m and request.method == "POST":
+            return self.responses.user_token(request, m["upn"])
+        return super().control(request)
+
+    def fault_response(self, status: int, retry_after: float | None, request: Request) -> Response:
+        # Injected faults look like Entra's own outage answers so msal/azure-identity parse them.
+        err: AadstsError = TemporarilyUnavailable(status)
+        err.headers = retry_after_header(retry_after)
+        return err.to_response()
 
 
 def create_app(tenant: Tenant) -> Emulator:
-    """STUB: replaced by the entra emulator."""
-    e = Emulator()
-    e.name = "entra"
-    return e
+    return EntraEmulator(tenant)

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from devstack.core.emulator import Emulator
+from werkzeug.wrappers import Request, Response
+
+from devstack.core.emulator import Emulator, json_response, retry_after_header
+from devstack.identity.responses import IdentityResponses
+from devstack.identity.urls import url_paths
 from devstack.tenant.models import Tenant
+
+__all__ = ["IdentityEmulator", "create_app"]
+
+
+class IdentityEmulator(Emulator):
+    """Answers `GET /msi/token` for the identities assigned to the function app."""
+
+    name = "identity"
+
+    def __init__(self, tenant: Tenant, identity_header: str) -> None:
+        super().__init__()
+        responses = IdentityResponses(tenant, identity_header)
+        for path, operation, handler, methods in url_paths:
+            self.route(path, operation, getattr(responses, handler), methods)
+
+    def fault_response(self, status: int, retry_after: float | None, request: Request) -> Response:
+        # Injected outages look like the endpoint's own errors, so clients parse them the same way.
+        return json_response(
+            {"statusCode": status, "message": f"devstack injected fault {status}"},
+            status,
+            retry_after_header(retry_after),
+        )
 
 
 def create_app(tenant: Tenant, identity_header: str) -> Emulator:
-    """STUB: replaced by the identity emulator."""
-    e = Emulator()
-    e.name = "identity"
-    return e
+    return IdentityEmulator(tenant, identity_header)
