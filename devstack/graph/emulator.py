@@ -1,0 +1,121 @@
+"""The Microsoft Graph emulator: routes, token and permission checks, $batch, control endpoints.
+
+Devstack-only control endpoints (besides the common `/_devstack/requests` and `/_devstack/faults`):
+- `GET /_devstack/subscriptions` -> every subscription, whichever app created it.
+- `POST /_devstack/subscriptions/{id}/notify` with `{"changeType": "updated", "resourceId": "...",
+  "lifecycleEvent": null}` -> Graph posts a change notification (or, with `lifecycleEvent` =
+  reauthorizationRequired | subscriptionRemoved | missed, a lifecycle notification) to the
+  subscriber and answers `{"url", "status", "error", "notification"}` with what it got back.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from devstack.core.emulator import Emulator, json_response, retry_after_header
+from devstack.graph.auth import authenticate
+from devstack.graph.batch import run_batch
+from devstack.graph.exceptions import (
+    BadRequest,
+    GraphError,
+    ServiceNotAvailable,
+    TooManyRequests,
+    request_id,
+)
+from devstack.graph.permissions import authorize, is_delegated
+from devstack.graph.responses import Call, GraphResponses, ok
+from devstack.graph.subscriptions import SubscriptionStore
+from devstack.graph.urls import BATCH_PATH, URLS, VERSIONS
+from devstack.tenant.models import Tenant
+
+_NOTIFY = re.compile(r"^/_devstack/subscriptions/([^/]+)/notify/?$")
+
+
+class GraphEmulator(Emulator):
+    name = "graph"
+
+    def __init__(self, tenant: Tenant) -> None:
+        super().__init__()
+        self.tenant = tenant
+        self.subscriptions = SubscriptionStore(tenant)
+        self.responses = GraphResponses(tenant, self.subscriptions)
+        for version in VERSIONS:
+            for path, operation, method, methods in URLS:
+                handler = getattr(self.responses, method)
+                self.route(f"/{version}{path}", operation, self._guarded(operation, handler), methods)
+            self.route(f"/{version}{BATCH_PATH}", "Batch", self._guarded("Batch", self._batch), ["POST"])
+
+    # -- every Graph call -----------------------------------------------------
+    def _guarded(self, operation: str, handler: Callable[..., Response]) -> Callable[..., Response]:
+        """Check the token and the operation's permissions, then call the handler with a `Call`."""
+
+        def guarded(request: Request, **args: Any) -> Response:
+            try:
+                claims = authenticate(self.tenant, request)
+                if operation == "GetMe" and not is_delegated(claims):
+                    raise BadRequest.me_needs_delegated()
+                authorize(claims, operation)
+                return handler(Call(request, claims, request.path.split("/")[1]), **args)
+            except GraphError as exc:
+                return exc.to_response(request)
+
+        return guarded
+
+    def _batch(self, call: Call) -> Response:
+        return ok(run_batch(call.request, call.version, self.dispatch))
+
+    def dispatch(self, request: Request) -> Response:
+        response = super().dispatch(request)
+        if not request.path.startswith("/_devstack/"):
+            response.headers.setdefault("request-id", request_id(request))
+            response.headers.setdefault(
+                "client-request-id", request.headers.get("client-request-id") or request_id(request)
+            )
+        return response
+
+    # -- hooks of the base emulator -------------------------------------------
+    def fault_response(self, status: int, retry_after: float | None, request: Request) -> Response:
+        headers = retry_after_header(retry_after)
+        error: GraphError
+        if status == 429:
+            error = TooManyRequests(headers)
+        elif status == 503:
+            error = ServiceNotAvailable(headers)
+        else:
+            error = GraphError(f"devstack injected fault {status}", headers)
+            error.status = status
+        return error.to_response(request)
+
+    def not_found(self, request: Request) -> Response:
+        segments = [s for s in request.path.split("/") if s]
+        if not segments or segments[0] not in VERSIONS:
+            # Graph's answer to a path outside a version root.
+            error: GraphError = BadRequest(f"Invalid version: {segments[0] if segments else ''}")
+        else:
+            error = BadRequest(f"Resource not found for the segment '{segments[-1]}'.")
+        return error.to_response(request)
+
+    def control(self, request: Request) -> Response:
+        if request.path.rstrip("/") == "/_devstack/subscriptions" and request.method == "GET":
+            return json_response({"value": [s.to_json() for s in self.subscriptions.all()]})
+        match = _NOTIFY.match(request.path)
+        if match and request.method == "POST":
+            try:
+                spec = json.loads(request.get_data() or b"{}")
+                report = self.subscriptions.notify(
+                    match.group(1),
+                    change_type=spec.get("changeType"),
+                    resource_id=spec.get("resourceId"),
+                    lifecycle_event=spec.get("lifecycleEvent"),
+                )
+            except (ValueError, AttributeError):
+                return json_response({"error": "body must be a JSON object"}, 400)
+            except GraphError as exc:
+                return exc.to_response(request)
+            return json_response(report.to_json())
+        return super().control(request)

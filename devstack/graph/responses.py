@@ -1,0 +1,218 @@
+"""Graph's HTTP face: parse the request, ask the tenant model, serialize (moto's `responses.py`).
+
+Every handler gets a `Call` (the request, the verified token's claims, the base URL) after the
+emulator has checked the token and the operation's permissions (`permissions.REQUIRED`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from werkzeug.wrappers import Request, Response
+
+from devstack.graph import representations as rep
+from devstack.graph.exceptions import JSON, BadRequest, ResourceNotFound
+from devstack.graph.query import Entity, ODataQuery, apply, check_select, project
+from devstack.graph.subscriptions import SubscriptionStore
+from devstack.tenant.models import Tenant
+
+Item = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Call:
+    request: Request
+    claims: dict[str, Any]
+    version: str  # "v1.0" | "beta"
+
+    @property
+    def base(self) -> str:
+        """The emulator's own origin: nextLink and @odata.context point back at it."""
+        return self.request.host_url.rstrip("/")
+
+    def query(self) -> ODataQuery:
+        return ODataQuery.parse(self.request.args, self.request.headers.get("ConsistencyLevel"))
+
+    def context(self, fragment: str) -> str:
+        return f"{self.base}/{self.version}/$metadata#{fragment}"
+
+    def json_body(self) -> Item:
+        try:
+            body = json.loads(self.request.get_data() or b"{}")
+        except ValueError:
+            raise BadRequest("Unable to read JSON request payload.") from None
+        if not isinstance(body, dict):
+            raise BadRequest("Unable to read JSON request payload.")
+        return body
+
+
+def ok(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body), status=status, content_type=JSON)
+
+
+def collection(call: Call, items: Sequence[Item], entity: Entity, context: str | None = None) -> Response:
+    """A paged collection: @odata.context, value, and @odata.nextLink while more remain."""
+    query = call.query()
+    page = apply(query, items, entity)
+    fragment = context or entity.collection
+    if query.select:
+        fragment += f"({','.join(query.select)})"
+    body: Item = {"@odata.context": call.context(fragment)}
+    if query.count:
+        body["@odata.count"] = page.total
+    if page.next_offset is not None:
+        body["@odata.nextLink"] = (
+            f"{call.base}{call.request.path}?{urlencode(query.next_params(page.next_offset))}"
+        )
+    body["value"] = page.items
+    return ok(body)
+
+
+def entity_response(call: Call, item: Item, entity: Entity, context: str | None = None) -> Response:
+    query = call.query()
+    check_select(query, entity)
+    fragment = context or entity.collection
+    if query.select:
+        fragment += f"({','.join(query.select)})"
+    return ok({"@odata.context": call.context(f"{fragment}/$entity"), **project(item, query, entity)})
+
+
+class GraphResponses:
+    """One method per operation; `urls.URLS` names them."""
+
+    def __init__(self, tenant: Tenant, subscriptions: SubscriptionStore) -> None:
+        self.tenant = tenant
+        self.subscriptions = subscriptions
+
+    # -- organization ---------------------------------------------------------
+    def get_organization(self, call: Call) -> Response:
+        entity = Entity(
+            "organization",
+            "Organization",
+            "Microsoft.DirectoryServices.TenantDetail",
+            frozenset(rep.organization(self.tenant)),
+            frozenset({"id"}),
+        )
+        return collection(call, [rep.organization(self.tenant)], entity)
+
+    # -- applications ---------------------------------------------------------
+    def list_applications(self, call: Call) -> Response:
+        items = [rep.application(self.tenant, a) for a in self.tenant.apps]
+        return collection(call, items, rep.APPLICATIONS)
+
+    def _application(self, key: str, *, by_app_id: bool) -> Any:
+        for a in self.tenant.apps:
+            if (a.app_id if by_app_id else a.object_id).lower() == key.lower():
+                return a
+        raise ResourceNotFound(key)
+
+    def get_application(self, call: Call, object_id: str) -> Response:
+        return self._get_application(call, self._application(object_id, by_app_id=False))
+
+    def get_application_by_app_id(self, call: Call, app_id: str) -> Response:
+        return self._get_application(call, self._application(app_id, by_app_id=True))
+
+    def _get_application(self, call: Call, app: Any) -> Response:
+        include_key = "keyCredentials" in call.query().select
+        item = rep.application(self.tenant, app, include_key=include_key)
+        return entity_response(call, item, rep.APPLICATIONS)
+
+    def list_federated_credentials(self, call: Call, object_id: str) -> Response:
+        app = self._application(object_id, by_app_id=False)
+        items = [rep.federated_credential(app, f) for f in app.federated_credentials]
+        return collection(
+            call,
+            items,
+            rep.FEDERATED_CREDENTIALS,
+            context=f"applications('{app.object_id}')/federatedIdentityCredentials",
+        )
+
+    # -- service principals ---------------------------------------------------
+    def _service_principal(self, key: str, *, by_app_id: bool) -> rep.ServicePrincipalRef:
+        for sp in rep.service_principals(self.tenant):
+            if (sp.app_id if by_app_id else sp.object_id).lower() == key.lower():
+                return sp
+        raise ResourceNotFound(key)
+
+    def list_service_principals(self, call: Call) -> Response:
+        items = [rep.service_principal(sp) for sp in rep.service_principals(self.tenant)]
+        return collection(call, items, rep.SERVICE_PRINCIPALS)
+
+    def get_service_principal(self, call: Call, object_id: str) -> Response:
+        sp = self._service_principal(object_id, by_app_id=False)
+        return entity_response(call, rep.service_principal(sp), rep.SERVICE_PRINCIPALS)
+
+    def get_service_principal_by_app_id(self, call: Call, app_id: str) -> Response:
+        sp = self._service_principal(app_id, by_app_id=True)
+        return entity_response(call, rep.service_principal(sp), rep.SERVICE_PRINCIPALS)
+
+    def list_app_role_assignments(self, call: Call, object_id: str) -> Response:
+        sp = self._service_principal(object_id, by_app_id=False)
+        return collection(
+            call,
+            rep.app_role_assignments(self.tenant, sp),
+            rep.APP_ROLE_ASSIGNMENTS,
+            context=f"servicePrincipals('{sp.object_id}')/appRoleAssignments",
+        )
+
+    # -- users and groups -----------------------------------------------------
+    def list_users(self, call: Call) -> Response:
+        return collection(call, [rep.user(u) for u in self.tenant.users], rep.USERS)
+
+    def get_user(self, call: Call, key: str) -> Response:
+        found = self.tenant.user(key)
+        if found is None:
+            raise ResourceNotFound(key)
+        return entity_response(call, rep.user(found), rep.USERS)
+
+    def get_me(self, call: Call) -> Response:
+        found = self.tenant.user(str(call.claims.get("oid", "")))
+        if found is None:
+            raise ResourceNotFound(str(call.claims.get("oid", "")))
+        return entity_response(call, rep.user(found), rep.USERS)
+
+    def _group(self, key: str) -> Any:
+        for g in self.tenant.groups:
+            if g.object_id.lower() == key.lower():
+                return g
+        raise ResourceNotFound(key)
+
+    def list_groups(self, call: Call) -> Response:
+        return collection(call, [rep.group(g) for g in self.tenant.groups], rep.GROUPS)
+
+    def get_group(self, call: Call, object_id: str) -> Response:
+        return entity_response(call, rep.group(self._group(object_id)), rep.GROUPS)
+
+    def list_group_members(self, call: Call, object_id: str) -> Response:
+        group = self._group(object_id)
+        members = [self.tenant.user(oid) for oid in group.members]
+        items = [{"@odata.type": "#microsoft.graph.user", **rep.user(u)} for u in members if u]
+        return collection(call, items, rep.MEMBERS)
+
+    # -- subscriptions --------------------------------------------------------
+    def create_subscription(self, call: Call) -> Response:
+        sub = self.subscriptions.create(call.json_body(), call.claims)
+        return ok({"@odata.context": call.context("subscriptions/$entity"), **sub.to_json()}, 201)
+
+    def list_subscriptions(self, call: Call) -> Response:
+        items = [s.to_json() for s in self.subscriptions.list(call.claims)]
+        return ok({"@odata.context": call.context("subscriptions"), "value": items})
+
+    def get_subscription(self, call: Call, sub_id: str) -> Response:
+        sub = self.subscriptions.get(sub_id, call.claims)
+        return ok({"@odata.context": call.context("subscriptions/$entity"), **sub.to_json()})
+
+    def update_subscription(self, call: Call, sub_id: str) -> Response:
+        sub = self.subscriptions.renew(sub_id, call.json_body(), call.claims)
+        return ok({"@odata.context": call.context("subscriptions/$entity"), **sub.to_json()})
+
+    def delete_subscription(self, call: Call, sub_id: str) -> Response:
+        self.subscriptions.delete(sub_id, call.claims)
+        return Response(status=204)
+
+
+CallHandler = Callable[..., Response]

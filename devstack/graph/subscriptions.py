@@ -1,0 +1,295 @@
+"""Change-notification subscriptions: the validation handshake, renewal, and delivery.
+
+No HTTP server code here; the outbound calls Graph makes to a subscriber (validation POST,
+notifications) go through `requests` with TLS verified against the devstack CA.
+
+Devstack difference: Graph requires an https `notificationUrl`; here plain http is also
+accepted for loopback hosts (127.0.0.1, localhost, ::1), because the local Functions host
+serves plain http. Any other http URL gets the 400 Graph gives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+import threading
+import urllib.parse
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from devstack.graph.exceptions import ExtensionError, InvalidRequest, ResourceNotFound, ValidationError
+from devstack.graph.permissions import SUBSCRIPTION_RESOURCES, authorize
+from devstack.tenant.models import Tenant
+
+VALIDATION_TIMEOUT_S = 10.0  # Graph waits 10 s for the validation answer
+DELIVERY_TIMEOUT_S = 10.0
+MAX_CLIENT_STATE = 128
+# Maximum subscription lifetime per resource (minutes): directory objects.
+MAX_LIFETIME_MIN: Mapping[str, int] = {"users": 41760, "groups": 41760}
+CHANGE_TYPES = frozenset({"created", "updated", "deleted"})
+LIFECYCLE_EVENTS = frozenset({"reauthorizationRequired", "subscriptionRemoved", "missed"})
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_ODATA_TYPES = {"users": "#Microsoft.Graph.User", "groups": "#Microsoft.Graph.Group"}
+
+
+@dataclass
+class Subscription:
+    id: str
+    resource: str
+    change_type: str
+    notification_url: str
+    expiration: dt.datetime
+    application_id: str
+    creator_id: str
+    client_state: str | None = None
+    lifecycle_notification_url: str | None = None
+
+    @property
+    def resource_kind(self) -> str:
+        return self.resource.strip("/").split("/")[0].lower()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "resource": self.resource,
+            "applicationId": self.application_id,
+            "changeType": self.change_type,
+            "clientState": self.client_state,
+            "notificationUrl": self.notification_url,
+            "lifecycleNotificationUrl": self.lifecycle_notification_url,
+            "expirationDateTime": graph_time7(self.expiration),
+            "creatorId": self.creator_id,
+            "includeResourceData": False,
+            "latestSupportedTlsVersion": "v1_2",
+            "encryptionCertificate": None,
+            "encryptionCertificateId": None,
+            "notificationQueryOptions": None,
+            "notificationUrlAppId": None,
+        }
+
+
+def graph_time7(t: dt.datetime) -> str:
+    """Graph writes subscription times with 7 fractional digits: 2026-11-05T10:00:00.1234567Z."""
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+def _parse_time(value: Any) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(f"Invalid value for expirationDateTime: '{value}'.") from None  # ≈
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+@dataclass
+class DeliveryReport:
+    """What the subscriber answered to a notification Graph sent (for the control endpoint)."""
+
+    url: str
+    status: int | None
+    body: dict[str, Any]
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "status": self.status, "error": self.error, "notification": self.body}
+
+
+@dataclass
+class SubscriptionStore:
+    """The tenant's subscriptions and the outbound HTTP Graph does for them."""
+
+    tenant: Tenant
+    validation_timeout_s: float = VALIDATION_TIMEOUT_S
+    _subs: dict[str, Subscription] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _ca_file: str | None = None
+
+    # -- CRUD -----------------------------------------------------------------
+    def create(self, spec: Mapping[str, Any], claims: Mapping[str, Any]) -> Subscription:
+        for name in ("changeType", "notificationUrl", "resource", "expirationDateTime"):
+            if not spec.get(name):
+                raise InvalidRequest(f"Required property '{name}' is missing.")  # ≈
+        resource = str(spec["resource"])
+        kind = resource.strip("/").split("/")[0].lower()
+        if kind not in MAX_LIFETIME_MIN:
+            raise InvalidRequest(f"Resource '{resource}' is not supported for subscriptions.")  # ≈
+        # Subscribing needs the permission to read the resource itself.
+        authorize(claims, SUBSCRIPTION_RESOURCES[kind])
+        change_types = [c.strip() for c in str(spec["changeType"]).split(",")]
+        if not change_types or any(c not in CHANGE_TYPES for c in change_types):
+            raise InvalidRequest(f"Invalid changeType '{spec['changeType']}'.")  # ≈
+        client_state = spec.get("clientState")
+        if client_state is not None and len(str(client_state)) > MAX_CLIENT_STATE:
+            raise InvalidRequest(
+                f"clientState must not exceed {MAX_CLIENT_STATE} characters."  # ≈
+            )
+        expiration = self._check_expiration(kind, spec["expirationDateTime"])
+        url = self._check_url(str(spec["notificationUrl"]))
+        lifecycle = spec.get("lifecycleNotificationUrl")
+        lifecycle_url = self._check_url(str(lifecycle)) if lifecycle else None
+        self.validate_endpoint(url)
+        if lifecycle_url and lifecycle_url != url:
+            self.validate_endpoint(lifecycle_url)
+        sub = Subscription(
+            id=str(uuid.uuid4()),
+            resource=resource,
+            change_type=",".join(change_types),
+            notification_url=url,
+            expiration=expiration,
+            application_id=str(claims.get("appid") or claims.get("azp") or ""),
+            creator_id=str(claims.get("oid", "")),
+            client_state=None if client_state is None else str(client_state),
+            lifecycle_notification_url=lifecycle_url,
+        )
+        with self._lock:
+            self._subs[sub.id] = sub
+        return sub
+
+    def all(self) -> list[Subscription]:
+        with self._lock:
+            return list(self._subs.values())
+
+    def list(self, claims: Mapping[str, Any]) -> list[Subscription]:
+        app_id = str(claims.get("appid") or claims.get("azp") or "")
+        with self._lock:
+            return [s for s in self._subs.values() if s.application_id == app_id]
+
+    def get(self, sub_id: str, claims: Mapping[str, Any] | None = None) -> Subscription:
+        """A subscription by id; another application's subscriptions are invisible (404)."""
+        with self._lock:
+            sub = self._subs.get(sub_id)
+        app_id = str(claims.get("appid") or claims.get("azp") or "") if claims is not None else None
+        if sub is None or (app_id is not None and sub.application_id != app_id):
+            raise ResourceNotFound(sub_id)
+        return sub
+
+    def renew(self, sub_id: str, spec: Mapping[str, Any], claims: Mapping[str, Any]) -> Subscription:
+        sub = self.get(sub_id, claims)
+        if "expirationDateTime" in spec:
+            sub.expiration = self._check_expiration(sub.resource_kind, spec["expirationDateTime"])
+        return sub
+
+    def delete(self, sub_id: str, claims: Mapping[str, Any] | None = None) -> None:
+        sub = self.get(sub_id, claims)
+        with self._lock:
+            self._subs.pop(sub.id, None)
+
+    # -- checks ---------------------------------------------------------------
+    def _check_expiration(self, kind: str, value: Any) -> dt.datetime:
+        expiration = _parse_time(value)
+        now = dt.datetime.now(dt.UTC)
+        if expiration <= now:
+            raise InvalidRequest("Subscription expiration must be in the future.")  # ≈
+        max_minutes = MAX_LIFETIME_MIN[kind]
+        if expiration > now + dt.timedelta(minutes=max_minutes):
+            raise ExtensionError.too_long(max_minutes)
+        return expiration
+
+    @staticmethod
+    def _check_url(url: str) -> str:
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK):
+            return url
+        raise InvalidRequest(
+            "Subscription validation request failed. NotificationUrl must be a valid https URL."  # ≈
+        )
+
+    # -- outbound HTTP --------------------------------------------------------
+    def _session(self) -> requests.Session:
+        session = requests.Session()
+        # Ignore REQUESTS_CA_BUNDLE and proxies from the environment: trust exactly the devstack CA.
+        session.trust_env = False
+        session.verify = self._ca_path()
+        return session
+
+    def _ca_path(self) -> str:
+        # requests takes a CA bundle by path; the CA certificate is public, so a temp file is fine.
+        with self._lock:
+            if self._ca_file is None:
+                fd, path = tempfile.mkstemp(prefix="devstack-graph-ca-", suffix=".pem")
+                with os.fdopen(fd, "wb") as f:
+                    f.write(self.tenant.ca.pem())
+                self._ca_file = path
+            return self._ca_file
+
+    def close(self) -> None:
+        with self._lock:
+            if self._ca_file is not None:
+                os.unlink(self._ca_file)
+                self._ca_file = None
+
+    def validate_endpoint(self, url: str) -> None:
+        """Graph's handshake: POST ?validationToken=..., expect 200 echoing the token within 10 s."""
+        token = (
+            f"Validation: Testing client application reachability for subscription Request-Id: {uuid.uuid4()}"
+        )
+        separator = "&" if urllib.parse.urlsplit(url).query else "?"
+        target = f"{url}{separator}{urllib.parse.urlencode({'validationToken': token})}"
+        try:
+            with self._session() as session:
+                answer = session.post(
+                    target,
+                    data=b"",
+                    headers={"Content-Type": "text/plain; charset=utf-8"},
+                    timeout=self.validation_timeout_s,
+                )
+        except requests.Timeout:
+            raise ValidationError.timed_out() from None
+        except requests.RequestException:
+            raise InvalidRequest.validation_failed() from None
+        if answer.status_code != 200 or answer.text != token:
+            raise InvalidRequest.validation_failed()
+
+    def notify(
+        self,
+        sub_id: str,
+        *,
+        change_type: str | None = None,
+        resource_id: str | None = None,
+        lifecycle_event: str | None = None,
+    ) -> DeliveryReport:
+        """Send one change (or lifecycle) notification for `sub_id` and report the answer."""
+        sub = self.get(sub_id)
+        if lifecycle_event:
+            if lifecycle_event not in LIFECYCLE_EVENTS:
+                raise InvalidRequest(f"Unknown lifecycleEvent '{lifecycle_event}'.")
+            item: dict[str, Any] = {
+                "subscriptionId": sub.id,
+                "subscriptionExpirationDateTime": graph_time7(sub.expiration),
+                "tenantId": self.tenant.tenant_id,
+                "clientState": sub.client_state,
+                "lifecycleEvent": lifecycle_event,
+            }
+            url = sub.lifecycle_notification_url or sub.notification_url
+            if lifecycle_event == "subscriptionRemoved":
+                self.delete(sub.id)
+        else:
+            kind = sub.resource_kind
+            rid = resource_id or str(uuid.uuid4())
+            odata_id = f"{kind.capitalize()}/{rid}"
+            item = {
+                "subscriptionId": sub.id,
+                "subscriptionExpirationDateTime": graph_time7(sub.expiration),
+                "changeType": change_type or sub.change_type.split(",")[0],
+                "resource": odata_id,
+                "resourceData": {
+                    "@odata.type": _ODATA_TYPES.get(kind, "#Microsoft.Graph.DirectoryObject"),
+                    "@odata.id": odata_id,
+                    "id": rid,
+                    "organizationId": self.tenant.tenant_id,
+                },
+                "clientState": sub.client_state,
+                "tenantId": self.tenant.tenant_id,
+            }
+        body = {"value": [item]}
+        try:
+            with self._session() as session:
+                answer = session.post(url, json=body, timeout=DELIVERY_TIMEOUT_S)
+        except requests.RequestException as exc:
+            return DeliveryReport(url, None, body, f"{type(exc).__name__}: {exc}")
+        return DeliveryReport(url, answer.status_code, body)
