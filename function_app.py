@@ -24,3 +24,13 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
         status_code=200,
         mimetype="application/json",
     )
+
+
+@app.function_name("context")
+@app.route(route="context", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def context(req: func.HttpRequest) -> func.HttpResponse:
+    """Connections and host facts (`?connection=NAME` for one); never a token, key or secret."""
+    # Imported here: the report pulls in the identity SDKs, which only this route needs.
+    from shared.context import context_response
+
+    return context_response(req)

@@ -1,0 +1,23 @@
+"""The report's link to the real connections and the current cloud (kept apart for tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from shared.config import get_settings
+from shared.context._connection import ConnectionLike
+from shared.permissions import ARM, EXCHANGE, GRAPH
+
+
+def live_connections() -> tuple[Callable[[], list[str]], Callable[[str], ConnectionLike]]:
+    """shared.connections' `connection_names` and `get_connection` (imported on first report)."""
+    from shared.connections import connection_names, get_connection
+
+    return connection_names, get_connection
+
+
+def scope_for_resource(resource: str) -> str:
+    """The `.default` scope of a logical resource (`graph`, `arm`, `exchange`) in this cloud, or a URI's."""
+    cloud = get_settings().cloud
+    base = {GRAPH: cloud.graph_url, ARM: cloud.arm_url, EXCHANGE: cloud.exchange_url}.get(resource, resource)
+    return f"{base.rstrip('/')}/.default"

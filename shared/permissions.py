@@ -1,0 +1,131 @@
+"""What the app's code needs from each connection, declared as data in one registry.
+
+A job or route declares its needs where it is defined, at import time:
+
+    require("graph-cert", GRAPH, roles={"User.Read.All"}, by="job:stale-guests")
+
+(`GRAPH` is the logical name of Microsoft Graph in whichever cloud the app runs; a URI such
+as `https://graph.microsoft.com` means the same.)
+
+and `GET /api/context` compares them with the roles (or scopes) in the connection's token:
+granted, missing (required, not granted) and unused (granted, required by nothing: least
+privilege says remove them). `connection="*"` means every configured connection.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+# Logical resource names: the same declaration holds in every cloud (and in the devstack),
+# whose Graph, ARM and Exchange URLs differ. Any other resource is named by its URI.
+GRAPH = "graph"
+ARM = "arm"
+EXCHANGE = "exchange"
+EVERY_CONNECTION = "*"
+
+_ALIASES = {
+    "https://graph.microsoft.com": GRAPH,
+    "https://graph.microsoft.us": GRAPH,
+    "https://microsoftgraph.chinacloudapi.cn": GRAPH,
+    "00000003-0000-0000-c000-000000000000": GRAPH,
+    "https://management.azure.com": ARM,
+    "https://management.core.windows.net": ARM,
+    "https://management.usgovcloudapi.net": ARM,
+    "https://management.chinacloudapi.cn": ARM,
+    "https://outlook.office365.com": EXCHANGE,
+    "https://outlook.office365.us": EXCHANGE,
+    "https://partner.outlook.cn": EXCHANGE,
+    "00000002-0000-0ff1-ce00-000000000000": EXCHANGE,
+}
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """Roles one piece of code (`by`) needs on one resource through one connection."""
+
+    connection: str
+    resource: str
+    roles: frozenset[str]
+    by: str
+
+
+@dataclass(frozen=True)
+class RoleDiff:
+    """Granted roles set against required ones; `required` maps each role to who needs it."""
+
+    granted: tuple[str, ...]
+    required: Mapping[str, tuple[str, ...]]
+    missing: tuple[str, ...]
+    unused: tuple[str, ...]
+
+
+def normalize_resource(resource: str) -> str:
+    """A logical name for the known APIs of any cloud (`graph`, `arm`, `exchange`), else the URI.
+
+    `https://graph.microsoft.com/.default`, a trailing slash and any case name the same resource.
+    """
+    uri = resource.strip().removesuffix("/.default").rstrip("/").lower()
+    return _ALIASES.get(uri, uri)
+
+
+def _satisfies(granted: str, required: str) -> bool:
+    # Graph's X.ReadWrite.All includes X.Read.All; no other implication is assumed.
+    return granted == required or granted == required.replace(".Read.", ".ReadWrite.", 1)
+
+
+def compare(granted: Iterable[str], required: Mapping[str, Iterable[str]]) -> RoleDiff:
+    """Diff granted roles with required ones (role -> the code that needs it)."""
+    have = sorted(set(granted))
+    need = {role: tuple(sorted(set(by))) for role, by in sorted(required.items())}
+    missing = tuple(r for r in need if not any(_satisfies(g, r) for g in have))
+    unused = tuple(g for g in have if not any(_satisfies(g, r) for r in need))
+    return RoleDiff(granted=tuple(have), required=need, missing=missing, unused=unused)
+
+
+class PermissionRegistry:
+    """The declared requirements; thread-safe because declarations happen at import time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: list[Requirement] = []
+
+    def require(self, connection: str, resource: str, *, roles: Iterable[str], by: str) -> Requirement:
+        """Declare that `by` needs `roles` on `resource` through `connection` (idempotent)."""
+        wanted = frozenset(r.strip() for r in roles if r.strip())
+        if not connection or not by or not wanted:
+            raise ValueError("require() needs a connection name, a resource, roles and `by`")
+        item = Requirement(connection.lower(), normalize_resource(resource), wanted, by)
+        with self._lock:
+            if item not in self._items:
+                self._items.append(item)
+        return item
+
+    def withdraw(self, item: Requirement) -> None:
+        """Remove one declaration (for tests and for code that is unloaded)."""
+        with self._lock:
+            if item in self._items:
+                self._items.remove(item)
+
+    def for_connection(self, name: str) -> dict[str, dict[str, tuple[str, ...]]]:
+        """resource -> role -> who requires it, for `name` (declarations for `*` included)."""
+        key = name.lower()
+        out: dict[str, dict[str, set[str]]] = {}
+        with self._lock:
+            items = list(self._items)
+        for item in items:
+            if item.connection in (key, EVERY_CONNECTION):
+                roles = out.setdefault(item.resource, {})
+                for role in item.roles:
+                    roles.setdefault(role, set()).add(item.by)
+        return {res: {r: tuple(sorted(b)) for r, b in roles.items()} for res, roles in out.items()}
+
+    def declared_connections(self) -> set[str]:
+        """Connection names code refers to (to flag a requirement for a connection not configured)."""
+        with self._lock:
+            return {i.connection for i in self._items if i.connection != EVERY_CONNECTION}
+
+
+registry = PermissionRegistry()
+require = registry.require
