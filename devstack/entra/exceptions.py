@@ -319,7 +319,7 @@ class OboExpired(_InvalidGrant):
 
     def __init__(self, now: str, exp: str) -> None:
         super().__init__(
-            f"Assertion is not within its valid time range. Ensure that the access token is not expired "
+            f"Assertion isn't within its valid time range. Ensure that the access token is not expired "
             f"before using it for user assertion, or request a new token. Current time: {now}, expiry time "
             f"of assertion {exp}."
         )
