@@ -168,4 +168,4 @@ class KeyVaultResponses:
             content_type=str((policy.get("secret_props") or {}).get("contentType") or PKCS12),
             exportable=bool((policy.get("key_props") or {}).get("exportable", True)),
         )
-        return json_response(self.out.pending(cv), 202)
+        return json_response(self.out.pending(cv, status="inProgress"), 202)

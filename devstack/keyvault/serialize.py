@@ -134,13 +134,15 @@ class Serializer:
             "attributes": {"enabled": True, "created": epoch(cv.created), "updated": epoch(cv.created)},
         }
 
-    def pending(self, cv: CertificateVersion) -> dict[str, Any]:
-        """A completed CertificateOperation: creation here is immediate."""
+    def pending(self, cv: CertificateVersion, *, status: str = "completed") -> dict[str, Any]:
+        """A CertificateOperation. Creation here is immediate, but the create answer still says
+        `inProgress` as Key Vault's does: the SDK's poller starts only from an unfinished operation
+        and would otherwise return None."""
         return {
             "id": f"{self.vault}/certificates/{cv.name}/pending",
             "issuer": {"name": "Self"},
             "cancellation_requested": False,
-            "status": "completed",
+            "status": status,
             "target": f"{self.vault}/certificates/{cv.name}",
             "request_id": cv.version,
         }
