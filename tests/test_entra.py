@@ -196,6 +196,13 @@ def test_openid_configuration(
     assert keys[0]["kid"] == t.issuer.kid
 
 
+def test_common_discovery_has_template_issuer(http: requests.Session, host: str) -> None:
+    """The /common document publishes the `{tenantid}` template issuer, as Entra's does."""
+    doc = http.get(f"{host}/common/v2.0/.well-known/openid-configuration").json()
+    assert doc["issuer"] == f"{host}/{{tenantid}}/v2.0"
+    assert doc["token_endpoint"] == f"{host}/common/oauth2/v2.0/token"
+
+
 def test_unknown_tenant_is_90002(http: requests.Session, host: str) -> None:
     """An unknown tenant in the discovery URL is a 400 AADSTS90002 in Entra's error shape."""
     resp = http.get(f"{host}/{uuid.uuid4()}/v2.0/.well-known/openid-configuration")
@@ -396,6 +403,30 @@ def test_wrong_secret_is_7000215(http: requests.Session, token_url: str, app: Ap
     )
     _assert_aadsts(resp, 401, "invalid_client", 7000215, "Invalid client secret provided.")
     assert f"app '{app.app_id}'" in resp.json()["error_description"]
+
+
+def test_expired_secret_is_refused(devstack: OfflineTenant, http: requests.Session, token_url: str) -> None:
+    """A password credential past its end date is refused like a wrong one (7000215)."""
+    legacy = devstack.tenant.app_by_name("legacy-reporting")
+    assert legacy is not None
+    cred = devstack.tenant.add_password_credential(legacy, "expired", days=-1)
+    try:
+        form = {"grant_type": "client_credentials", "client_id": legacy.app_id, "client_secret": cred.secret}
+        resp = http.post(token_url, data={**form, "scope": GRAPH_DEFAULT})
+        _assert_aadsts(resp, 401, "invalid_client", 7000215, "Invalid client secret provided.")
+    finally:
+        legacy.password_credentials.remove(cred)
+
+
+def test_error_echoes_client_request_id(http: requests.Session, token_url: str, app: AppRegistration) -> None:
+    """The error's correlation id is the caller's client-request-id, as msal logs expect."""
+    request_id = str(uuid.uuid4())
+    form = {"grant_type": "client_credentials", "client_id": app.app_id, "client_secret": "x"}
+    resp = http.post(
+        token_url, data={**form, "scope": GRAPH_DEFAULT}, headers={"client-request-id": request_id}
+    )
+    assert resp.json()["correlation_id"] == request_id
+    assert f"Correlation ID: {request_id}" in resp.json()["error_description"]
 
 
 def test_wrong_secret_through_azure_identity(
@@ -741,6 +772,21 @@ def test_on_behalf_of_surfaces_in_msal(
     )
     assert result["error"] == "invalid_grant"
     assert result["error_codes"] == [500131]
+
+
+def test_on_behalf_of_disabled_user_is_50057(
+    devstack: OfflineTenant,
+    http: requests.Session,
+    host: str,
+    token_url: str,
+    app: AppRegistration,
+    client_secret: str,
+) -> None:
+    """A disabled user's token cannot be exchanged: AADSTS50057."""
+    upn = f"megan.bowen@{devstack.tenant.default_domain}"
+    token = _user_token(http, host, upn, audience=f"api://{app.app_id}", scopes=["access_as_user"])
+    resp = _obo(http, token_url, app, client_secret, token)
+    _assert_aadsts(resp, 400, "invalid_grant", 50057, "The user account is disabled.")
 
 
 def test_user_token_control_endpoint(

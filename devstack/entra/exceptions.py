@@ -12,7 +12,8 @@
         ├── invalid_scope           InvalidScope 70011, DefaultScopeRequired 1002012
         ├── invalid_resource        ResourceNotFound 500011
         ├── invalid_grant           OboSignatureInvalid 50013, OboAudienceMismatch 500131,
-        │                           OboExpired 500133, UserNotFound 50034, ConsentRequired 65001
+        │                           OboExpired 500133, UserNotFound 50034, UserDisabled 50057,
+        │                           ConsentRequired 65001
         └── unsupported_grant_type  UnsupportedGrantType 70003
 
 The texts were taken from real answers; "≈" in FACTS.md marks the ones not confirmed.
@@ -335,6 +336,15 @@ class UserNotFound(_InvalidGrant):
             f"The user account {who} does not exist in the {tenant_name} directory. To sign into this "
             "application, the account must be added to the directory."
         )
+
+
+class UserDisabled(_InvalidGrant):
+    """The user behind the assertion has `accountEnabled: false`."""
+
+    code = 50057
+
+    def __init__(self) -> None:
+        super().__init__("The user account is disabled.")
 
 
 class ConsentRequired(_InvalidGrant):

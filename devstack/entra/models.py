@@ -40,12 +40,12 @@ class EntraBackend:
         self.tenant = tenant
 
     # -- tenants and discovery ---------------------------------------------------
-    def resolve_tenant(self, segment: str, *, allow_multi: bool = True) -> str:
+    def resolve_tenant(self, segment: str) -> str:
         """The tenant id for a path segment: the id, the domain, or (where Entra allows) common."""
         s = segment.lower()
         if s in (self.tenant.tenant_id.lower(), self.tenant.default_domain.lower()):
             return self.tenant.tenant_id
-        if allow_multi and s in MULTI_TENANT:
+        if s in MULTI_TENANT:  # single-tenant devstack: common/organizations resolve to it
             return self.tenant.tenant_id
         raise e.TenantNotFound(segment)
 
@@ -181,6 +181,8 @@ class EntraBackend:
         user = self.tenant.user(str(claims.get("oid", "")))
         if user is None or claims.get("idtyp") != "user":
             raise e.UserNotFound(str(claims.get("upn") or claims.get("oid")), self.tenant.display_name)
+        if not user.account_enabled:
+            raise e.UserDisabled()
         api, names = self._delegated_scopes(app, _required(req.form, "scope"))
         token, exp = self.tenant.issuer.issue(user.principal(), api.audience, scopes=names, azp=app.app_id)
         out = _token_response(token, exp)
