@@ -286,6 +286,7 @@ class SubscriptionStore:
                 "clientState": sub.client_state,
                 "tenantId": self.tenant.tenant_id,
             }
+            url = sub.notification_url
         body = {"value": [item]}
         try:
             with self._session() as session:
