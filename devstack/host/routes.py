@@ -206,9 +206,12 @@ class RouteTable:
         self.targets: list[Target] = []
         self._rules: list[Rule] = []
         self._converters: dict[str, type[BaseConverter]] = {}
+        self._map: Map | None = None
 
     def add(self, endpoint: str, template: str, methods: Iterable[str] | None) -> None:
-        """Add the rules of one function's route template."""
+        """Add the rules of one function's route template (before `build`)."""
+        if self._map is not None:
+            raise RuntimeError("routes are added before the map is built")
         segments = tokenize(template)
         # Trailing optional segments ({id?}, {page=1}, {*rest}) may be left out: one rule per length.
         lengths = [len(segments)]
@@ -249,5 +252,9 @@ class RouteTable:
             self._rules.append(rule)
 
     def build(self) -> Map:
-        """The werkzeug Map (no redirects: Azure neither merges slashes nor redirects)."""
-        return Map(self._rules, converters=self._converters, strict_slashes=False, merge_slashes=False)
+        """The werkzeug Map, built once (no redirects: Azure neither merges slashes nor redirects)."""
+        if self._map is None:
+            self._map = Map(
+                self._rules, converters=self._converters, strict_slashes=False, merge_slashes=False
+            )
+        return self._map
