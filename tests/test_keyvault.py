@@ -72,10 +72,19 @@ def _opts(ca: str) -> dict[str, Any]:
     return {"verify_challenge_resource": False, "connection_verify": ca}
 
 
-@pytest.fixture(scope="module")
-def user_assigned(devstack: OfflineTenant) -> IssuerCredential:
-    """id-entra-automation: Secrets User, Certificate User and Crypto User."""
-    return IssuerCredential(devstack, _principal(devstack, "id-entra-automation"))
+@pytest.fixture
+def app_environment(devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What Azure Functions gives the app: IDENTITY_ENDPOINT and IDENTITY_HEADER."""
+    state = devstack.state()
+    monkeypatch.setenv("IDENTITY_ENDPOINT", state["identityEndpoint"])
+    monkeypatch.setenv("IDENTITY_HEADER", state["identityHeader"])
+    return state
+
+
+@pytest.fixture
+def user_assigned(app_environment: dict[str, Any]) -> ManagedIdentityCredential:
+    """id-entra-automation (Secrets User, Certificate User, Crypto User) through the identity endpoint."""
+    return ManagedIdentityCredential(client_id=app_environment["managedIdentityClientId"])
 
 
 @pytest.fixture
@@ -153,11 +162,13 @@ def test_missing_api_version_is_400(devstack: OfflineTenant, http: requests.Sess
 
 
 # -- authorization -------------------------------------------------------------------------------
-def test_secrets_user_cannot_sign_or_read_certificates(devstack: OfflineTenant, ca_bundle: str) -> None:
+def test_secrets_user_cannot_sign_or_read_certificates(
+    devstack: OfflineTenant, ca_bundle: str, app_environment: dict[str, Any]
+) -> None:
     """The system-assigned identity (Secrets User only) gets 403 ForbiddenByRbac for sign and certificates."""
     principal = devstack.tenant.identity(system=True)
     assert principal is not None
-    cred = IssuerCredential(devstack, principal.principal())
+    cred = ManagedIdentityCredential()  # system-assigned
     kid = devstack.tenant.vault.latest_key(CERT)
     assert kid is not None
     crypto = CryptographyClient(f"{_kv(devstack)}/keys/{CERT}/{kid.version}", cred, **_opts(ca_bundle))
@@ -204,7 +215,7 @@ def test_role_grant_and_revoke(devstack: OfflineTenant, http: requests.Session) 
 
 # -- secrets -------------------------------------------------------------------------------------
 def test_certificate_secret_is_the_pfx_of_the_certificate(
-    devstack: OfflineTenant, ca_bundle: str, user_assigned: IssuerCredential
+    devstack: OfflineTenant, ca_bundle: str, user_assigned: ManagedIdentityCredential
 ) -> None:
     """The certificate's backing secret is a PFX with the key; its thumbprint is the certificate's x5t."""
     secret = SecretClient(_kv(devstack), user_assigned, **_opts(ca_bundle)).get_secret(CERT)
@@ -225,7 +236,7 @@ def test_certificate_secret_is_the_pfx_of_the_certificate(
 
 
 def test_non_exportable_certificate_secret_has_no_private_key(
-    devstack: OfflineTenant, ca_bundle: str, user_assigned: IssuerCredential
+    devstack: OfflineTenant, ca_bundle: str, user_assigned: ManagedIdentityCredential
 ) -> None:
     """A non-exportable certificate's secret exists but holds only the certificate chain (Key Vault docs)."""
     secret = SecretClient(_kv(devstack), user_assigned, **_opts(ca_bundle)).get_secret(SIGNING)
@@ -260,7 +271,7 @@ def test_set_list_and_page_versions(
 
 
 def test_missing_objects_are_404_with_service_codes(
-    devstack: OfflineTenant, ca_bundle: str, user_assigned: IssuerCredential
+    devstack: OfflineTenant, ca_bundle: str, user_assigned: ManagedIdentityCredential
 ) -> None:
     """Unknown secret, certificate and key raise ResourceNotFoundError with Key Vault's codes and texts."""
     with pytest.raises(ResourceNotFoundError) as secret:
@@ -283,7 +294,7 @@ def test_missing_objects_are_404_with_service_codes(
 
 
 def test_control_put_secret_is_read_by_the_sdk(
-    devstack: OfflineTenant, http: requests.Session, ca_bundle: str, user_assigned: IssuerCredential
+    devstack: OfflineTenant, http: requests.Session, ca_bundle: str, user_assigned: ManagedIdentityCredential
 ) -> None:
     """PUT /_devstack/secrets/{name} adds a version without a token; SecretClient reads it as the latest."""
     name = f"seeded-{uuid.uuid4().hex[:8]}"
@@ -372,7 +383,7 @@ def test_create_certificate_completes(
 
 
 def test_control_certificate_rotation(
-    devstack: OfflineTenant, http: requests.Session, ca_bundle: str, user_assigned: IssuerCredential
+    devstack: OfflineTenant, http: requests.Session, ca_bundle: str, user_assigned: ManagedIdentityCredential
 ) -> None:
     """POST /_devstack/certificates/{name} adds an (expired) version and registers it on the app."""
     name = f"rotated-{uuid.uuid4().hex[:8]}"
@@ -407,7 +418,7 @@ def test_control_certificate_rotation(
 def test_sign_digest_verifies_with_certificate(
     devstack: OfflineTenant,
     ca_bundle: str,
-    user_assigned: IssuerCredential,
+    user_assigned: ManagedIdentityCredential,
     algorithm: SignatureAlgorithm,
     pad: padding.AsymmetricPadding,
 ) -> None:
@@ -425,7 +436,7 @@ def test_sign_digest_verifies_with_certificate(
 
 
 def test_get_key_is_a_public_jwk(
-    devstack: OfflineTenant, ca_bundle: str, user_assigned: IssuerCredential
+    devstack: OfflineTenant, ca_bundle: str, user_assigned: ManagedIdentityCredential
 ) -> None:
     """get_key returns the RSA public JWK of the certificate's key, with the versioned kid."""
     key = KeyClient(_kv(devstack), user_assigned, **_opts(ca_bundle)).get_key(SIGNING)
@@ -450,15 +461,13 @@ def test_sign_with_empty_version_is_key_not_found(devstack: OfflineTenant, http:
     assert r.json()["error"]["code"] == "KeyNotFound"
 
 
-def test_managed_identity_credential_reads_the_certificate_secret(
-    devstack: OfflineTenant, ca_bundle: str, monkeypatch: pytest.MonkeyPatch
+def test_managed_identity_token_is_cached(
+    devstack: OfflineTenant, ca_bundle: str, user_assigned: ManagedIdentityCredential
 ) -> None:
-    """ManagedIdentityCredential (user-assigned, identity endpoint) reads the certificate's secret."""
-    # The identity endpoint is being built in parallel; its stub has no `responses` module.
-    pytest.importorskip("devstack.identity.responses")
-    state = devstack.state()
-    monkeypatch.setenv("IDENTITY_ENDPOINT", state["identityEndpoint"])
-    monkeypatch.setenv("IDENTITY_HEADER", state["identityHeader"])
-    cred = ManagedIdentityCredential(client_id=state["managedIdentityClientId"])
-    secret = SecretClient(_kv(devstack), cred, **_opts(ca_bundle)).get_secret(CERT)
-    assert secret.properties.content_type == "application/x-pkcs12"
+    """Two reads with one ManagedIdentityCredential fetch one token: the emulator's tokens are long-lived."""
+    identity = devstack.emulators["identity"]
+    before = sum(identity.counts().values())
+    client = SecretClient(_kv(devstack), user_assigned, **_opts(ca_bundle))
+    assert client.get_secret(CERT).properties.content_type == "application/x-pkcs12"
+    assert client.get_secret("webhook-github").value
+    assert sum(identity.counts().values()) - before == 1
