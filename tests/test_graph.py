@@ -573,3 +573,32 @@ def test_key_vault_token_is_not_a_graph_token(
     token = _app_token(devstack, audience=KEY_VAULT_APP_ID)
     response = http.get(f"{graph}/organization", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
+
+
+# -- the query model without HTTP ---------------------------------------------------------
+def test_query_model_pages_filters_and_projects() -> None:
+    """`query.apply` filters, pages from the skiptoken offset and projects, with no HTTP involved."""
+    from devstack.graph import query, representations
+
+    items = [{"id": str(i), "displayName": f"User {i:03d}", "userPrincipalName": f"u{i}@x"} for i in range(7)]
+    first = query.apply(query.ODataQuery.parse({"$top": "3", "$select": "id"}), items, representations.USERS)
+    assert [i["id"] for i in first.items] == ["0", "1", "2"]
+    assert first.next_offset == 3
+    params = query.ODataQuery.parse({"$top": "3", "$select": "id"}).next_params(3)
+    last = query.apply(
+        query.ODataQuery.parse({**params, "$skiptoken": params["$skiptoken"]}), items, representations.USERS
+    )
+    assert [i["id"] for i in last.items] == ["3", "4", "5"]
+    filtered = query.apply(
+        query.ODataQuery.parse({"$filter": "startswith(displayName,'user 00') and id eq '4'"}),
+        items,
+        representations.USERS,
+    )
+    assert [i["id"] for i in filtered.items] == ["4"]
+
+
+def test_nested_batch_is_refused(api: requests.Session, graph: str) -> None:
+    """A $batch item may not itself be a $batch request."""
+    nested = {"requests": [{"id": "1", "method": "POST", "url": "/$batch", "body": {"requests": []}}]}
+    status, code, _ = _error(api.post(f"{graph}/$batch", json=nested))
+    assert (status, code) == (400, "BadRequest")

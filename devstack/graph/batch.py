@@ -46,6 +46,8 @@ def run_batch(outer: Request, version: str, dispatch: Callable[[Request], Respon
     if any(not i for i in ids) or len(set(ids)) != len(ids):
         raise BadRequest("Each batch request needs a unique 'id'.")  # ≈
     for item in items:
+        if str(item.get("url", "")).lstrip("/").startswith("$batch"):
+            raise BadRequest("A batch request cannot contain another batch request.")  # ≈
         for dep in item.get("dependsOn") or []:
             if str(dep) not in ids:
                 raise BadRequest(f"Dependency '{dep}' not found in the batch.")  # ≈

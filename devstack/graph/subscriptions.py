@@ -10,6 +10,8 @@ serves plain http. Any other http URL gets the 400 Graph gives.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import os
 import tempfile
@@ -215,12 +217,14 @@ class SubscriptionStore:
                 with os.fdopen(fd, "wb") as f:
                     f.write(self.tenant.ca.pem())
                 self._ca_file = path
+                atexit.register(self.close)  # the emulator has no stop hook; remove it at exit
             return self._ca_file
 
     def close(self) -> None:
         with self._lock:
             if self._ca_file is not None:
-                os.unlink(self._ca_file)
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._ca_file)
                 self._ca_file = None
 
     def validate_endpoint(self, url: str) -> None:
