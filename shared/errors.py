@@ -3,13 +3,21 @@
     AutomationError                  root; every error the app raises on purpose
     ├── ConfigurationError           a setting is missing or malformed (names the setting)
     ├── CredentialError              a connection could not get a token
-    │   ├── IdentityUnavailableError the identity endpoint is down or unreachable (an outage)
+    │   ├── IdentityUnavailableError the identity endpoint or Entra is down or unreachable (an outage)
     │   └── AuthenticationFailedError Entra, the identity endpoint or Key Vault refused (a misconfiguration)
     ├── KeyVaultError                Key Vault could not give the object asked for
+    │   └── CertificateError         the certificate read is malformed, has no key, or is not valid now
     └── UpstreamError                another service (Graph, ...) answered with an error
 
-Foreign errors (azure-core, msal result dicts, requests) are mapped at one boundary with
-``raise ... from exc``; messages say what to do and never carry a token, secret or key.
+Every error carries `step` (where it happened: "identity-endpoint", "key-vault", "entra",
+"graph", "certificate", "configuration"), `status` (the HTTP status seen, when there was one),
+`code` (the service's own code, e.g. "AADSTS700027", "SecretNotFound") and `hint` (what to
+grant or fix). `outage` is True when retrying later may help (5xx, 429, timeout, refused
+connection) and False when a person must change something.
+
+Foreign errors (azure-core, msal result dicts, requests) are mapped at one boundary
+(`shared/identity/_errors.py`) with ``raise ... from exc``; messages say what to do and never
+carry a token, secret, key or assertion.
 """
 
 from __future__ import annotations
@@ -18,6 +26,79 @@ from __future__ import annotations
 class AutomationError(Exception):
     """Root of every error the app raises on purpose."""
 
+    default_step = "app"
+    outage = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        hint: str | None = None,
+        outage: bool | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.step = step or self.default_step
+        self.status = status
+        self.code = code
+        self.hint = hint
+        if outage is not None:
+            self.outage = outage
+
+    def __str__(self) -> str:
+        return f"{self.message} Hint: {self.hint}" if self.hint else self.message
+
+    def to_dict(self) -> dict[str, object]:
+        """Facts safe to show a caller (problem+json extensions): no token, secret or key."""
+        return {
+            "type": type(self).__name__,
+            "step": self.step,
+            "status": self.status,
+            "code": self.code,
+            "outage": self.outage,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
 
 class ConfigurationError(AutomationError):
     """A setting is missing or malformed; the message names it and says what is expected."""
+
+    default_step = "configuration"
+
+
+class CredentialError(AutomationError):
+    """A connection could not get a token."""
+
+    default_step = "identity"
+
+
+class IdentityUnavailableError(CredentialError):
+    """An outage: the identity endpoint or Entra answered 5xx/429, timed out or refused the connection."""
+
+    outage = True
+
+
+class AuthenticationFailedError(CredentialError):
+    """A misconfiguration: Entra, the identity endpoint or Key Vault refused; `hint` says what to fix."""
+
+
+class KeyVaultError(AutomationError):
+    """Key Vault could not give the object asked for (missing, forbidden, throttled or down)."""
+
+    default_step = "key-vault"
+
+
+class CertificateError(KeyVaultError):
+    """The certificate material is malformed, lacks its private key, or is expired / not yet valid."""
+
+    default_step = "certificate"
+
+
+class UpstreamError(AutomationError):
+    """Another service (Graph, ARM, Exchange) answered with an error."""
+
+    default_step = "upstream"

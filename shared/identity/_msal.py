@@ -1,0 +1,181 @@
+"""msal ConfidentialClientApplication plumbing: one app per (authority, client, credential version).
+
+- `http_client=` is a thin wrapper over the shared session (trust_env=False, explicit CA), so
+  `REQUESTS_CA_BUNDLE` from the machine cannot override verification (FACTS.md), every call
+  has a timeout from the current deadline, and we can see the real status and Retry-After
+  (msal turns a 5xx into "HTTP Error: 503" and a 429 into a bare result dict).
+- msal throttles by itself: after a 5xx/429 the same app replays the cached error for
+  Retry-After (default 5 s) seconds. We wait Retry-After (capped) and then clear the app's
+  `http_cache` before retrying, so the retry really goes to Entra.
+- `instance_discovery=False` only when the authority is an override; the constructor GETs
+  the OpenID configuration, so apps are built once and kept (module level).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msal
+import requests
+
+from shared.clouds import Cloud
+from shared.errors import AuthenticationFailedError, CredentialError, IdentityUnavailableError
+from shared.http import RETRYABLE_STATUSES, current_deadline, retry_after_seconds, session, wait_for_retry
+from shared.identity._errors import STEP_ENTRA, Context, boundary, map_msal_result
+from shared.identity._token_cache import AccessToken
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _LastResponse:
+    status: int | None = None
+    retry_after: float | None = None
+
+
+class _RecordingHttpClient:
+    """What msal calls `http_client`: the shared session, a deadline-bound timeout, the last status."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @property
+    def last(self) -> _LastResponse:
+        last: _LastResponse | None = getattr(self._local, "last", None)
+        if last is None:
+            last = self._local.last = _LastResponse()
+        return last
+
+    def forget(self) -> None:
+        self._local.last = _LastResponse()
+
+    def _record(self, response: requests.Response) -> requests.Response:
+        self._local.last = _LastResponse(
+            status=response.status_code, retry_after=retry_after_seconds(response.headers.get("Retry-After"))
+        )
+        return response
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        kwargs["timeout"] = current_deadline().timeout()
+        return self._record(session().post(url, **kwargs))
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        kwargs["timeout"] = current_deadline().timeout()
+        return self._record(session().get(url, **kwargs))
+
+    def close(self) -> None:
+        """The session is shared; msal must not close it."""
+
+
+@dataclass
+class MsalApp:
+    """A ConfidentialClientApplication with its own http cache and recorder."""
+
+    app: msal.ConfidentialClientApplication
+    http_cache: dict[str, Any]
+    recorder: _RecordingHttpClient
+
+
+def build_app(cloud: Cloud, tenant_id: str, client_id: str, credential: Any, ctx: Context) -> MsalApp:
+    """Build an app (one discovery GET), retrying an Entra outage within the deadline."""
+    recorder = _RecordingHttpClient()
+    http_cache: dict[str, Any] = {}
+    deadline = current_deadline()
+    attempt = 0
+    while True:
+        recorder.forget()
+        try:
+            with boundary(STEP_ENTRA, ctx):
+                app = msal.ConfidentialClientApplication(
+                    client_id,
+                    client_credential=credential,
+                    authority=cloud.authority(tenant_id),
+                    instance_discovery=not cloud.authority_overridden,
+                    http_client=recorder,
+                    http_cache=http_cache,
+                    token_cache=msal.TokenCache(),
+                )
+            return MsalApp(app=app, http_cache=http_cache, recorder=recorder)
+        except CredentialError as exc:
+            status = recorder.last.status
+            if status is not None and status in RETRYABLE_STATUSES:
+                outage = IdentityUnavailableError(
+                    f"Entra's OpenID configuration for tenant {tenant_id} answered HTTP {status}: an outage; "
+                    "retry later.",
+                    step=STEP_ENTRA,
+                    status=status,
+                )
+                if not wait_for_retry(deadline, attempt, recorder.last.retry_after):
+                    raise outage from exc
+                http_cache.clear()
+                attempt += 1
+                continue
+            if status is not None and 400 <= status < 500:
+                raise AuthenticationFailedError(
+                    f"Entra has no OpenID configuration for tenant '{tenant_id}' (HTTP {status}).",
+                    step=STEP_ENTRA,
+                    status=status,
+                    code="AADSTS90002" if status in (400, 404) else None,
+                    hint="Check the connection's TENANT_ID (a GUID or a verified domain) and AZURE_CLOUD.",
+                ) from exc
+            raise
+
+
+def acquire(msal_app: MsalApp, scope: str, ctx: Context) -> AccessToken:
+    """A token for `scope` (msal's cache first); Entra's 5xx/429 retried within the deadline."""
+    deadline = current_deadline()
+    attempt = 0
+    while True:
+        msal_app.recorder.forget()
+        error: CredentialError
+        try:
+            with boundary(STEP_ENTRA, ctx):
+                result: dict[str, Any] = msal_app.app.acquire_token_for_client([scope]) or {}
+        except IdentityUnavailableError as exc:  # msal raises on a 5xx
+            exc.status = exc.status or msal_app.recorder.last.status
+            error = exc
+        else:
+            if "access_token" in result:
+                expires_in = int(result.get("expires_in", 0))
+                return AccessToken(
+                    token=str(result["access_token"]), expires_on=int(time.time()) + expires_in
+                )
+            error = map_msal_result(result, STEP_ENTRA, status=msal_app.recorder.last.status, ctx=ctx)
+        last = msal_app.recorder.last
+        if not error.outage or not wait_for_retry(deadline, attempt, last.retry_after):
+            raise error
+        log.warning("Entra token attempt %d failed (HTTP %s); retrying", attempt + 1, last.status)
+        msal_app.http_cache.clear()  # else msal replays the throttled error without calling Entra
+        attempt += 1
+
+
+_apps: dict[tuple[str, ...], MsalApp] = {}
+_apps_lock = threading.Lock()
+
+
+def app_for(key: tuple[str, ...], factory: Callable[[], MsalApp]) -> MsalApp:
+    """The long-lived app for `key` = (authority, client id, credential kind, version)."""
+    found = _apps.get(key)
+    if found is not None:
+        return found
+    with _apps_lock:
+        if key not in _apps:
+            _apps[key] = factory()
+        return _apps[key]
+
+
+def drop_apps(prefix: tuple[str, ...]) -> None:
+    """Forget the apps of old versions (their keys start with `prefix`)."""
+    with _apps_lock:
+        for key in [k for k in _apps if k[: len(prefix)] == prefix]:
+            del _apps[key]
+
+
+def reset_apps() -> None:
+    with _apps_lock:
+        _apps.clear()

@@ -1,0 +1,168 @@
+"""Key Vault reads and signing through the azure-keyvault clients, as the managed identity.
+
+Clients are built once per (vault, identity) and kept. azure-core's own retries are off
+(`retry_total=0`): we retry here, honouring Retry-After with a cap and the caller's deadline,
+so a persistent 429/5xx is reported with its real status. `verify_challenge_resource=False`
+only for a vault URL that is not a real vault host (an override such as the devstack);
+`connection_verify` is the CA bundle when one is set.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from azure.core.exceptions import AzureError, HttpResponseError
+from azure.keyvault.certificates import CertificateClient
+from azure.keyvault.keys.crypto import CryptographyClient, SignatureAlgorithm
+from azure.keyvault.secrets import SecretClient
+
+from shared.config import ManagedIdentitySettings, get_settings
+from shared.http import (
+    RETRYABLE_STATUSES,
+    connection_verify,
+    current_deadline,
+    retry_after_seconds,
+    wait_for_retry,
+)
+from shared.identity._azure_credential import ManagedIdentityTokenCredential
+from shared.identity._errors import STEP_KEY_VAULT, Context, map_azure_error
+from shared.identity.managed_identity import describe_identity
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SecretValue:
+    """A secret's value (never in repr) and the facts about its version."""
+
+    name: str
+    value: str = field(repr=False)
+    version: str
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    """A Key Vault certificate's public part and ids (the key id is versioned)."""
+
+    name: str
+    version: str
+    cer: bytes
+    key_id: str
+
+
+class Vault:
+    """One vault as one managed identity sees it."""
+
+    def __init__(self, vault_url: str, identity: ManagedIdentitySettings) -> None:
+        settings = get_settings()
+        self.url = vault_url
+        self.identity = identity
+        credential = ManagedIdentityTokenCredential(identity)
+        timing = settings.timing
+        self._options: dict[str, Any] = {
+            # Only a real vault host may be checked against the challenge's resource.
+            "verify_challenge_resource": settings.cloud.is_key_vault_host(vault_url),
+            "connection_verify": connection_verify(),
+            "retry_total": 0,
+            "connection_timeout": timing.connect_timeout_s,
+            "read_timeout": timing.read_timeout_s,
+        }
+        self._credential = credential
+        self._secrets = SecretClient(vault_url, credential, **self._options)
+        self._certificates = CertificateClient(vault_url, credential, **self._options)
+        self._crypto: dict[str, CryptographyClient] = {}
+        self._lock = threading.Lock()
+
+    def get_secret(self, name: str, *, setting: str | None = None) -> SecretValue:
+        def read() -> SecretValue:
+            secret = self._secrets.get_secret(name)
+            return SecretValue(
+                name=name,
+                value=secret.value or "",
+                version=secret.properties.version or "",
+                content_type=secret.properties.content_type,
+            )
+
+        return self._call(read, name, setting)
+
+    def get_certificate(self, name: str, *, setting: str | None = None) -> CertificateInfo:
+        def read() -> CertificateInfo:
+            cert = self._certificates.get_certificate(name)
+            return CertificateInfo(
+                name=name,
+                version=(cert.properties.version if cert.properties else None) or "",
+                cer=bytes(cert.cer or b""),
+                key_id=cert.key_id or "",
+            )
+
+        return self._call(read, name, setting)
+
+    def sign_rs256(self, key_id: str, digest: bytes, *, setting: str | None = None) -> bytes:
+        """Sign a SHA-256 digest with a VERSIONED key id (a versionless one posts to `/keys/{name}//sign`)."""
+        client = self._crypto.get(key_id)
+        if client is None:
+            with self._lock:
+                client = self._crypto.setdefault(
+                    key_id, CryptographyClient(key_id, self._credential, **self._options)
+                )
+        name = key_id.rstrip("/").split("/")[-2] if "/keys/" in key_id else key_id
+        return self._call(lambda: client.sign(SignatureAlgorithm.rs256, digest).signature, name, setting)
+
+    def _call(self, operation: Callable[[], T], name: str, setting: str | None) -> T:
+        deadline = current_deadline()
+        ctx = Context(
+            vault_url=self.url,
+            vault_object=name,
+            setting=setting,
+            identity=f"the {describe_identity(self.identity)}",
+        )
+        attempt = 0
+        while True:
+            try:
+                return operation()
+            except AzureError as exc:
+                mapped = map_azure_error(exc, STEP_KEY_VAULT, ctx)
+                retry_after = None
+                if isinstance(exc, HttpResponseError) and exc.response is not None:
+                    retry_after = retry_after_seconds(_header(exc, "Retry-After"))
+                retryable = mapped.outage and (mapped.status is None or mapped.status in RETRYABLE_STATUSES)
+                if not retryable or not wait_for_retry(deadline, attempt, retry_after):
+                    raise mapped from exc
+                log.warning(
+                    "Key Vault attempt %d for %s failed (%s); retrying", attempt + 1, name, mapped.status
+                )
+                attempt += 1
+
+
+_vaults: dict[tuple[str, str], Vault] = {}
+_vaults_lock = threading.Lock()
+
+
+def vault_for(vault_url: str, identity: ManagedIdentitySettings) -> Vault:
+    """The long-lived Vault for (vault, identity)."""
+    key = (vault_url.rstrip("/").lower(), identity.cache_key)
+    found = _vaults.get(key)
+    if found is not None:
+        return found
+    with _vaults_lock:
+        if key not in _vaults:
+            _vaults[key] = Vault(vault_url, identity)
+        return _vaults[key]
+
+
+def reset_vaults() -> None:
+    with _vaults_lock:
+        _vaults.clear()
+
+
+def _header(exc: HttpResponseError, name: str) -> str | None:
+    headers = getattr(exc.response, "headers", None) or {}
+    value = headers.get(name)
+    return str(value) if value is not None else None

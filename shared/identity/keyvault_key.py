@@ -1,0 +1,124 @@
+"""An app registration's certificate whose private key never leaves Key Vault (non-exportable).
+
+We build the client assertion ourselves: header RS256 + x5t of the Key Vault certificate of
+the key's name (the one registered on the app), claims for the token endpoint, and Key Vault
+signs SHA-256(header.payload) with the certificate's VERSIONED key id. The assertion is
+reused for most of its 10-minute life (Entra accepts a reused jti; msal does the same).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+import time
+
+from shared.clouds import Cloud
+from shared.config import ConnectionFields, ConnectionSettings, get_settings
+from shared.errors import ConfigurationError, KeyVaultError
+from shared.identity._app_credential import AppCredential
+from shared.identity._assertion import SignedAssertion, build_assertion
+from shared.identity._certificate_material import PublicCertificate, load_public_certificate
+from shared.identity._errors import Context
+from shared.identity._rotation import VersionedMaterial
+from shared.identity._vault import CertificateInfo, vault_for
+
+# Sign a new assertion when the current one has less than this left.
+ASSERTION_REUSE_MARGIN_S = 120
+
+
+@dataclasses.dataclass(frozen=True)
+class SigningKey:
+    certificate: PublicCertificate
+    key_id: str  # versioned: https://<vault>/keys/<name>/<version>
+
+
+class KeyVaultKeyCredential(AppCredential):
+    """Client credentials with an assertion signed by a Key Vault key."""
+
+    kind = "keyvault-key"
+
+    def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
+        super().__init__(settings, cloud)
+        if not (settings.key and settings.key_vault_url):  # shared.config requires both
+            raise ConfigurationError(f"Connection '{settings.name}' needs KEY and a vault URL.")
+        self.key_name = settings.key
+        self._vault = vault_for(settings.key_vault_url, settings.managed_identity)
+        self._setting = settings.setting(ConnectionFields.KEY)
+
+        def read() -> tuple[str, CertificateInfo]:
+            info = self._vault.get_certificate(self.key_name, setting=self._setting)
+            return info.version, info
+
+        self._material = VersionedMaterial(read, _signing_key, get_settings().timing.refresh_interval_s)
+        self._assertion: SignedAssertion | None = None
+        self._assertion_lock = threading.Lock()
+
+    def _version(self) -> str:
+        return self._material.current().version
+
+    def _reload(self) -> bool:
+        changed = self._material.reload()
+        if changed:
+            self._assertion = None
+        return changed
+
+    def _client_credential(self) -> dict[str, object]:
+        return {"client_assertion": self.assertion}
+
+    def assertion(self) -> str:
+        """A signed client assertion, reused until it has under two minutes left."""
+        current = self._assertion
+        if current is not None and current.expires_at - time.time() > ASSERTION_REUSE_MARGIN_S:
+            return current.token
+        with self._assertion_lock:
+            current = self._assertion
+            if current is not None and current.expires_at - time.time() > ASSERTION_REUSE_MARGIN_S:
+                return current.token
+            key = self._material.current().material
+            unsigned = build_assertion(
+                client_id=self.client_id,
+                token_endpoint=self.cloud.token_endpoint(self.tenant_id),
+                x5t=key.certificate.x5t,
+            )
+            signature = self._vault.sign_rs256(key.key_id, unsigned.digest, setting=self._setting)
+            self._assertion = unsigned.assemble(signature)
+            return self._assertion.token
+
+    def _context(self) -> Context:
+        current = self._material.peek()
+        return dataclasses.replace(
+            super()._context(),
+            thumbprint=current.material.certificate.thumbprint if current else None,
+            vault_object=self.key_name,
+            setting=self._setting,
+        )
+
+    def facts(self) -> dict[str, object]:
+        current = self._material.current()
+        cert = current.material.certificate
+        return {
+            "certificate": {
+                "name": self.key_name,
+                "version": current.version,
+                "thumbprintSha1": cert.thumbprint,
+                "thumbprintSha256": cert.sha256,
+                "subject": cert.subject,
+                "notBefore": cert.not_before.isoformat(),
+                "notAfter": cert.not_after.isoformat(),
+                "daysLeft": (cert.not_after - dt.datetime.now(dt.UTC)).days,
+                "sendChain": False,
+            },
+            "keyVaultUrl": self.settings.key_vault_url,
+            "keyName": self.key_name,
+            "keyId": current.material.key_id,
+        }
+
+
+def _signing_key(info: CertificateInfo) -> SigningKey:
+    if not info.cer or "/keys/" not in info.key_id or info.key_id.rstrip("/").endswith("/keys/" + info.name):
+        raise KeyVaultError(
+            f"Key Vault certificate '{info.name}' has no public certificate or versioned key id.",
+            hint="Create the key as a Key Vault certificate (non-exportable); register its .cer on the app.",
+        )
+    return SigningKey(certificate=load_public_certificate(info.cer), key_id=info.key_id)
