@@ -30,6 +30,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from devstack.keyvault import rbac
+from devstack.keyvault.exceptions import BadParameter
+from devstack.keyvault.models import KeyVaultBackend, parse_certificate_material
 from devstack.offline_tenant import OfflineTenant
 from devstack.tenant.pki import b64url
 from devstack.tenant.tokens import Principal
@@ -471,3 +474,49 @@ def test_managed_identity_token_is_cached(
     assert client.get_secret(CERT).properties.content_type == "application/x-pkcs12"
     assert client.get_secret("webhook-github").value
     assert sum(identity.counts().values()) - before == 1
+
+
+# -- model and role table, without HTTP ----------------------------------------------------------
+@pytest.mark.parametrize(
+    ("role", "action", "managed", "allowed"),
+    [
+        ("Key Vault Reader", "Microsoft.KeyVault/vaults/secrets/getSecret/action", False, False),
+        ("Key Vault Reader", "Microsoft.KeyVault/vaults/certificates/read", False, True),
+        ("Key Vault Certificates Officer", "Microsoft.KeyVault/vaults/secrets/getSecret/action", True, True),
+        (
+            "Key Vault Certificates Officer",
+            "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+            False,
+            False,
+        ),
+        ("Key Vault Crypto User", "Microsoft.KeyVault/vaults/keys/sign/action", False, True),
+        ("Key Vault Crypto User", "Microsoft.KeyVault/vaults/keys/create/action", False, False),
+        ("Key Vault Administrator", "Microsoft.KeyVault/vaults/keys/create/action", False, True),
+    ],
+)
+def test_role_table(role: str, action: str, managed: bool, allowed: bool) -> None:
+    """Built-in roles grant their data actions; Certificates Officer reads only certificate-backed secrets."""
+    assert rbac.allows({role}, action, managed=managed) is allowed
+
+
+def test_model_rejects_wrong_digest_length(devstack: OfflineTenant) -> None:
+    """Signing a digest whose length does not fit the algorithm raises BadParameter, not a crypto error."""
+    backend = KeyVaultBackend(devstack.tenant)
+    with pytest.raises(BadParameter, match="digest length"):
+        backend.sign(SIGNING, None, "RS256", b"short")
+    with pytest.raises(BadParameter, match="Invalid algorithm"):
+        backend.sign(SIGNING, None, "ES256", hashlib.sha256(b"x").digest())
+
+
+def test_model_parses_pem_and_pfx(devstack: OfflineTenant) -> None:
+    """Imported material is accepted as PEM text, base64 PEM or base64 PFX, and garbage is BadParameter."""
+    issued = devstack.tenant.ca.issue("parse-me")
+    for value in (
+        issued.pem_bundle().decode(),
+        base64.b64encode(issued.pem_bundle()).decode(),
+        base64.b64encode(issued.pfx()).decode(),
+    ):
+        parsed = parse_certificate_material(value, None)
+        assert parsed.certificate == issued.certificate
+    with pytest.raises(BadParameter):
+        parse_certificate_material(base64.b64encode(b"not a certificate").decode(), None)

@@ -1,5 +1,7 @@
 """Key Vault's data-plane paths -> (operation name counted by `/_devstack/requests`, handler, methods).
 
+Latest and versioned reads share one operation name (`GetSecret`, `GetKey`, `GetCertificate`, `Sign`).
+
 Rules that end in `/` also match without it (the map has `strict_slashes=False`): the SDKs
 ask for the latest version as `/secrets/{name}/`.
 """
@@ -15,13 +17,13 @@ def url_paths(r: KeyVaultResponses) -> list[tuple[str, str, Handler, list[str]]]
         ("/secrets", "ListSecrets", r.list_secrets, ["GET"]),
         ("/secrets/<name>/versions", "ListSecretVersions", r.list_secret_versions, ["GET"]),
         ("/secrets/<name>/", "GetSecret", r.get_secret, ["GET"]),
-        ("/secrets/<name>/<version>", "GetSecretVersion", r.get_secret, ["GET"]),
+        ("/secrets/<name>/<version>", "GetSecret", r.get_secret, ["GET"]),
         ("/secrets/<name>", "SetSecret", r.set_secret, ["PUT"]),
         ("/keys/<name>/", "GetKey", r.get_key, ["GET"]),
-        ("/keys/<name>/<version>", "GetKeyVersion", r.get_key, ["GET"]),
+        ("/keys/<name>/<version>", "GetKey", r.get_key, ["GET"]),
         ("/keys/<name>/sign", "Sign", r.sign, ["POST"]),
         ("/keys/<name>//sign", "SignEmptyVersion", r.sign_empty_version, ["POST"]),
-        ("/keys/<name>/<version>/sign", "SignVersion", r.sign, ["POST"]),
+        ("/keys/<name>/<version>/sign", "Sign", r.sign, ["POST"]),
         ("/certificates", "ListCertificates", r.list_certificates, ["GET"]),
         ("/certificates/<name>/versions", "ListCertificateVersions", r.list_certificate_versions, ["GET"]),
         ("/certificates/<name>/policy", "GetCertificatePolicy", r.get_policy, ["GET"]),
@@ -29,5 +31,5 @@ def url_paths(r: KeyVaultResponses) -> list[tuple[str, str, Handler, list[str]]]
         ("/certificates/<name>/import", "ImportCertificate", r.import_certificate, ["POST"]),
         ("/certificates/<name>/create", "CreateCertificate", r.create_certificate, ["POST"]),
         ("/certificates/<name>/", "GetCertificate", r.get_certificate, ["GET"]),
-        ("/certificates/<name>/<version>", "GetCertificateVersion", r.get_certificate, ["GET"]),
+        ("/certificates/<name>/<version>", "GetCertificate", r.get_certificate, ["GET"]),
     ]
