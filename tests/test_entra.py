@@ -478,6 +478,22 @@ def test_scope_without_default_is_1002012(
     assert result["error_codes"] == [1002012]
 
 
+def test_two_resources_in_scope_is_70011(
+    http: requests.Session, token_url: str, app: AppRegistration, client_secret: str
+) -> None:
+    """Client credentials for two resources at once are refused with invalid_scope AADSTS70011."""
+    scope = f"{GRAPH_DEFAULT} https://vault.azure.net/.default"
+    form = {"grant_type": "client_credentials", "client_id": app.app_id, "client_secret": client_secret}
+    resp = http.post(token_url, data={**form, "scope": scope})
+    _assert_aadsts(resp, 400, "invalid_scope", 70011, "The provided value for the input parameter 'scope'")
+
+
+def test_get_on_token_endpoint_is_900561(http: requests.Session, token_url: str) -> None:
+    """The token endpoint only accepts POST, and says so in Entra's words."""
+    resp = http.get(token_url)
+    _assert_aadsts(resp, 400, "invalid_request", 900561, "The endpoint only accepts POST requests.")
+
+
 def test_unknown_resource_is_500011(
     http: requests.Session, token_url: str, app: AppRegistration, client_secret: str
 ) -> None:

@@ -11,7 +11,7 @@ import re
 from werkzeug.wrappers import Request, Response
 
 from devstack.core.emulator import Emulator, retry_after_header
-from devstack.entra.exceptions import AadstsError, TemporarilyUnavailable
+from devstack.entra.exceptions import AadstsError, PostRequired, TemporarilyUnavailable
 from devstack.entra.models import EntraBackend
 from devstack.entra.responses import EntraResponses
 from devstack.entra.urls import url_paths
@@ -20,6 +20,7 @@ from devstack.tenant.models import Tenant
 __all__ = ["EntraEmulator", "create_app"]
 
 _USER_TOKEN = re.compile(r"^/_devstack/users/(?P<upn>[^/]+)/token/?$")
+_TOKEN_PATH = re.compile(r"^/[^/]+/oauth2/(v2\.0/)?token/?$")
 
 
 class EntraEmulator(Emulator):
@@ -39,6 +40,11 @@ class EntraEmulator(Emulator):
         if m and request.method == "POST":
             return self.responses.user_token(request, m["upn"])
         return super().control(request)
+
+    def not_found(self, request: Request) -> Response:
+        if _TOKEN_PATH.match(request.path) and request.method != "POST":
+            return PostRequired(request.method).to_response()
+        return super().not_found(request)
 
     def fault_response(self, status: int, retry_after: float | None, request: Request) -> Response:
         # Injected faults look like Entra's own outage answers so msal/azure-identity parse them.

@@ -8,7 +8,8 @@
         │                           FederatedIssuerNotFound 700211, FederatedAudienceNotFound 700212,
         │                           FederatedSubjectNotFound 700213, ClientCredentialMissing 7000218
         ├── unauthorized_client     ApplicationNotFound 700016
-        ├── invalid_request         TenantNotFound 90002, MissingParameter 900144, MalformedJwt 50027
+        ├── invalid_request         TenantNotFound 90002, MissingParameter 900144, MalformedJwt 50027,
+        │                           PostRequired 900561
         ├── invalid_scope           InvalidScope 70011, DefaultScopeRequired 1002012
         ├── invalid_resource        ResourceNotFound 500011
         ├── invalid_grant           OboSignatureInvalid 50013, OboAudienceMismatch 500131,
@@ -233,6 +234,15 @@ class MissingParameter(AadstsError):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"The request body must contain the following parameter: '{name}'.")
+
+
+class PostRequired(AadstsError):
+    """The token endpoint was called with another method than POST."""
+
+    code = 900561
+
+    def __init__(self, method: str) -> None:
+        super().__init__(f"The endpoint only accepts POST requests. Received a {method} request.")
 
 
 class MalformedJwt(AadstsError):
