@@ -4,8 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 AZURITE := node_modules/.bin/azurite
+# checkov gets its own virtual environment: its pins clash with the app's.
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: run test install lint clean
+.PHONY: run test install lint infra-check clean
 
 install: $(STAMP) $(AZURITE)
 
@@ -18,6 +21,15 @@ $(AZURITE): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+$(CHECKOV): infra/requirements-checks.txt infra/constraints-checks.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r infra/requirements-checks.txt -c infra/constraints-checks.txt
+	touch $@
+
+# The Bicep checks (checkov, tree-sitter-bicep, settings): tests/test_infra.py, marker `infra`.
+infra-check: $(STAMP) $(CHECKOV)
+	$(PY) -m pytest -m infra
+
 run: install
 	$(PY) -m devstack up
 
@@ -26,8 +38,8 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-test: install lint
-	$(PY) -m pytest
+test: install lint infra-check
+	$(PY) -m pytest -m "not infra"
 
 clean:
-	rm -rf $(VENV) node_modules .devstack .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .devstack .pytest_cache .mypy_cache .ruff_cache

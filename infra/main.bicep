@@ -274,6 +274,10 @@ var connectionSettingObjects = [
     c.?certificateName != null ? { 'CONNECTIONS__${toUpper(c.name)}__CERTIFICATE': c.?certificateName } : {},
     c.?secretName != null ? { 'CONNECTIONS__${toUpper(c.name)}__SECRET': c.?secretName } : {},
     c.?keyName != null ? { 'CONNECTIONS__${toUpper(c.name)}__KEY': c.?keyName } : {},
+    c.?managedIdentityClientId != null
+      ? { 'CONNECTIONS__${toUpper(c.name)}__MANAGED_IDENTITY_CLIENT_ID': c.?managedIdentityClientId }
+      : {},
+    c.?keyVaultUrl != null ? { 'CONNECTIONS__${toUpper(c.name)}__KEY_VAULT_URL': c.?keyVaultUrl } : {},
     c.credential == 'certificate'
       ? { 'CONNECTIONS__${toUpper(c.name)}__SEND_CERTIFICATE_CHAIN': (c.?sendCertificateChain ?? false) ? 'true' : 'false' }
       : {}

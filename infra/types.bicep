@@ -36,6 +36,12 @@ type connectionType = {
 
   @description('Optional. Send the certificate chain (x5c) with the assertion, for subject name and issuer authentication (credential certificate). Default false.')
   sendCertificateChain: bool?
+
+  @description('Optional. Client id of the managed identity the connection uses to reach Key Vault or as its federated assertion. Defaults to the app\'s (AZURE_CLIENT_ID).')
+  managedIdentityClientId: string?
+
+  @description('Optional. URL of another Key Vault that holds this connection\'s certificate, secret or key. Defaults to the app\'s (KEY_VAULT_URL).')
+  keyVaultUrl: string?
 }
 
 @export()
