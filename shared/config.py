@@ -440,7 +440,9 @@ def _connection(
 
     identity = default_identity
     mi_value = value(_F.MANAGED_IDENTITY_CLIENT_ID)
-    if mi_value is not None:
+    if mi_value is not None and mi_value.lower() == "system":
+        identity = ManagedIdentitySettings(None)
+    elif mi_value is not None:
         identity = ManagedIdentitySettings(
             _identity_client_id(mi_value, setting(_F.MANAGED_IDENTITY_CLIENT_ID))
         )

@@ -83,11 +83,12 @@ class AppCredential:
     def _acquire(self, scope: str) -> AccessToken:
         version = self._version()
         ctx = self._context()
-        app = app_for((*self._prefix, version), lambda: self._build(ctx))
+        key = (*self._prefix, version)
+        app = app_for(key, lambda: self._build(ctx, key))
         return acquire(app, scope, ctx)
 
-    def _build(self, ctx: Context) -> MsalApp:
-        drop_apps(self._prefix)  # an older version's app is no longer needed
+    def _build(self, ctx: Context, key: tuple[str, ...]) -> MsalApp:
+        drop_apps(self._prefix, keep=key)  # an older version's app is no longer needed
         return build_app(self.cloud, self.tenant_id, self.client_id, self._client_credential(), ctx)
 
 

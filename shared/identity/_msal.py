@@ -27,7 +27,7 @@ from shared.clouds import Cloud
 from shared.errors import AuthenticationFailedError, CredentialError, IdentityUnavailableError
 from shared.http import RETRYABLE_STATUSES, current_deadline, retry_after_seconds, session, wait_for_retry
 from shared.identity._errors import STEP_ENTRA, Context, boundary, map_msal_result
-from shared.identity._token_cache import AccessToken
+from shared.identity._token_cache import AccessToken, SingleFlightCache
 
 log = logging.getLogger(__name__)
 
@@ -154,28 +154,18 @@ def acquire(msal_app: MsalApp, scope: str, ctx: Context) -> AccessToken:
         attempt += 1
 
 
-_apps: dict[tuple[str, ...], MsalApp] = {}
-_apps_lock = threading.Lock()
+_apps: SingleFlightCache[tuple[str, ...], MsalApp] = SingleFlightCache(lambda app: True)
 
 
 def app_for(key: tuple[str, ...], factory: Callable[[], MsalApp]) -> MsalApp:
-    """The long-lived app for `key` = (authority, client id, credential kind, version)."""
-    found = _apps.get(key)
-    if found is not None:
-        return found
-    with _apps_lock:
-        if key not in _apps:
-            _apps[key] = factory()
-        return _apps[key]
+    """The long-lived app for `key` = (authority, client id, kind, connection, version); built once."""
+    return _apps.get(key, factory)
 
 
-def drop_apps(prefix: tuple[str, ...]) -> None:
-    """Forget the apps of old versions (their keys start with `prefix`)."""
-    with _apps_lock:
-        for key in [k for k in _apps if k[: len(prefix)] == prefix]:
-            del _apps[key]
+def drop_apps(prefix: tuple[str, ...], keep: tuple[str, ...]) -> None:
+    """Forget the apps of older versions (keys starting with `prefix`, other than `keep`)."""
+    _apps.discard_where(lambda key: key[: len(prefix)] == prefix and key != keep)
 
 
 def reset_apps() -> None:
-    with _apps_lock:
-        _apps.clear()
+    _apps.clear()

@@ -57,6 +57,11 @@ class SingleFlightCache(Generic[K, V]):
     def discard(self, key: K) -> None:
         self._values.pop(key, None)
 
+    def discard_where(self, predicate: Callable[[K], bool]) -> None:
+        with self._guard:
+            for key in [k for k in self._values if predicate(k)]:
+                self._values.pop(key, None)
+
     def clear(self) -> None:
         with self._guard:
             self._values.clear()
