@@ -3,9 +3,9 @@ metadata description = 'Deploys the app secretless and least-privilege: Flex Con
 
 // This file wires the modules together and holds no resource of its own: every Azure resource is
 // declared in modules/, which checkov checks. checkov's Bicep parser cannot read the newer syntax
-// used here (import, nullable and user-defined parameter types, lambdas), so this file, types.bicep
-// and modules/graph-app.bicep are skipped by checkov and checked by tree-sitter-bicep and
-// tests/test_infra.py instead.
+// used here (import, nullable and user-defined parameter types, lambdas), so this file, types.bicep,
+// modules/graph-app.bicep and modules/connection-settings.bicep (none of which declares an Azure
+// resource) are skipped by checkov and checked by tree-sitter-bicep and tests/test_infra.py instead.
 
 targetScope = 'resourceGroup'
 
@@ -92,8 +92,9 @@ param graphAppRoleAssignments graphAppRoleAssignmentType[]?
 // ---------------------------------------------------------------------------------------------
 
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var baseName = toLower(environmentName)
 var allTags = union(tags ?? {}, { 'azd-env-name': environmentName })
-var siteName = functionAppName ?? 'func-${environmentName}-${resourceToken}'
+var siteName = functionAppName ?? 'func-${baseName}-${resourceToken}'
 var deploymentContainerName = 'app-package'
 var useNetworking = networking != null
 
@@ -110,7 +111,7 @@ var usesKeyVaultKey = length(filter(connectionList, c => c.credential == 'keyvau
 module identity 'modules/identity.bicep' = {
   name: 'identity'
   params: {
-    name: 'id-${environmentName}-${resourceToken}'
+    name: 'id-${baseName}-${resourceToken}'
     location: location
     tags: allTags
   }
@@ -119,8 +120,8 @@ module identity 'modules/identity.bicep' = {
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
   params: {
-    workspaceName: 'log-${environmentName}-${resourceToken}'
-    applicationInsightsName: 'appi-${environmentName}-${resourceToken}'
+    workspaceName: 'log-${baseName}-${resourceToken}'
+    applicationInsightsName: 'appi-${baseName}-${resourceToken}'
     location: location
     tags: allTags
     roleAssignments: [
@@ -164,31 +165,27 @@ module storage 'modules/storage.bicep' = {
 // secrets (webhook-{source}), so Key Vault Secrets User is granted on the vault: a per-secret
 // scope is not possible at deployment time, as those objects are imported afterwards. Key Vault
 // Crypto User (sign with a non-exportable key) only when a keyvault-key connection exists.
-var vaultRoleAssignments = concat(
-  [
-    {
-      roleDefinitionIdOrName: 'Key Vault Secrets User'
-      principalId: identity.outputs.principalId
-    }
-  ],
-  usesKeyVaultKey
-    ? [
-        {
-          roleDefinitionIdOrName: 'Key Vault Crypto User'
-          principalId: identity.outputs.principalId
-        }
-      ]
-    : [],
-  deployerPrincipalId != null
-    ? [
-        {
-          roleDefinitionIdOrName: 'Key Vault Certificates Officer'
-          principalId: deployerPrincipalId!
-          principalType: deployerPrincipalType
-        }
-      ]
-    : []
-)
+var secretsUserAssignments = [
+  {
+    roleDefinitionIdOrName: 'Key Vault Secrets User'
+    principalId: identity.outputs.principalId
+  }
+]
+
+var cryptoUserAssignments = usesKeyVaultKey ? [
+  {
+    roleDefinitionIdOrName: 'Key Vault Crypto User'
+    principalId: identity.outputs.principalId
+  }
+] : []
+
+var deployerAssignments = deployerPrincipalId != null ? [
+  {
+    roleDefinitionIdOrName: 'Key Vault Certificates Officer'
+    principalId: deployerPrincipalId!
+    principalType: deployerPrincipalType
+  }
+] : []
 
 module keyVault 'modules/keyvault.bicep' = {
   name: 'keyVault'
@@ -197,7 +194,7 @@ module keyVault 'modules/keyvault.bicep' = {
     location: location
     tags: allTags
     publicNetworkAccess: keyVaultPublicNetworkAccess ?? (useNetworking ? 'Disabled' : 'Enabled')
-    roleAssignments: vaultRoleAssignments
+    roleAssignments: concat(secretsUserAssignments, cryptoUserAssignments, deployerAssignments)
   }
 }
 
@@ -243,7 +240,7 @@ module privateEndpoints 'modules/private-endpoints.bicep' = if (useNetworking) {
 module graphApp 'modules/graph-app.bicep' = if (deployGraphApp) {
   name: 'graphApp'
   params: {
-    uniqueName: 'entra-automation-${environmentName}-${resourceToken}'
+    uniqueName: 'entra-automation-${baseName}-${resourceToken}'
     displayName: 'Entra automation (${environmentName})'
     managedIdentityPrincipalId: identity.outputs.principalId
     appRoleAssignments: graphAppRoleAssignments ?? []
@@ -254,62 +251,39 @@ module graphApp 'modules/graph-app.bicep' = if (deployGraphApp) {
 // App settings: exactly what the code reads (tests/test_infra.py checks both directions)
 // ---------------------------------------------------------------------------------------------
 
-// Client id a connection uses when it names none: the user-assigned identity for managed-identity,
-// the app registration of the Graph module for federated-identity.
-var federatedClientId = deployGraphApp ? graphApp!.outputs.applicationClientId : null
+// The connections' settings come from a module: their defaults are other modules' outputs, and a
+// variable loop must be computable at the start of the deployment, which a module's parameters are.
+module connectionSettings 'modules/connection-settings.bicep' = {
+  name: 'connectionSettings'
+  params: {
+    connections: connectionList
+    tenantId: tenant().tenantId
+    managedIdentityClientId: identity.outputs.clientId
+    federatedClientId: deployGraphApp ? graphApp!.outputs.applicationClientId : null
+  }
+}
 
-var connectionClientIds = [
-  for c in connectionList: c.?clientId ?? (c.credential == 'managed-identity'
-    ? identity.outputs.clientId
-    : (c.credential == 'federated-identity' ? federatedClientId : null))
-]
-
-var connectionSettingObjects = [
-  for (c, i) in connectionList: union(
-    {
-      'CONNECTIONS__${toUpper(c.name)}__CREDENTIAL': c.credential
-      'CONNECTIONS__${toUpper(c.name)}__TENANT_ID': c.?tenantId ?? tenant().tenantId
-    },
-    connectionClientIds[i] != null ? { 'CONNECTIONS__${toUpper(c.name)}__CLIENT_ID': connectionClientIds[i] } : {},
-    c.?certificateName != null ? { 'CONNECTIONS__${toUpper(c.name)}__CERTIFICATE': c.?certificateName } : {},
-    c.?secretName != null ? { 'CONNECTIONS__${toUpper(c.name)}__SECRET': c.?secretName } : {},
-    c.?keyName != null ? { 'CONNECTIONS__${toUpper(c.name)}__KEY': c.?keyName } : {},
-    c.?managedIdentityClientId != null
-      ? { 'CONNECTIONS__${toUpper(c.name)}__MANAGED_IDENTITY_CLIENT_ID': c.?managedIdentityClientId }
-      : {},
-    c.?keyVaultUrl != null ? { 'CONNECTIONS__${toUpper(c.name)}__KEY_VAULT_URL': c.?keyVaultUrl } : {},
-    c.credential == 'certificate'
-      ? { 'CONNECTIONS__${toUpper(c.name)}__SEND_CERTIFICATE_CHAIN': (c.?sendCertificateChain ?? false) ? 'true' : 'false' }
-      : {}
-  )
-]
-
-var connectionSettings = reduce(connectionSettingObjects, {}, (all, one) => union(all, one))
-
-var appSettings = union(
-  {
-    // Host storage through the user-assigned identity: no connection string, no key.
-    AzureWebJobsStorage__accountName: storage.outputs.name
-    AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
-    AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
-    AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
-    AzureWebJobsStorage__credential: 'managedidentity'
-    AzureWebJobsStorage__clientId: identity.outputs.clientId
-    // Telemetry with Entra authentication (local auth is disabled on the component).
-    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
-    // What the app's code reads.
-    AZURE_CLIENT_ID: identity.outputs.clientId
-    AZURE_CLOUD: cloudName
-    KEY_VAULT_URL: keyVault.outputs.uri
-  },
-  connectionSettings
-)
+var appSettings = union({
+  // Host storage through the user-assigned identity: no connection string, no key.
+  AzureWebJobsStorage__accountName: storage.outputs.name
+  AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
+  AzureWebJobsStorage__queueServiceUri: storage.outputs.queueEndpoint
+  AzureWebJobsStorage__tableServiceUri: storage.outputs.tableEndpoint
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.outputs.clientId
+  // Telemetry with Entra authentication (local auth is disabled on the component).
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+  // What the app's code reads.
+  AZURE_CLIENT_ID: identity.outputs.clientId
+  AZURE_CLOUD: cloudName
+  KEY_VAULT_URL: keyVault.outputs.uri
+}, connectionSettings.outputs.settings)
 
 module functionApp 'modules/function-app.bicep' = {
   name: 'functionApp'
   params: {
     name: siteName
-    planName: 'plan-${environmentName}-${resourceToken}'
+    planName: 'plan-${baseName}-${resourceToken}'
     location: location
     tags: union(allTags, { 'azd-service-name': 'api' })
     userAssignedIdentityResourceId: identity.outputs.resourceId

@@ -10,9 +10,7 @@ param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'entra-automat
 param location = readEnvironmentVariable('AZURE_LOCATION', 'swedencentral')
 
 // azd sets AZURE_PRINCIPAL_ID to the signed-in principal: it gets Key Vault Certificates Officer.
-param deployerPrincipalId = empty(readEnvironmentVariable('AZURE_PRINCIPAL_ID', ''))
-  ? null
-  : readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
+param deployerPrincipalId = empty(readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')) ? null : readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 
 // any(): an environment variable is a plain string; the deployment checks it against the allowed values.
 param deployerPrincipalType = any(readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', 'User'))
@@ -29,9 +27,7 @@ param alwaysReady = json(readEnvironmentVariable('DEPLOY_ALWAYS_READY', '[]'))
 param connections = json(readEnvironmentVariable('DEPLOY_CONNECTIONS', '[]'))
 
 // JSON object of networkingType (types.bicep), or empty for no virtual network integration.
-param networking = empty(readEnvironmentVariable('DEPLOY_NETWORKING', ''))
-  ? null
-  : json(readEnvironmentVariable('DEPLOY_NETWORKING', '{}'))
+param networking = empty(readEnvironmentVariable('DEPLOY_NETWORKING', '')) ? null : json(readEnvironmentVariable('DEPLOY_NETWORKING', '{}'))
 
 param deployGraphApp = bool(readEnvironmentVariable('DEPLOY_GRAPH_APP', 'false'))
 

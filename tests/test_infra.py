@@ -3,11 +3,12 @@
 Three layers, as no Bicep CLI can be installed here:
 
 - checkov (its own virtual environment, `.venv-checkov`, made by `make infra-check`) runs its Bicep
-  checks over infra/. Its parser (pycep) cannot read the newer syntax used by main.bicep, types.bicep
-  and modules/graph-app.bicep (import, extension, nullable and user-defined types, lambdas): checkov
-  would report them as parsing errors and exit 0 having checked nothing there. Those three files are
-  skipped by path (CHECKOV_SKIPPED); they declare no Azure resource (a test below keeps it so), so
-  every Azure resource sits in a file checkov checks. Any other parsing error fails.
+  checks over infra/. Its parser (pycep) cannot read the newer syntax used by main.bicep, types.bicep,
+  modules/graph-app.bicep and modules/connection-settings.bicep (import, extension, nullable and
+  user-defined types, lambdas): checkov would report them as parsing errors and exit 0 having checked
+  nothing there. Those files are skipped by path (CHECKOV_SKIPPED); they declare no Azure resource
+  (a test keeps it so), so every Azure resource sits in a file checkov checks. Any other parsing
+  error fails.
 - tree-sitter-bicep parses every .bicep file (and main.bicepparam) without ERROR or MISSING nodes.
 - The rest is read from the syntax tree or the text: descriptions, types, roles, settings.
 """
@@ -39,6 +40,7 @@ CHECKOV_SKIPPED = {
     "main.bicep": "import, nullable and user-defined parameter types, lambdas",
     "types.bicep": "@export() user-defined types with decorated fields",
     "modules/graph-app.bicep": "the `extension microsoftGraphV1` statement and import",
+    "modules/connection-settings.bicep": "import, user-defined parameter types, lambdas",
 }
 
 # Role definition ids, checked against Microsoft's built-in roles list.
@@ -327,6 +329,7 @@ def test_checkov_skipped_files_declare_no_azure_resource() -> None:
     declared = {name: resource_types(INFRA / name) for name in CHECKOV_SKIPPED}
     assert declared["main.bicep"] == []
     assert declared["types.bicep"] == []
+    assert declared["modules/connection-settings.bicep"] == []
     assert declared["modules/graph-app.bicep"]
     assert all(t.startswith("Microsoft.Graph/") for t in declared["modules/graph-app.bicep"])
 
@@ -466,13 +469,13 @@ def string_constants(path: Path) -> Iterator[str]:
 
 
 def class_constants(path: Path, class_name: str) -> Iterator[str]:
-    """String values assigned in a class of that name (shared/config.py: EnvironmentVariables, ConnectionFields)."""
+    """String values assigned in a class of that name (config: EnvironmentVariables, ConnectionFields)."""
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ClassDef) and node.name == class_name:
             for statement in node.body:
-                if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant):
-                    if isinstance(statement.value.value, str):
-                        yield statement.value.value
+                value = statement.value if isinstance(statement, ast.Assign) else None
+                if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                    yield value.value
 
 
 def settings_read_by_code() -> tuple[set[str], set[str]]:
@@ -499,14 +502,18 @@ def settings_read_by_code() -> tuple[set[str], set[str]]:
 def settings_set_by_bicep() -> tuple[set[str], set[str]]:
     """(plain setting names, connection fields) the Bicep gives the Function App."""
     main = (INFRA / "main.bicep").read_text(encoding="utf-8")
-    block = re.search(r"var appSettings = union\(\n  \{\n(.*?)\n  \},", main, re.DOTALL)
+    block = re.search(
+        r"var appSettings = union\(\{\n(.*?)\n\}, connectionSettings\.outputs\.settings\)", main, re.DOTALL
+    )
     assert block, "main.bicep: var appSettings = union({ ... }, connectionSettings) not found"
-    names = set(re.findall(r"(?m)^    (\w+):", block.group(1)))
+    names = set(re.findall(r"(?m)^  (\w+):", block.group(1)))
     app = (INFRA / "modules" / "function-app.bicep").read_text(encoding="utf-8")
     extra = re.search(r"var allAppSettings = union\(appSettings, \{(.*?)\}\)", app, re.DOTALL)
     assert extra, "function-app.bicep: var allAppSettings = union(appSettings, { ... }) not found"
     names |= set(re.findall(r"(?m)^  (\w+):", extra.group(1)))
-    fields = set(re.findall(r"'CONNECTIONS__\$\{toUpper\(c\.name\)\}__([A-Z_]+)'", main))
+    connections = (INFRA / "modules" / "connection-settings.bicep").read_text(encoding="utf-8")
+    fields = set(re.findall(r"'CONNECTIONS__\$\{toUpper\(c\.name\)\}__([A-Z_]+)'", connections))
+    assert "}, connectionSettings.outputs.settings)" in main
     return names, fields
 
 
