@@ -203,7 +203,7 @@ module privateEndpoints 'modules/private-endpoints.bicep' = if (useNetworking) {
   params: {
     location: location
     tags: allTags
-    subnetResourceId: networking!.privateEndpointSubnetResourceId
+    subnetResourceId: networking.?privateEndpointSubnetResourceId ?? ''
     endpoints: [
       {
         name: 'pe-${storage.outputs.name}-blob'
