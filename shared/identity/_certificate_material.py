@@ -150,13 +150,13 @@ def _from_pfx(value: bytes | str) -> tuple[object, x509.Certificate, list[x509.C
             "The certificate is not a readable PFX (malformed, or protected by a password).",
             hint="Import the PFX into Key Vault with its password so Key Vault stores it unprotected.",
         ) from exc
-    if leaf is None:
-        raise CertificateError("The PFX holds no certificate.", hint="Re-export it with its certificate.")
     if key is None:
         raise CertificateError(
             "The PFX holds no private key (exported without it, or not exportable in Key Vault).",
             hint="Use an exportable certificate, or credential 'keyvault-key' for a non-exportable one.",
         )
+    if leaf is None:
+        raise CertificateError("The PFX holds no certificate.", hint="Re-export it with its certificate.")
     return key, leaf, list(extra)
 
 

@@ -254,9 +254,11 @@ def map_azure_error(
     obj = f"'{ctx.vault_object}'" if ctx.vault_object else "the object"
     vault = ctx.vault_url or "the vault"
     if isinstance(exc, azure_exceptions.HttpResponseError):
-        status = exc.status_code
-        code = getattr(exc.error, "code", None) if exc.error is not None else None
-        detail = clean_description(getattr(exc.error, "message", None) or exc.reason or "")
+        status = getattr(exc, "status_code", None)
+        body_error = getattr(exc, "error", None)
+        code = getattr(body_error, "code", None)
+        reason = getattr(exc, "reason", None)
+        detail = clean_description(getattr(body_error, "message", None) or reason or "")
         if status == 404:
             return KeyVaultError(
                 f"Key Vault {vault} has no {obj} ({code or 'NotFound'}).",
@@ -289,7 +291,7 @@ def map_azure_error(
             )
         outage = status is not None and status in RETRYABLE_STATUSES
         return KeyVaultError(
-            f"Key Vault {vault} answered HTTP {status} ({code or exc.reason}) for {obj}"
+            f"Key Vault {vault} answered HTTP {status} ({code or reason}) for {obj}"
             + ("; an outage or throttling, retry later." if outage else f": {detail}"),
             step=step,
             status=status,
