@@ -1,0 +1,308 @@
+"""Connections against the devstack with the real SDKs: every credential kind, caching, rotation, faults."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from devstack.offline_tenant import OfflineTenant
+from devstack.tenant.models import sha1_hex
+from shared import errors
+from shared.connections import connection_names, get_connection, reset_connections
+from tests.app_env import (
+    app_connection,
+    by_operation,
+    call_graph,
+    clear_faults,
+    configure,
+    counts,
+    fault,
+    reset_counts,
+    url,
+)
+from tests.conftest import tls_session
+
+GRAPH = "https://graph.microsoft.com"
+APP_ROLES = ["Application.Read.All", "Group.Read.All", "Organization.Read.All", "User.Read.All"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh(devstack: OfflineTenant) -> Iterator[None]:
+    clear_faults(devstack)
+    yield
+    clear_faults(devstack)
+    reset_connections()
+
+
+def _all_kinds(devstack: OfflineTenant) -> dict[str, dict[str, str]]:
+    return {
+        "mi": {"CREDENTIAL": "managed-identity"},
+        "cert": app_connection(devstack, "certificate", CERTIFICATE="entra-automation-cert"),
+        "chain": app_connection(
+            devstack, "certificate", CERTIFICATE="entra-automation-cert", SEND_CERTIFICATE_CHAIN="true"
+        ),
+        "secret": app_connection(devstack, "client-secret", SECRET="entra-automation-secret"),
+        "fed": app_connection(devstack, "federated-identity"),
+        "kvkey": app_connection(devstack, "keyvault-key", KEY="entra-automation-signing"),
+    }
+
+
+@pytest.mark.parametrize("name", ["mi", "cert", "chain", "secret", "fed", "kvkey"])
+def test_each_kind_gets_a_graph_token_that_graph_accepts(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Every credential kind yields a Graph token with the expected roles, and Graph answers 200."""
+    configure(monkeypatch, devstack, _all_kinds(devstack))
+    conn = get_connection(name.upper())
+    info = conn.get_token(GRAPH)
+    expected = ["Organization.Read.All", "User.Read.All"] if name == "mi" else APP_ROLES
+    assert info.claims["roles"] == expected
+    assert info.claims["aud"] == GRAPH
+    assert call_graph(devstack, info.token).status_code == 200
+    assert info.token not in repr(info)
+
+
+def test_tokens_for_other_resources(devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exchange Online, Key Vault and the app's own api:// resource work with a /.default scope or not."""
+    configure(monkeypatch, devstack, _all_kinds(devstack))
+    app_id = devstack.state()["app"]["clientId"]
+    exchange = get_connection("cert").get_token("https://outlook.office365.com/.default")
+    assert exchange.claims["roles"] == ["Exchange.ManageAsApp"]
+    assert (
+        get_connection("mi").get_token("https://vault.azure.net").claims["aud"] == "https://vault.azure.net"
+    )
+    assert get_connection("fed").get_token(f"api://{app_id}").claims["appid"] == app_id
+
+
+def test_describe_reports_the_vault_thumbprints(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """describe() shows the Key Vault version and thumbprints of the certificate in the vault, no token."""
+    configure(monkeypatch, devstack, _all_kinds(devstack))
+    vault = devstack.tenant.vault
+    for name, object_name in (("cert", "entra-automation-cert"), ("kvkey", "entra-automation-signing")):
+        current = vault.latest_certificate(object_name)
+        assert current is not None
+        facts = get_connection(name).describe()
+        cert = facts["certificate"]
+        assert isinstance(cert, dict)
+        assert cert["thumbprintSha1"] == sha1_hex(current.certificate)
+        assert cert["version"] == current.version
+        assert cert["daysLeft"] >= 300
+    mi = get_connection("mi").describe()
+    assert mi["managedIdentity"] == {"type": "user", "clientId": devstack.state()["managedIdentityClientId"]}
+    assert connection_names() == ["cert", "chain", "fed", "kvkey", "mi", "secret"]
+
+
+@pytest.mark.parametrize("name", ["mi", "cert", "secret", "fed", "kvkey"])
+def test_warm_calls_cost_no_network(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """After the first token, 200 more get_token calls make no identity, Key Vault or Entra request."""
+    configure(monkeypatch, devstack, _all_kinds(devstack))
+    conn = get_connection(name)
+    conn.get_token(GRAPH)
+    reset_counts(devstack)
+    for _ in range(200):
+        conn.get_token(GRAPH)
+        conn.get_token(f"{GRAPH}/.default")
+    assert counts(devstack) == {"identity": 0, "entra": 0, "keyvault": 0, "graph": 0}
+
+
+@pytest.mark.parametrize("name", ["mi", "cert", "kvkey"])
+def test_concurrent_cold_calls_fetch_once(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """20 threads asking a cold connection at once cost one token fetch and one Key Vault read."""
+    configure(monkeypatch, devstack, _all_kinds(devstack))
+    reset_counts(devstack)
+    conn = get_connection(name)
+    barrier = threading.Barrier(20)
+    tokens: list[str] = []
+
+    def call() -> None:
+        barrier.wait()
+        tokens.append(conn.get_token(GRAPH).token)
+
+    threads = [threading.Thread(target=call) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(tokens) == 20
+    assert len(set(tokens)) == 1
+    seen = counts(devstack)
+    if name == "mi":
+        assert seen["identity"] == 1
+    else:
+        assert by_operation(devstack, "entra").get("Token") == 1
+        assert seen["identity"] == 1  # the vault token
+        kv = by_operation(devstack, "keyvault")
+        reads = {k: v for k, v in kv.items() if k.startswith("Get")}
+        # keyvault-key: the certificate (x5t, versioned key id), then CryptographyClient's one key GET.
+        assert reads == ({"GetCertificate": 1, "GetKey": 1} if name == "kvkey" else {"GetSecret": 1})
+
+
+def test_rotation_is_picked_up_without_restart(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new certificate version replaces the registered one: the next token uses it after AADSTS700027."""
+    configure(monkeypatch, devstack, _all_kinds(devstack))
+    conn = get_connection("cert")
+    old = conn.describe()["certificate"]
+    assert isinstance(old, dict)
+    conn.get_token(GRAPH)
+    app = devstack.tenant.app_by_name("entra-automation")
+    assert app is not None
+    with tls_session(devstack.state()["caBundle"]) as s:
+        created = s.post(
+            f"{url(devstack, 'keyvault')}/_devstack/certificates/entra-automation-cert",
+            json={"registerOnApp": app.app_id},
+            timeout=10,
+        )
+    assert created.status_code == 201, created.text
+    new_thumbprint = created.json()["sha1Thumbprint"].upper()
+    try:
+        assert devstack.tenant.remove_certificate_credential(app, str(old["thumbprintSha1"]))
+        info = conn.get_token("https://outlook.office365.com")  # a new token: Entra sees the new key
+        assert info.claims["roles"] == ["Exchange.ManageAsApp"]
+        new = conn.describe()["certificate"]
+        assert isinstance(new, dict)
+        assert new["thumbprintSha1"] == new_thumbprint != old["thumbprintSha1"]
+    finally:
+        current = devstack.tenant.vault.latest_certificate("entra-automation-cert")
+        assert current is not None
+
+
+def test_certificate_unknown_to_the_app_is_a_misconfiguration(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A vault certificate never registered on the app gives AADSTS700027 with its thumbprint in the hint."""
+    with tls_session(devstack.state()["caBundle"]) as s:
+        s.post(
+            f"{url(devstack, 'keyvault')}/_devstack/certificates/stray-cert", json={}, timeout=10
+        ).raise_for_status()
+    configure(
+        monkeypatch, devstack, {"stray": app_connection(devstack, "certificate", CERTIFICATE="stray-cert")}
+    )
+    with pytest.raises(errors.AuthenticationFailedError) as info:
+        get_connection("stray").get_token(GRAPH)
+    assert info.value.code == "AADSTS700027"
+    assert "is not registered on app" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("fields", "error", "status"),
+    [
+        ({"CREDENTIAL": "client-secret", "SECRET": "no-such-secret"}, errors.KeyVaultError, 404),
+        ({"CREDENTIAL": "certificate", "CERTIFICATE": "no-such-cert"}, errors.KeyVaultError, 404),
+        (
+            {"CREDENTIAL": "certificate", "CERTIFICATE": "entra-automation-signing"},
+            errors.CertificateError,
+            None,
+        ),
+    ],
+)
+def test_bad_vault_objects_are_typed_errors(
+    devstack: OfflineTenant,
+    monkeypatch: pytest.MonkeyPatch,
+    fields: dict[str, str],
+    error: type[errors.AutomationError],
+    status: int | None,
+) -> None:
+    """A missing secret or a non-exportable certificate used as exportable raise our errors."""
+    state = devstack.state()
+    configure(
+        monkeypatch,
+        devstack,
+        {"bad": {"TENANT_ID": state["tenantId"], "CLIENT_ID": state["app"]["clientId"], **fields}},
+    )
+    with pytest.raises(error) as info:
+        get_connection("bad").get_token(GRAPH)
+    assert info.value.status == status
+
+
+def test_malformed_and_expired_certificates(devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Garbage PFX and an expired certificate in the vault raise CertificateError before Entra is called."""
+    with tls_session(devstack.state()["caBundle"]) as s:
+        s.put(
+            f"{url(devstack, 'keyvault')}/_devstack/secrets/garbage-pfx",
+            json={"value": "bm90IGEgcGZ4", "contentType": "application/x-pkcs12"},
+            timeout=10,
+        ).raise_for_status()
+        s.post(
+            f"{url(devstack, 'keyvault')}/_devstack/certificates/old-cert", json={"expired": True}, timeout=10
+        ).raise_for_status()
+    configure(
+        monkeypatch,
+        devstack,
+        {
+            "garbage": app_connection(devstack, "certificate", CERTIFICATE="garbage-pfx"),
+            "old": app_connection(devstack, "certificate", CERTIFICATE="old-cert"),
+        },
+    )
+    with pytest.raises(errors.CertificateError, match="PFX"):
+        get_connection("garbage").get_token(GRAPH)
+    with pytest.raises(errors.CertificateError, match="expired"):
+        get_connection("old").get_token(GRAPH)
+
+
+def test_unassigned_user_identity_is_a_misconfiguration(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A user-assigned id not assigned to the app gives a 400 with the assign/client-id hint."""
+    other = next(i for i in devstack.tenant.identities if i.name == "id-other-workload")
+    configure(monkeypatch, devstack, {"mi": {"CREDENTIAL": "managed-identity", "CLIENT_ID": other.client_id}})
+    with pytest.raises(errors.AuthenticationFailedError) as info:
+        get_connection("mi").get_token(GRAPH)
+    assert (info.value.status, info.value.step) == (400, "identity-endpoint")
+    assert "not its object id" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("status", [500, 429])
+def test_identity_endpoint_bursts_are_retried(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    """Two 500s or 429s (Retry-After honoured) from the identity endpoint are retried to success."""
+    configure(monkeypatch, devstack, _all_kinds(devstack))
+    fault(devstack, "identity", match="/msi/token", status=status, times=2, retryAfter=0.2)
+    assert get_connection("mi").get_token(GRAPH).claims["roles"]
+
+
+def test_identity_endpoint_outage_is_reported_as_an_outage(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A persistent 500 ends within the deadline as IdentityUnavailableError with status 500."""
+    configure(monkeypatch, devstack, _all_kinds(devstack), TOKEN_DEADLINE_SECONDS="2")
+    fault(devstack, "identity", match="/msi/token", status=500, times=1000)
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(errors.IdentityUnavailableError) as info:
+        get_connection("mi").get_token(GRAPH)
+    assert time.monotonic() - started < 4
+    assert (info.value.status, info.value.step, info.value.outage) == (500, "identity-endpoint", True)
+
+
+def test_key_vault_throttling_is_retried_after_retry_after(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Key Vault 429 with Retry-After is waited out and the secret read succeeds."""
+    configure(monkeypatch, devstack, _all_kinds(devstack))
+    fault(devstack, "keyvault", match="/secrets/", status=429, times=2, retryAfter=0.3)
+    assert get_connection("secret").get_token(GRAPH).claims["roles"] == APP_ROLES
+
+
+def test_entra_outage_is_reported_with_its_status(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A persistent Entra 503 ends as IdentityUnavailableError 503 at step entra; a short burst recovers."""
+    configure(monkeypatch, devstack, _all_kinds(devstack), TOKEN_DEADLINE_SECONDS="3")
+    fault(devstack, "entra", match="/oauth2/v2.0/token", status=503, times=1, retryAfter=0.2)
+    assert get_connection("fed").get_token(GRAPH).claims["roles"] == APP_ROLES
+    fault(devstack, "entra", match="/oauth2/v2.0/token", status=503, times=1000, retryAfter=0.2)
+    with pytest.raises(errors.IdentityUnavailableError) as info:
+        get_connection("fed").get_token("https://outlook.office365.com")
+    assert (info.value.status, info.value.step) == (503, "entra")
