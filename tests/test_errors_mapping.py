@@ -106,7 +106,8 @@ def test_entra_throttling_is_an_outage() -> None:
 
 def test_identity_endpoint_400_unassigned_identity_is_a_misconfiguration() -> None:
     """App Service's 400 for an unassigned identity says to assign it and use the client id."""
-    body = '{"statusCode":400,"message":"No User Assigned or Delegated Managed Identity found for specified ClientId."}'
+    message = "No User Assigned or Delegated Managed Identity found for specified ClientId."
+    body = '{"statusCode":400,"message":"' + message + '"}'
     err = map_identity_response(400, body, CTX)
     assert isinstance(err, errors.AuthenticationFailedError)
     assert not err.outage
