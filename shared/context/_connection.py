@@ -15,6 +15,9 @@ from shared.context._words import auth_type, environment, resource_display_name,
 from shared.permissions import GRAPH, compare
 from shared.redaction import redact
 
+# The Graph probe (_probe.py) reads the organization, which needs this role.
+PROBE_ROLE = "Organization.Read.All"
+
 # A certificate closer than this to its notAfter makes the connection "degraded".
 EXPIRY_WARNING_DAYS = 30
 
@@ -109,6 +112,7 @@ def evaluate_connection(
     conn: ConnectionLike,
     requirements: Mapping[str, Mapping[str, tuple[str, ...]]],
     scope_for: Callable[[str], str],
+    probe: Callable[[str, Any], Mapping[str, object]] | None = None,
 ) -> dict[str, object]:
     """The report entry of one connection; never raises (a failure is `status: error` + diagnosis)."""
     entry: dict[str, object] = {"name": conn.name, "credential": conn.kind, "status": "ok"}
@@ -116,24 +120,48 @@ def evaluate_connection(
     try:
         described = conn.describe()
         entry.update(_identity_facts(conn, described))
-        resources: dict[str, object] = {}
+        resources: dict[str, dict[str, object]] = {}
         oid: object = None
         for resource in [GRAPH, *sorted(r for r in requirements if r != GRAPH)]:
             token = conn.get_token(scope_for(resource))
             oid = oid or token.claims.get("oid")
-            entry.setdefault("tenantId", token.claims.get("tid"))
+            # A managed identity has no configured tenant: its token says which one it is in.
+            entry["tenantId"] = entry.get("tenantId") or token.claims.get("tid")
             resources[resource] = _resource_entry(token, requirements.get(resource, {}))
+            if resource == GRAPH:
+                graph_token = token
+                if probe is not None:
+                    resources[resource]["probe"] = _probe(conn, token, probe, entry)
         entry["servicePrincipalObjectId"] = oid
         entry["managedIdentity"] = _managed_identity(described, conn.kind, oid)
         entry["resources"] = resources
-        entry["tokenExpiresOn"] = min(str(r["tokenExpiresOn"]) for r in resources.values())  # type: ignore[index]
-        entry["scopes"] = sorted({s for r in resources.values() for s in r["roles"] + r["scopes"]})  # type: ignore[index]
+        entry["tokenExpiresOn"] = min(str(r["tokenExpiresOn"]) for r in resources.values())
+        # Get-MgContext's Scopes: what the Graph token grants (app roles for app-only tokens).
+        graph_claims = graph_token.claims
+        entry["scopes"] = sorted(
+            {*(graph_claims.get("roles") or []), *str(graph_claims.get("scp") or "").split()}
+        )
         _check(entry, resources, warnings)
     except Exception as exc:  # noqa: BLE001 - one broken connection must not break the report
         entry["status"] = "error"
         entry["diagnosis"] = diagnose_error(exc)
     entry["warnings"] = warnings
     return entry
+
+
+def _probe(
+    conn: ConnectionLike,
+    token: Any,
+    probe: Callable[[str, Any], Mapping[str, object]],
+    entry: dict[str, object],
+) -> dict[str, object]:
+    """Ask Graph itself when the token may read the organization; else say why not."""
+    if compare(token.claims.get("roles") or [], {PROBE_ROLE: ("probe",)}).missing:
+        return {"skipped": f"the token lacks {PROBE_ROLE}"}
+    answer = dict(probe(conn.name, token))
+    if answer.get("tenantDisplayName"):
+        entry["tenantDisplayName"] = answer["tenantDisplayName"]
+    return answer
 
 
 def _identity_facts(conn: ConnectionLike, described: Mapping[str, object]) -> dict[str, object]:

@@ -11,6 +11,7 @@ import platform
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from typing import Any
 
 from shared import __version__
 from shared.context._connection import ConnectionLike, evaluate_connection, iso_utc
@@ -54,21 +55,23 @@ def build_report(
     names: Callable[[], list[str]] | None = None,
     connect: Callable[[str], ConnectionLike] | None = None,
     scope_for: Callable[[str], str] | None = None,
+    probe: Callable[[str, Any], Mapping[str, object]] | None = None,
     requirements: PermissionRegistry = registry,
     deadline_s: float = DEADLINE_S,
 ) -> dict[str, object]:
     """The context of every connection (or of `only`); raises UnknownConnectionError for a bad name.
 
-    `names`, `connect` and `scope_for` default to shared.connections; tests of the report's shape
-    pass their own.
+    `names`, `connect`, `scope_for` and `probe` default to shared.connections and the Graph probe;
+    tests of the report's shape pass their own (a `probe` of None skips it then).
     """
     if names is None or connect is None or scope_for is None:
-        from shared.context._live import live_connections, scope_for_resource
+        from shared.context._live import live_connections, probe_graph, scope_for_resource
 
         default_names, default_connect = live_connections()
         names = names or default_names
         connect = connect or default_connect
         scope_for = scope_for or scope_for_resource
+        probe = probe or probe_graph
     configured = names()
     selected = configured
     if only is not None:
@@ -76,7 +79,7 @@ def build_report(
         if not selected:
             raise UnknownConnectionError(only, configured)
     started = time.monotonic()
-    entries = _evaluate_all(selected, connect, requirements, scope_for, deadline_s)
+    entries = _evaluate_all(selected, connect, requirements, scope_for, probe, deadline_s)
     statuses = [str(e["status"]) for e in entries.values()]
     return {
         "status": max(statuses, key=_STATUS_RANK.__getitem__, default="ok"),
@@ -96,18 +99,27 @@ def _evaluate_all(
     connect: Callable[[str], ConnectionLike],
     requirements: PermissionRegistry,
     scope_for: Callable[[str], str],
+    probe: Callable[[str, Any], Mapping[str, object]] | None,
     deadline_s: float,
 ) -> dict[str, dict[str, object]]:
+    kinds: dict[str, str] = {}  # filled as connections are built, for entries that time out
+
     def one(name: str) -> dict[str, object]:
         started = time.monotonic()
         try:
             conn = connect(name)
+            kinds[name] = conn.kind
         except Exception as exc:  # noqa: BLE001 - a connection that cannot be built is reported
             from shared.context._diagnosis import diagnose_error
 
-            entry: dict[str, object] = {"name": name, "status": "error", "diagnosis": diagnose_error(exc)}
+            entry: dict[str, object] = {
+                "name": name,
+                "credential": None,
+                "status": "error",
+                "diagnosis": diagnose_error(exc),
+            }
         else:
-            entry = evaluate_connection(conn, requirements.for_connection(name), scope_for)
+            entry = evaluate_connection(conn, requirements.for_connection(name), scope_for, probe)
         entry["elapsedMs"] = round((time.monotonic() - started) * 1000)
         return entry
 
@@ -118,14 +130,17 @@ def _evaluate_all(
     wait(futures.values(), timeout=deadline_s)
     # Do not wait for stragglers: they finish (or time out) on their own and are discarded.
     pool.shutdown(wait=False, cancel_futures=True)
-    return {name: _result_or_timeout(name, fut, deadline_s) for name, fut in futures.items()}
+    return {name: _result_or_timeout(name, kinds.get(name), fut, deadline_s) for name, fut in futures.items()}
 
 
-def _result_or_timeout(name: str, fut: Future[dict[str, object]], deadline_s: float) -> dict[str, object]:
+def _result_or_timeout(
+    name: str, kind: str | None, fut: Future[dict[str, object]], deadline_s: float
+) -> dict[str, object]:
     if fut.done() and not fut.cancelled():
         return fut.result()
     return {
         "name": name,
+        "credential": kind,
         "status": "error",
         "diagnosis": {
             "step": "deadline",

@@ -1,0 +1,213 @@
+"""GET /api/context against the offline tenant, through the real connections and SDKs."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import azure.functions as func
+import pytest
+import requests
+from cryptography.hazmat.primitives import hashes
+
+import function_app
+from devstack.offline_tenant import OfflineTenant
+from shared.connections import get_connection, reset_connections
+from shared.context._probe import reset_probe_cache
+from shared.permissions import GRAPH, registry
+from tests.conftest import tls_session
+
+ROOT = Path(__file__).resolve().parent.parent
+TENANT_ID = "434b7530-0ab7-490d-b439-d97439cdf1c4"
+APP_ID = "316b4b46-544f-4d74-aec8-701c7e328ddb"
+MI_CLIENT_ID = "eae93b2c-b513-4468-a36e-aaf06544a6c2"
+MI_OBJECT_ID = "d171ade5-6abf-4b05-8949-3b62e75cacb9"
+APP_ROLES = ["Application.Read.All", "Group.Read.All", "Organization.Read.All", "User.Read.All"]
+MI_ROLES = ["Organization.Read.All", "User.Read.All"]
+KINDS = {
+    "graph_mi": "managed-identity",
+    "graph_cert": "certificate",
+    "graph_secret": "client-secret",
+    "graph_federated": "federated-identity",
+    "graph_kvkey": "keyvault-key",
+}
+
+
+def sample_connections() -> dict[str, str]:
+    """The CONNECTIONS__* values of local.settings.sample.json."""
+    values: dict[str, str] = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
+    return {k: v for k, v in values.items() if k.startswith("CONNECTIONS__")}
+
+
+@pytest.fixture
+def app_env(devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The app's environment as `make run` sets it: devstack endpoints plus the sample connections."""
+    env = {**devstack.app_settings(), **sample_connections()}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    reset_connections()
+    reset_probe_cache()
+    yield env
+    reset_connections()
+    reset_probe_cache()
+
+
+def call_context(query: str = "") -> tuple[int, str, Any]:
+    """Invoke the route's handler in-process; return status, media type and parsed body."""
+    params = dict(p.split("=", 1) for p in query.split("&")) if query else {}
+    req = func.HttpRequest(
+        "GET",
+        f"http://localhost/api/context{'?' + query if query else ''}",
+        headers={},
+        params=params,
+        body=b"",
+    )
+    resp = function_app.context(req)
+    return resp.status_code, str(resp.mimetype), json.loads(resp.get_body())
+
+
+def request_counts(devstack: OfflineTenant, session: requests.Session) -> dict[str, int]:
+    """Total requests each emulator has served (its control endpoint)."""
+    return {
+        name: int(session.get(f"{server.url}/_devstack/requests", timeout=5).json()["total"])
+        for name, server in devstack.servers.items()
+    }
+
+
+def test_every_kind_reports_ok_with_its_facts(devstack: OfflineTenant, app_env: dict[str, str]) -> None:
+    """Each of the five connection kinds is ok, with kind, tenant, client id and the seeded roles."""
+    status, mimetype, report = call_context()
+    assert (status, mimetype) == (200, "application/json")
+    connections = report["connections"]
+    assert {n: c["credential"] for n, c in connections.items()} == KINDS
+    for name, entry in connections.items():
+        assert entry["status"] == "ok", (name, entry.get("diagnosis"))
+        assert entry["tenantId"] == TENANT_ID
+        graph = entry["resources"][GRAPH]
+        expected_roles = MI_ROLES if name == "graph_mi" else APP_ROLES
+        assert graph["roles"] == expected_roles
+        assert graph["missing"] == []
+        assert graph["probe"]["tenantDisplayName"] == "Contoso (offline devstack)"
+        assert entry["tokenExpiresOn"].endswith("Z")
+    mi = connections["graph_mi"]
+    assert mi["clientId"] == MI_CLIENT_ID
+    assert mi["managedIdentity"] == {
+        "type": "user-assigned",
+        "clientId": MI_CLIENT_ID,
+        "objectId": MI_OBJECT_ID,
+    }
+    assert (mi["authType"], mi["tokenCredentialType"]) == ("ManagedIdentity", "UserManagedIdentity")
+    for name in ("graph_cert", "graph_secret", "graph_federated", "graph_kvkey"):
+        assert connections[name]["clientId"] == APP_ID
+        assert connections[name]["authType"] == "AppOnly"
+    assert report["status"] == "ok"
+    assert report["host"]["appVersion"]
+
+
+def test_certificate_facts_match_the_vault(devstack: OfflineTenant, app_env: dict[str, str]) -> None:
+    """Thumbprints, version and validity are those of the vault's latest certificate version."""
+    _, _, report = call_context("connection=graph_cert")
+    cert = report["connections"]["graph_cert"]["certificate"]
+    latest = devstack.tenant.vault.latest_certificate("entra-automation-cert")
+    assert latest is not None
+    assert cert["name"] == "entra-automation-cert"
+    assert cert["keyVaultVersion"] == latest.version
+    assert cert["thumbprintSha1"].upper() == latest.certificate.fingerprint(hashes.SHA1()).hex().upper()
+    assert cert["thumbprintSha256"].upper() == latest.certificate.fingerprint(hashes.SHA256()).hex().upper()
+    assert cert["notAfter"].startswith(latest.certificate.not_valid_after_utc.date().isoformat())
+    assert cert["daysLeft"] > 300
+    assert report["connections"]["graph_cert"]["tokenCredentialType"] == "ClientCertificate"
+
+
+def test_one_connection_by_name(app_env: dict[str, str]) -> None:
+    """?connection=NAME reports that connection only, in any case."""
+    status, _, report = call_context("connection=GRAPH_SECRET")
+    assert status == 200
+    assert list(report["connections"]) == ["graph_secret"]
+
+
+def test_unknown_connection_is_a_404_problem_listing_the_names(app_env: dict[str, str]) -> None:
+    """?connection=unknown answers 404 problem+json naming the configured connections."""
+    status, mimetype, body = call_context("connection=unknown")
+    assert (status, mimetype) == (404, "application/problem+json")
+    assert body["status"] == 404
+    assert body["connections"] == sorted(KINDS)
+    assert "graph_cert" in body["detail"]
+    assert body["instance"] == "/api/context"
+
+
+def test_missing_required_role_is_reported(app_env: dict[str, str]) -> None:
+    """A role the code requires but the identity lacks is missing, with what to grant to whom."""
+    item = registry.require("graph_mi", GRAPH, roles={"Group.Read.All"}, by="job:group-report")
+    try:
+        _, _, report = call_context("connection=graph_mi")
+    finally:
+        registry.withdraw(item)
+    entry = report["connections"]["graph_mi"]
+    assert entry["status"] == "degraded"
+    assert entry["resources"][GRAPH]["missing"] == ["Group.Read.All"]
+    assert entry["resources"][GRAPH]["required"]["Group.Read.All"] == ["job:group-report"]
+    assert entry["diagnosis"]["step"] == "permissions"
+    assert MI_OBJECT_ID in entry["diagnosis"]["fix"]
+    assert "Group.Read.All" in entry["diagnosis"]["fix"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "step"),
+    [
+        ("CONNECTIONS__GRAPH_CERT__CERTIFICATE", "no-such-certificate", "key-vault"),
+        ("CONNECTIONS__GRAPH_MI__CLIENT_ID", "19969a66-8a43-406d-af87-c0b3ca2a33de", "identity-endpoint"),
+        ("CONNECTIONS__GRAPH_SECRET__CLIENT_ID", "47e45fb1-bd02-4058-bf2b-d5eed521f357", "entra"),
+    ],
+)
+def test_broken_connection_is_diagnosed_and_the_others_stay_ok(
+    app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, setting: str, value: str, step: str
+) -> None:
+    """A broken connection is status error with a diagnosis naming the step; the others stay ok."""
+    monkeypatch.setenv(setting, value)
+    reset_connections()
+    status, _, report = call_context()
+    assert status == 200
+    broken = setting.split("__")[1].lower()
+    entry = report["connections"][broken]
+    assert entry["status"] == "error"
+    assert entry["diagnosis"]["step"] == step, entry["diagnosis"]
+    assert entry["diagnosis"]["fix"]
+    assert all(e["status"] == "ok" for n, e in report["connections"].items() if n != broken)
+    assert report["status"] == "error"
+
+
+def test_report_never_contains_credentials(devstack: OfflineTenant, app_env: dict[str, str]) -> None:
+    """No token, secret value, private key, PFX or assertion appears in the response."""
+    status, _, report = call_context()
+    raw = json.dumps(report)
+    assert status == 200
+    vault = devstack.tenant.vault
+    secret = vault.latest_secret("entra-automation-secret")
+    pfx = vault.latest_secret("entra-automation-cert")
+    assert secret is not None
+    assert pfx is not None
+    forbidden = [secret.value, pfx.value, pfx.value[:64], base64.b64decode(pfx.value)[:48].hex()]
+    for name in KINDS:
+        token = get_connection(name).get_token("https://graph.microsoft.com").token  # cached: same token
+        forbidden += [token, token.split(".")[1], token.split(".")[2]]
+    leaked = [f[:12] + "..." for f in forbidden if f and f in raw]
+    assert leaked == []
+    for marker in ("PRIVATE KEY", "BEGIN CERTIFICATE", "eyJ", "client_assertion", "access_token"):
+        assert marker not in raw
+
+
+def test_repeated_reports_make_no_identity_vault_or_entra_calls(
+    devstack: OfflineTenant, app_env: dict[str, str], ca_bundle: str
+) -> None:
+    """After the first report, further reports cost no request to identity, Key Vault, Entra or Graph."""
+    assert call_context()[2]["status"] == "ok"
+    with tls_session(ca_bundle) as session:
+        before = request_counts(devstack, session)
+        for _ in range(3):
+            call_context()
+        after = request_counts(devstack, session)
+    assert after == before
