@@ -87,7 +87,7 @@ def build_report(
         "host": host_facts(),
         "connections": entries,
         # Code that requires roles of a connection nobody configured: a typo or a missing setting.
-        "undeclaredConnections": sorted(
+        "unconfiguredConnections": sorted(
             requirements.declared_connections() - {n.lower() for n in configured}
         ),
         "elapsedMs": round((time.monotonic() - started) * 1000),
