@@ -72,9 +72,8 @@ def main() -> None:
         session = requests.Session()
         session.trust_env = False
         session.verify = state["caBundle"]
-        print(
-            f"{'kind':<20} {'median µs':>10} {'p99 µs':>8}   requests per 1,000 invocations (identity/entra/keyvault)"
-        )
+        header = "requests per 1,000 invocations (identity/entra/keyvault)"
+        print(f"{'kind':<20} {'median µs':>10} {'p99 µs':>8}   {header}")
         for kind in kinds:
             reset_connections()
             _counts(stack, session, reset=True)
