@@ -3,6 +3,12 @@
 Names follow Azure (`Get-AzEnvironment`): AzureCloud, AzureChinaCloud, AzureUSGovernment.
 Graph PowerShell calls them Global / China / USGov; Exchange O365Default / O365China /
 O365USGovGCCHigh.
+
+Two kinds of values, kept apart: URLs say where requests GO (`graph_url`, `arm_url`; the
+devstack or a private cloud overrides them), resources say what a token is FOR (its audience;
+`graph_resource`, `arm_resource`, `exchange_resource`, `key_vault_resource`). An override moves
+requests and never changes a token's scope: the devstack's Graph at `https://127.0.0.1:PORT`
+still accepts tokens for `https://graph.microsoft.com`, as real Graph does.
 """
 
 from __future__ import annotations
@@ -14,10 +20,19 @@ AZURE_CLOUD = "AzureCloud"
 AZURE_CHINA_CLOUD = "AzureChinaCloud"
 AZURE_US_GOVERNMENT = "AzureUSGovernment"
 
+# Logical names of the APIs whose URIs differ by cloud (shared.permissions uses the same names).
+GRAPH = "graph"
+ARM = "arm"
+EXCHANGE = "exchange"
+KEY_VAULT = "key-vault"
+
 
 @dataclass(frozen=True)
 class Cloud:
-    """Where a cloud's services live; `*_overridden` say which came from a setting, not the table."""
+    """Where a cloud's services live; `*_overridden` say which came from a setting, not the table.
+
+    `*_url` may be overridden (where requests go); `*_resource` never is (what tokens are for).
+    """
 
     name: str
     authority_host: str
@@ -26,13 +41,32 @@ class Cloud:
     key_vault_dns_suffix: str
     exchange_url: str
     token_exchange_audience: str
+    graph_resource: str
+    arm_resource: str
+    exchange_resource: str
+    key_vault_resource: str
     authority_overridden: bool = False
     graph_overridden: bool = False
     arm_overridden: bool = False
 
     @property
     def graph_scope(self) -> str:
-        return f"{self.graph_url}/.default"
+        """The `.default` scope of this cloud's Graph: its canonical resource, whatever GRAPH_URL says."""
+        return f"{self.graph_resource}/.default"
+
+    def resource(self, logical_or_uri: str) -> str:
+        """The token resource of `graph`, `arm`, `exchange` or `key-vault` in this cloud; a URI unchanged."""
+        known = {
+            GRAPH: self.graph_resource,
+            ARM: self.arm_resource,
+            EXCHANGE: self.exchange_resource,
+            KEY_VAULT: self.key_vault_resource,
+        }
+        return known.get(logical_or_uri, logical_or_uri)
+
+    def scope(self, logical_or_uri: str) -> str:
+        """`<resource>/.default` for a logical name (`graph`, ...) or a resource URI."""
+        return f"{self.resource(logical_or_uri).rstrip('/')}/.default"
 
     def token_endpoint(self, tenant_id: str) -> str:
         return f"{self.authority_host}/{tenant_id}/oauth2/v2.0/token"
@@ -55,6 +89,10 @@ CLOUDS: dict[str, Cloud] = {
         key_vault_dns_suffix="vault.azure.net",
         exchange_url="https://outlook.office365.com",
         token_exchange_audience="api://AzureADTokenExchange",
+        graph_resource="https://graph.microsoft.com",
+        arm_resource="https://management.azure.com",
+        exchange_resource="https://outlook.office365.com",
+        key_vault_resource="https://vault.azure.net",
     ),
     AZURE_CHINA_CLOUD: Cloud(
         name=AZURE_CHINA_CLOUD,
@@ -64,6 +102,10 @@ CLOUDS: dict[str, Cloud] = {
         key_vault_dns_suffix="vault.azure.cn",
         exchange_url="https://partner.outlook.cn",
         token_exchange_audience="api://AzureADTokenExchangeChina",
+        graph_resource="https://microsoftgraph.chinacloudapi.cn",
+        arm_resource="https://management.chinacloudapi.cn",
+        exchange_resource="https://partner.outlook.cn",
+        key_vault_resource="https://vault.azure.cn",
     ),
     AZURE_US_GOVERNMENT: Cloud(
         name=AZURE_US_GOVERNMENT,
@@ -73,6 +115,10 @@ CLOUDS: dict[str, Cloud] = {
         key_vault_dns_suffix="vault.usgovcloudapi.net",
         exchange_url="https://outlook.office365.us",
         token_exchange_audience="api://AzureADTokenExchangeUSGov",
+        graph_resource="https://graph.microsoft.us",
+        arm_resource="https://management.usgovcloudapi.net",
+        exchange_resource="https://outlook.office365.us",
+        key_vault_resource="https://vault.usgovcloudapi.net",
     ),
 }
 
@@ -97,6 +143,8 @@ def resolve_cloud(
     arm_url: str | None = None,
 ) -> Cloud:
     """The named cloud with any override applied (URLs without a trailing slash).
+
+    Overrides change where requests go (`*_url`), never the `*_resource` tokens are asked for.
 
     Raises KeyError for an unknown name; `shared.config` turns that into a ConfigurationError.
     """

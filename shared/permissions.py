@@ -18,25 +18,35 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-# Logical resource names: the same declaration holds in every cloud (and in the devstack),
-# whose Graph, ARM and Exchange URLs differ. Any other resource is named by its URI.
-GRAPH = "graph"
-ARM = "arm"
-EXCHANGE = "exchange"
+from shared.clouds import ARM, CLOUDS, EXCHANGE, GRAPH
+
+# Logical resource names (shared.clouds): the same declaration holds in every cloud (and in the
+# devstack), whose Graph, ARM and Exchange URIs differ. Any other resource is named by its URI.
 EVERY_CONNECTION = "*"
 
+__all__ = [
+    "ARM",
+    "EVERY_CONNECTION",
+    "EXCHANGE",
+    "GRAPH",
+    "PermissionRegistry",
+    "Requirement",
+    "RoleDiff",
+    "compare",
+    "normalize_resource",
+    "registry",
+    "require",
+]
+
 _ALIASES = {
-    "https://graph.microsoft.com": GRAPH,
-    "https://graph.microsoft.us": GRAPH,
-    "https://microsoftgraph.chinacloudapi.cn": GRAPH,
+    **{
+        uri: name
+        for cloud in CLOUDS.values()
+        for name in (GRAPH, ARM, EXCHANGE)
+        for uri in [cloud.resource(name)]
+    },
+    "https://management.core.windows.net": ARM,  # ARM's older resource URI, still accepted
     "00000003-0000-0000-c000-000000000000": GRAPH,
-    "https://management.azure.com": ARM,
-    "https://management.core.windows.net": ARM,
-    "https://management.usgovcloudapi.net": ARM,
-    "https://management.chinacloudapi.cn": ARM,
-    "https://outlook.office365.com": EXCHANGE,
-    "https://outlook.office365.us": EXCHANGE,
-    "https://partner.outlook.cn": EXCHANGE,
     "00000002-0000-0ff1-ce00-000000000000": EXCHANGE,
 }
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from shared.clouds import CLOUDS
 from shared.config import get_settings
 from shared.context._connection import ConnectionLike
 from shared.context._probe import probe_graph
-from shared.permissions import ARM, EXCHANGE, GRAPH
 
 
 def live_connections() -> tuple[Callable[[], list[str]], Callable[[str], ConnectionLike]]:
@@ -22,9 +20,8 @@ __all__ = ["live_connections", "probe_graph", "scope_for_resource"]
 
 
 def scope_for_resource(resource: str) -> str:
-    """The `.default` scope of a logical resource (`graph`, `arm`, `exchange`) in this cloud, or a URI's."""
-    # Tokens name the cloud's real resource URIs; GRAPH_URL / ARM_URL overrides only move where
-    # requests go (the devstack), not which audience a token is for.
-    cloud = CLOUDS[get_settings().cloud.name]
-    base = {GRAPH: cloud.graph_url, ARM: cloud.arm_url, EXCHANGE: cloud.exchange_url}.get(resource, resource)
-    return f"{base.rstrip('/')}/.default"
+    """The `.default` scope of a logical resource (`graph`, `arm`, `exchange`) in this cloud, or a URI's.
+
+    The cloud's canonical resource: GRAPH_URL / ARM_URL overrides move requests, not audiences.
+    """
+    return get_settings().cloud.scope(resource)
