@@ -20,8 +20,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import jwt
-
 from shared.clouds import Cloud
 from shared.config import (
     CERTIFICATE,
@@ -36,13 +34,17 @@ from shared.config import (
 from shared.errors import AutomationError, ConfigurationError
 from shared.http import Deadline, deadline_scope, reset_session
 from shared.identity._msal import reset_apps
-from shared.identity._token_cache import AccessToken, SingleFlightCache
+from shared.identity._token_cache import AccessToken, SingleFlightCache, unverified_claims
 from shared.identity._vault import reset_vaults
 from shared.identity.certificate import CertificateCredential
 from shared.identity.client_secret import ClientSecretCredential
 from shared.identity.federated_identity import FederatedIdentityCredential
 from shared.identity.keyvault_key import KeyVaultKeyCredential
-from shared.identity.managed_identity import ManagedIdentityCredential, reset_managed_identity_cache
+from shared.identity.managed_identity import (
+    ManagedIdentityCredential,
+    identity_facts,
+    reset_managed_identity_cache,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,14 +85,6 @@ def to_scope(resource_or_scope: str) -> str:
     if value.endswith("/.default"):
         return value
     return value.rstrip("/") + "/.default"
-
-
-def _claims(token: str) -> dict[str, Any]:
-    try:
-        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return {}  # not every resource's token is a JWT; the claims are informational
-    return claims
 
 
 class Connection:
@@ -137,10 +131,17 @@ class Connection:
                     return stale
                 raise
         log.debug("Connection %s: new token for %s, expires_on %s", self.name, scope, token.expires_on)
-        return TokenInfo(token=token.token, expires_on=token.expires_on, claims=_claims(token.token))
+        return TokenInfo(
+            token=token.token, expires_on=token.expires_on, claims=unverified_claims(token.token)
+        )
 
     def describe(self) -> dict[str, object]:
-        """Static facts (no token); may read Key Vault (cached) for certificate facts."""
+        """Static facts (no token); may read Key Vault (cached) for certificate facts.
+
+        `managedIdentity` is the identity the connection IS (managed-identity) or USES (to read
+        Key Vault, or for the federated assertion): type, client id, and object id once one of
+        its tokens has been fetched (from the token's `oid`; describe never fetches one itself).
+        """
         s = self.settings
         identity = s.managed_identity
         facts: dict[str, object] = {
@@ -149,12 +150,13 @@ class Connection:
             "tenantId": s.tenant_id,
             "clientId": identity.client_id if self.kind == MANAGED_IDENTITY else s.client_id,
             "cloud": self.cloud.name,
-            "managedIdentity": {"type": identity.kind, "clientId": identity.client_id},
             "certificate": None,
             "keyVaultUrl": s.key_vault_url,
         }
         with deadline_scope(Deadline.after(self._deadline_s)):
             facts.update(self._credential.facts())
+        # After facts(): a Key Vault read there has fetched (and cached) the identity's token.
+        facts["managedIdentity"] = identity_facts(identity)
         return facts
 
 

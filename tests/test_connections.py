@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -92,7 +93,11 @@ def test_describe_reports_the_vault_thumbprints(
         assert cert["version"] == current.version
         assert cert["daysLeft"] >= 300
     mi = get_connection("mi").describe()
-    assert mi["managedIdentity"] == {"type": "user", "clientId": devstack.state()["managedIdentityClientId"]}
+    assert mi["managedIdentity"] == {
+        "type": "user",
+        "clientId": devstack.state()["managedIdentityClientId"],
+        "objectId": _user_identity(devstack).object_id,  # known: the vault reads above used its token
+    }
     assert connection_names() == ["cert", "chain", "fed", "kvkey", "mi", "secret"]
 
 
@@ -306,3 +311,54 @@ def test_entra_outage_is_reported_with_its_status(
     with pytest.raises(errors.IdentityUnavailableError) as info:
         get_connection("fed").get_token("https://outlook.office365.com")
     assert (info.value.status, info.value.step) == (503, "entra")
+
+
+def _user_identity(devstack: OfflineTenant) -> Any:
+    client_id = devstack.state()["managedIdentityClientId"]
+    return next(i for i in devstack.tenant.identities if i.client_id == client_id)
+
+
+@pytest.mark.parametrize("name", ["mi", "cert", "secret", "fed", "kvkey"])
+def test_describe_names_the_managed_identity_each_kind_uses(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """describe() shows the identity a connection is or uses: type, client id, object id (token oid)."""
+    configure(monkeypatch, devstack, _all_kinds(devstack))
+    identity = _user_identity(devstack)
+    conn = get_connection(name)
+    reset_counts(devstack)
+    first = conn.describe()["managedIdentity"]
+    read_vault = name in ("cert", "secret", "kvkey")
+    # Only the vault kinds fetch the identity's token in describe() (to read the vault): the
+    # object id is known then, and otherwise not yet: describe() never fetches a token for it.
+    assert first == {
+        "type": "user",
+        "clientId": identity.client_id,
+        "objectId": identity.object_id if read_vault else None,
+    }
+    assert counts(devstack)["identity"] == (1 if read_vault else 0)
+    conn.get_token(GRAPH)
+    reset_counts(devstack)
+    after = conn.describe()["managedIdentity"]
+    assert after == {"type": "user", "clientId": identity.client_id, "objectId": identity.object_id}
+    assert counts(devstack) == {"identity": 0, "entra": 0, "keyvault": 0, "graph": 0}
+
+
+def test_describe_of_a_system_assigned_identity(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MANAGED_IDENTITY_CLIENT_ID=system: type system, no client id, the system identity's object id."""
+    configure(
+        monkeypatch,
+        devstack,
+        {"sys": {"CREDENTIAL": "managed-identity", "MANAGED_IDENTITY_CLIENT_ID": "system"}},
+    )
+    system = next(i for i in devstack.tenant.identities if i.kind == "system")
+    conn = get_connection("sys")
+    assert conn.describe()["managedIdentity"] == {"type": "system", "clientId": None, "objectId": None}
+    assert conn.get_token(GRAPH).claims["oid"] == system.object_id
+    assert conn.describe()["managedIdentity"] == {
+        "type": "system",
+        "clientId": None,
+        "objectId": system.object_id,
+    }

@@ -103,8 +103,26 @@ def test_every_kind_reports_ok_with_its_facts(devstack: OfflineTenant, app_env: 
     for name in ("graph_cert", "graph_secret", "graph_federated", "graph_kvkey"):
         assert connections[name]["clientId"] == APP_ID
         assert connections[name]["authType"] == "AppOnly"
+        # The identity that reads Key Vault or signs the federated assertion, with its object id.
+        assert connections[name]["managedIdentity"] == {
+            "type": "user-assigned",
+            "clientId": MI_CLIENT_ID,
+            "objectId": MI_OBJECT_ID,
+        }, name
     assert report["status"] == "ok"
     assert report["host"]["appVersion"]
+
+
+def test_federated_connection_alone_reports_its_identity_object_id(app_env: dict[str, str]) -> None:
+    """Reported on its own (no vault read before), the federated connection still shows the object id."""
+    _, _, report = call_context("connection=graph_federated")
+    entry = report["connections"]["graph_federated"]
+    assert entry["status"] == "ok", entry.get("diagnosis")
+    assert entry["managedIdentity"] == {
+        "type": "user-assigned",
+        "clientId": MI_CLIENT_ID,
+        "objectId": MI_OBJECT_ID,
+    }
 
 
 def test_certificate_facts_match_the_vault(devstack: OfflineTenant, app_env: dict[str, str]) -> None:

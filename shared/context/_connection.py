@@ -93,6 +93,11 @@ def _managed_identity(described: Mapping[str, object], kind: str, oid: object) -
     return out
 
 
+def _object_id_unknown(described: Mapping[str, object]) -> bool:
+    mi = described.get("managedIdentity")
+    return isinstance(mi, Mapping) and not mi.get("objectId")
+
+
 def _resource_entry(token: Any, required: Mapping[str, tuple[str, ...]]) -> dict[str, object]:
     claims: Mapping[str, Any] = token.claims
     roles = [str(r) for r in claims.get("roles") or []]
@@ -133,6 +138,10 @@ def evaluate_connection(
                 if probe is not None:
                     resources[resource]["probe"] = _probe(conn, token, probe, entry)
         entry["servicePrincipalObjectId"] = oid
+        if _object_id_unknown(described):
+            # The tokens above may have been the first use of the identity (a federated assertion):
+            # describe() now knows its object id from the cached token, at no network cost.
+            described = conn.describe()
         entry["managedIdentity"] = _managed_identity(described, conn.kind, oid)
         entry["resources"] = resources
         entry["tokenExpiresOn"] = min(str(r["tokenExpiresOn"]) for r in resources.values())

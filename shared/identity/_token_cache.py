@@ -10,7 +10,9 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+import jwt
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -25,6 +27,15 @@ class AccessToken:
 
     def fresh(self, margin_s: float, now: float | None = None) -> bool:
         return self.expires_on - (now if now is not None else time.time()) > margin_s
+
+
+def unverified_claims(token: str) -> dict[str, Any]:
+    """A JWT's claims decoded WITHOUT verification (informational only); {} for a non-JWT token."""
+    try:
+        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return {}  # not every resource's token is a JWT
+    return claims
 
 
 class SingleFlightCache(Generic[K, V]):

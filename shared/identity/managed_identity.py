@@ -30,7 +30,7 @@ from shared.http import (
     wait_for_retry,
 )
 from shared.identity._errors import STEP_IDENTITY, Context, map_identity_response, map_requests_error
-from shared.identity._token_cache import AccessToken, SingleFlightCache
+from shared.identity._token_cache import AccessToken, SingleFlightCache, unverified_claims
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ def _fresh(token: AccessToken) -> bool:
 
 
 _tokens: SingleFlightCache[tuple[str, str], AccessToken] = SingleFlightCache(_fresh)
+# Identity (cache key) -> object (principal) id, from the `oid` of the tokens fetched for it.
+_object_ids: dict[str, str] = {}
 
 
 def resource_of(scope: str) -> str:
@@ -53,6 +55,16 @@ def describe_identity(identity: ManagedIdentitySettings) -> str:
     return (
         f"user-assigned identity {identity.client_id}" if identity.client_id else "system-assigned identity"
     )
+
+
+def known_object_id(identity: ManagedIdentitySettings) -> str | None:
+    """The identity's object (principal) id if one of its tokens was fetched; never a network call."""
+    return _object_ids.get(identity.cache_key)
+
+
+def identity_facts(identity: ManagedIdentitySettings) -> dict[str, object]:
+    """`{"type": "user"|"system", "clientId", "objectId"}`: objectId None until a token was fetched."""
+    return {"type": identity.kind, "clientId": identity.client_id, "objectId": known_object_id(identity)}
 
 
 class ManagedIdentityCredential:
@@ -111,7 +123,11 @@ class ManagedIdentityCredential:
             else:
                 cause = None
                 if response.status_code == 200:
-                    return _parse(response)
+                    token = _parse(response)
+                    oid = unverified_claims(token.token).get("oid")
+                    if isinstance(oid, str) and oid:
+                        _object_ids[self.identity.cache_key] = oid
+                    return token
                 error = map_identity_response(response.status_code, response.text, ctx)
                 if response.status_code not in RETRYABLE_STATUSES:
                     raise error
@@ -148,5 +164,6 @@ def _parse(response: requests.Response) -> AccessToken:
 
 
 def reset_managed_identity_cache() -> None:
-    """Forget every managed identity token (tests)."""
+    """Forget every managed identity token and object id (tests)."""
     _tokens.clear()
+    _object_ids.clear()
