@@ -61,13 +61,16 @@ def test_malformed_pfx_is_a_certificate_error(value: str) -> None:
     """Garbage in a PFX secret raises CertificateError, not a cryptography error."""
     with pytest.raises(CertificateError, match="PFX") as info:
         load_certificate(value, PKCS12)
-    assert info.value.step == "certificate"
+    assert (info.value.step, info.value.code) == ("certificate", "CertificateMalformed")
+    assert info.value.hint
 
 
 def test_pem_without_key_is_a_certificate_error(issued: IssuedCertificate) -> None:
     """A PEM with only certificates (a non-exportable certificate's secret) says the key is missing."""
-    with pytest.raises(CertificateError, match="no private key"):
+    with pytest.raises(CertificateError, match="no private key") as info:
         load_certificate(issued.cert_pem().decode(), PEM)
+    assert info.value.code == "CertificatePrivateKeyMissing"
+    assert "private key" in (info.value.hint or "")
 
 
 def test_pfx_without_key_is_a_certificate_error(issued: IssuedCertificate) -> None:
@@ -80,6 +83,7 @@ def test_pfx_without_key_is_a_certificate_error(issued: IssuedCertificate) -> No
     with pytest.raises(CertificateError, match="no private key") as info:
         load_certificate(base64.b64encode(pfx).decode(), PKCS12)
     assert "keyvault-key" in (info.value.hint or "")
+    assert info.value.code == "CertificatePrivateKeyMissing"
 
 
 def test_expired_and_not_yet_valid_certificates_are_refused(ca: CertificateAuthority) -> None:

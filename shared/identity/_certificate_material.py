@@ -22,6 +22,14 @@ from shared.errors import CertificateError
 PKCS12 = "application/x-pkcs12"
 PEM = "application/x-pem-file"
 
+# `CertificateError.code`s, for the context diagnosis and callers that branch on them.
+MALFORMED = "CertificateMalformed"
+NO_PRIVATE_KEY = "CertificatePrivateKeyMissing"
+KEY_MISMATCH = "CertificateKeyMismatch"
+UNSUPPORTED = "CertificateUnsupported"
+EXPIRED = "CertificateExpired"
+NOT_YET_VALID = "CertificateNotYetValid"
+
 _PRIVATE_KEY_BLOCK = re.compile(
     rb"-----BEGIN ([A-Z ]*)PRIVATE KEY-----.+?-----END \1PRIVATE KEY-----", re.DOTALL
 )
@@ -74,15 +82,19 @@ def load_certificate(
         raise CertificateError(
             f"Unsupported certificate content type '{content_type}'; expected {PKCS12} or {PEM}.",
             hint="Import the certificate into Key Vault as PFX or PEM.",
+            code=UNSUPPORTED,
         )
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
         raise CertificateError(
             "The certificate's private key is not RSA or EC; Entra accepts RSA certificates.",
             hint="Create the certificate with an RSA key (2048 bits or more).",
+            code=UNSUPPORTED,
         )
     if not _same_key(key, leaf):
         raise CertificateError(
-            "The private key does not belong to the certificate.", hint="Re-import a matching PFX/PEM."
+            "The private key does not belong to the certificate.",
+            hint="Re-import a matching PFX/PEM.",
+            code=KEY_MISMATCH,
         )
     now = now or dt.datetime.now(dt.UTC)
     _check_validity(leaf, now)
@@ -111,7 +123,11 @@ def load_public_certificate(der_or_pem: bytes, *, now: dt.datetime | None = None
             else x509.load_der_x509_certificate(der_or_pem)
         )
     except ValueError as exc:
-        raise CertificateError("The certificate is not readable DER or PEM.") from exc
+        raise CertificateError(
+            "The certificate is not readable DER or PEM.",
+            hint="Re-create or re-import the certificate in Key Vault.",
+            code=MALFORMED,
+        ) from exc
     _check_validity(cert, now or dt.datetime.now(dt.UTC))
     der = cert.public_bytes(serialization.Encoding.DER)
     sha1 = hashlib.sha1(der, usedforsecurity=False).digest()
@@ -139,6 +155,7 @@ def _from_pfx(value: bytes | str) -> tuple[object, x509.Certificate, list[x509.C
             raise CertificateError(
                 "The certificate's secret is not base64 PFX data.",
                 hint="Store PFX certificates through Key Vault's certificate import, not as a raw secret.",
+                code=MALFORMED,
             ) from exc
     else:
         raw = value
@@ -149,14 +166,18 @@ def _from_pfx(value: bytes | str) -> tuple[object, x509.Certificate, list[x509.C
         raise CertificateError(
             "The certificate is not a readable PFX (malformed, or protected by a password).",
             hint="Import the PFX into Key Vault with its password so Key Vault stores it unprotected.",
+            code=MALFORMED,
         ) from exc
     if key is None:
         raise CertificateError(
             "The PFX holds no private key (exported without it, or not exportable in Key Vault).",
             hint="Use an exportable certificate, or credential 'keyvault-key' for a non-exportable one.",
+            code=NO_PRIVATE_KEY,
         )
     if leaf is None:
-        raise CertificateError("The PFX holds no certificate.", hint="Re-export it with its certificate.")
+        raise CertificateError(
+            "The PFX holds no certificate.", hint="Re-export it with its certificate.", code=MALFORMED
+        )
     return key, leaf, list(extra)
 
 
@@ -165,7 +186,11 @@ def _from_pem(value: bytes | str) -> tuple[object, x509.Certificate, list[x509.C
     try:
         certs = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
-        raise CertificateError("The PEM holds no readable certificate.") from exc
+        raise CertificateError(
+            "The PEM holds no readable certificate.",
+            hint="Import the certificate as PEM: the private key, then the certificate and its chain.",
+            code=MALFORMED,
+        ) from exc
     key = None
     block = _PRIVATE_KEY_BLOCK.search(data)
     if block is not None:
@@ -175,11 +200,13 @@ def _from_pem(value: bytes | str) -> tuple[object, x509.Certificate, list[x509.C
             raise CertificateError(
                 "The PEM's private key is unreadable (malformed or encrypted).",
                 hint="Store the key unencrypted (Key Vault keeps it protected).",
+                code=MALFORMED,
             ) from exc
     if key is None:
         raise CertificateError(
             "The PEM holds no private key.",
             hint="Import the certificate with its private key (key first, then the certificate and chain).",
+            code=NO_PRIVATE_KEY,
         )
     leaf = _leaf_for(key, certs)
     return key, leaf, [c for c in certs if c is not leaf]
@@ -210,12 +237,12 @@ def _check_validity(cert: x509.Certificate, now: dt.datetime) -> None:
             f"The certificate {cert.subject.rfc4514_string()} is not valid before "
             f"{cert.not_valid_before_utc.isoformat()}.",
             hint="Wait until it is valid, or check the host clock.",
-            code="CertificateNotYetValid",
+            code=NOT_YET_VALID,
         )
     if now >= cert.not_valid_after_utc:
         raise CertificateError(
             f"The certificate {cert.subject.rfc4514_string()} expired on "
             f"{cert.not_valid_after_utc.isoformat()}.",
             hint="Renew it in Key Vault (a new version) and register the new one on the app.",
-            code="CertificateExpired",
+            code=EXPIRED,
         )
