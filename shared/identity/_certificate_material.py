@@ -63,6 +63,7 @@ class PublicCertificate:
     not_before: dt.datetime
     not_after: dt.datetime
     subject: str
+    rsa_public_numbers: tuple[int, int] | None = None  # (n, e) when the key is RSA
 
 
 def load_certificate(
@@ -131,6 +132,8 @@ def load_public_certificate(der_or_pem: bytes, *, now: dt.datetime | None = None
     _check_validity(cert, now or dt.datetime.now(dt.UTC))
     der = cert.public_bytes(serialization.Encoding.DER)
     sha1 = hashlib.sha1(der, usedforsecurity=False).digest()
+    public_key = cert.public_key()
+    numbers = public_key.public_numbers() if isinstance(public_key, rsa.RSAPublicKey) else None
     return PublicCertificate(
         thumbprint=sha1.hex().upper(),
         sha256=hashlib.sha256(der).hexdigest().upper(),
@@ -138,6 +141,7 @@ def load_public_certificate(der_or_pem: bytes, *, now: dt.datetime | None = None
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
         subject=cert.subject.rfc4514_string(),
+        rsa_public_numbers=(numbers.n, numbers.e) if numbers is not None else None,
     )
 
 

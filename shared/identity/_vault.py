@@ -5,6 +5,14 @@ Clients are built once per (vault, identity) and kept. azure-core's own retries 
 so a persistent 429/5xx is reported with its real status. `verify_challenge_resource=False`
 only for a vault URL that is not a real vault host (an override such as the devstack);
 `connection_verify` is the CA bundle when one is set.
+
+Requests per process: each azure-keyvault package (secrets, certificates, keys) keeps its own
+process-wide challenge cache per vault, so its first request is an unauthenticated challenge
+(401) and later clients of the same package skip it; sharing clients cannot go below one
+challenge per package and vault. Signing builds its CryptographyClient from the certificate's
+public key, which spares the key GET CryptographyClient would otherwise make to try local
+crypto (a private key never is local here): a keyvault-key connection costs challenge +
+GetCertificate, challenge + Sign.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from typing import Any, TypeVar
 
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.keyvault.certificates import CertificateClient
+from azure.keyvault.keys import KeyVaultKey
 from azure.keyvault.keys.crypto import CryptographyClient, SignatureAlgorithm
 from azure.keyvault.secrets import SecretClient
 
@@ -104,14 +113,25 @@ class Vault:
 
         return self._call(read, name, setting)
 
-    def sign_rs256(self, key_id: str, digest: bytes, *, setting: str | None = None) -> bytes:
-        """Sign a SHA-256 digest with a VERSIONED key id (a versionless one posts to `/keys/{name}//sign`)."""
+    def sign_rs256(
+        self,
+        key_id: str,
+        digest: bytes,
+        *,
+        public_jwk: dict[str, Any] | None = None,
+        setting: str | None = None,
+    ) -> bytes:
+        """Sign a SHA-256 digest with a VERSIONED key id (a versionless one posts to `/keys/{name}//sign`).
+
+        `public_jwk` (the certificate's public key) lets CryptographyClient skip its key GET.
+        """
         client = self._crypto.get(key_id)
         if client is None:
             with self._lock:
-                client = self._crypto.setdefault(
-                    key_id, CryptographyClient(key_id, self._credential, **self._options)
-                )
+                client = self._crypto.get(key_id)
+                if client is None:
+                    key: KeyVaultKey | str = KeyVaultKey(key_id, jwk=public_jwk) if public_jwk else key_id
+                    client = self._crypto[key_id] = CryptographyClient(key, self._credential, **self._options)
         name = key_id.rstrip("/").split("/")[-2] if "/keys/" in key_id else key_id
         return self._call(lambda: client.sign(SignatureAlgorithm.rs256, digest).signature, name, setting)
 

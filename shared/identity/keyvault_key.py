@@ -31,6 +31,7 @@ ASSERTION_REUSE_MARGIN_S = 120
 class SigningKey:
     certificate: PublicCertificate
     key_id: str  # versioned: https://<vault>/keys/<name>/<version>
+    public_jwk: dict[str, object] | None  # the certificate's RSA public key: no key GET to sign
 
 
 class KeyVaultKeyCredential(AppCredential):
@@ -81,7 +82,9 @@ class KeyVaultKeyCredential(AppCredential):
                 token_endpoint=self.cloud.token_endpoint(self.tenant_id),
                 x5t=key.certificate.x5t,
             )
-            signature = self._vault.sign_rs256(key.key_id, unsigned.digest, setting=self._setting)
+            signature = self._vault.sign_rs256(
+                key.key_id, unsigned.digest, public_jwk=key.public_jwk, setting=self._setting
+            )
             self._assertion = unsigned.assemble(signature)
             return self._assertion.token
 
@@ -121,4 +124,21 @@ def _signing_key(info: CertificateInfo) -> SigningKey:
             f"Key Vault certificate '{info.name}' has no public certificate or versioned key id.",
             hint="Create the key as a Key Vault certificate (non-exportable); register its .cer on the app.",
         )
-    return SigningKey(certificate=load_public_certificate(info.cer), key_id=info.key_id)
+    certificate = load_public_certificate(info.cer)
+    return SigningKey(
+        certificate=certificate, key_id=info.key_id, public_jwk=_public_jwk(info.key_id, certificate)
+    )
+
+
+def _public_jwk(key_id: str, certificate: PublicCertificate) -> dict[str, object] | None:
+    """The certificate's RSA public key as a JWK for its key id (None for another key type)."""
+    if certificate.rsa_public_numbers is None:
+        return None
+    n, e = certificate.rsa_public_numbers
+    return {
+        "kid": key_id,
+        "kty": "RSA",
+        "key_ops": ["sign", "verify"],
+        "n": n.to_bytes((n.bit_length() + 7) // 8, "big"),
+        "e": e.to_bytes((e.bit_length() + 7) // 8, "big"),
+    }
