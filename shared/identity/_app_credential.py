@@ -1,4 +1,5 @@
-"""What the four app-registration credentials share: msal apps per version, and rotation.
+"""What the four app-registration credentials share: msal apps per version, and rotation;
+and what the three Key Vault ones share (`VaultCredential`): the object, its versions, the context.
 
 A subclass says how to get its current material (`_material()`), how to turn it into msal's
 `client_credential` and which version it is. On an Entra answer that a newer Key Vault
@@ -8,20 +9,26 @@ material is reloaded and, if the version changed, the token request is retried o
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from shared.clouds import Cloud
-from shared.config import ConnectionSettings
+from shared.config import ConnectionSettings, get_settings
 from shared.errors import AuthenticationFailedError, ConfigurationError
 from shared.http import Deadline, deadline_scope
 from shared.identity._errors import Context, is_stale_credential
 from shared.identity._msal import MsalApp, acquire, app_for, build_app, drop_apps
+from shared.identity._rotation import VersionedMaterial
 from shared.identity._token_cache import AccessToken
+from shared.identity._vault import vault_for
 from shared.identity.managed_identity import describe_identity
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+M = TypeVar("M")
 
 
 class AppCredential:
@@ -95,3 +102,49 @@ class AppCredential:
 def _code_number(code: str | None) -> int | None:
     match = re.match(r"AADSTS(\d+)$", code or "")
     return int(match.group(1)) if match else None
+
+
+class VaultCredential(AppCredential, Generic[R, M]):
+    """An app credential whose material is a Key Vault object (certificate, secret or key).
+
+    Subclasses name the setting (`field`), read the object (`_read` -> version, raw) and parse
+    it (`_parse`, once per version); versions, reloads and the error context are shared.
+    """
+
+    field = ""  # the ConnectionFields name of the object: CERTIFICATE, SECRET or KEY
+
+    def __init__(self, settings: ConnectionSettings, cloud: Cloud, object_name: str | None) -> None:
+        super().__init__(settings, cloud)
+        if not (object_name and settings.key_vault_url):  # shared.config requires both
+            raise ConfigurationError(f"Connection '{settings.name}' needs {self.field} and a vault URL.")
+        self.object_name: str = object_name
+        self.setting_name = settings.setting(self.field)
+        self._vault = vault_for(settings.key_vault_url, settings.managed_identity)
+        self._material: VersionedMaterial[R, M] = VersionedMaterial(
+            self._read, self._parse, get_settings().timing.refresh_interval_s
+        )
+
+    def _read(self) -> tuple[str, R]:
+        raise NotImplementedError
+
+    def _parse(self, raw: R) -> M:
+        raise NotImplementedError
+
+    def _thumbprint(self, material: M) -> str | None:
+        """The certificate thumbprint Entra's errors are about, when there is one."""
+        return None
+
+    def _version(self) -> str:
+        return self._material.current().version
+
+    def _reload(self) -> bool:
+        return self._material.reload()
+
+    def _context(self) -> Context:
+        current = self._material.peek()
+        return dataclasses.replace(
+            super()._context(),
+            thumbprint=self._thumbprint(current.material) if current else None,
+            vault_object=self.object_name,
+            setting=self.setting_name,
+        )

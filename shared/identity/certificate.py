@@ -8,51 +8,38 @@ auto-rotated certificates) when SEND_CERTIFICATE_CHAIN is true.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from shared.clouds import Cloud
-from shared.config import ConnectionFields, ConnectionSettings, get_settings
-from shared.errors import ConfigurationError
-from shared.identity._app_credential import AppCredential
+from shared.config import ConnectionFields, ConnectionSettings
+from shared.identity._app_credential import VaultCredential
 from shared.identity._certificate_material import CertificateMaterial, load_certificate
-from shared.identity._errors import Context
-from shared.identity._rotation import VersionedMaterial
-from shared.identity._vault import SecretValue, vault_for
+from shared.identity._vault import SecretValue
 
 
-class CertificateCredential(AppCredential):
+class CertificateCredential(VaultCredential[SecretValue, CertificateMaterial]):
     """Client credentials with a Key Vault certificate (exportable)."""
 
     kind = "certificate"
+    field = ConnectionFields.CERTIFICATE
 
     def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
-        super().__init__(settings, cloud)
-        if not (settings.certificate and settings.key_vault_url):  # shared.config requires both
-            raise ConfigurationError(f"Connection '{settings.name}' needs CERTIFICATE and a vault URL.")
-        self.certificate_name = settings.certificate
-        self._vault = vault_for(settings.key_vault_url, settings.managed_identity)
-        setting = settings.setting(ConnectionFields.CERTIFICATE)
+        super().__init__(settings, cloud, settings.certificate)
+        self.certificate_name = self.object_name
 
-        def read() -> tuple[str, SecretValue]:
-            secret = self._vault.get_secret(self.certificate_name, setting=setting)
-            return secret.version, secret
+    def _read(self) -> tuple[str, SecretValue]:
+        secret = self._vault.get_secret(self.object_name, setting=self.setting_name)
+        return secret.version, secret
 
-        self._material = VersionedMaterial(
-            read,
-            lambda s: load_certificate(s.value, s.content_type),
-            get_settings().timing.refresh_interval_s,
-        )
+    def _parse(self, raw: SecretValue) -> CertificateMaterial:
+        return load_certificate(raw.value, raw.content_type)
+
+    def _thumbprint(self, material: CertificateMaterial) -> str | None:
+        return material.thumbprint
 
     def material(self) -> tuple[str, CertificateMaterial]:
         current = self._material.current()
         return current.version, current.material
-
-    def _version(self) -> str:
-        return self._material.current().version
-
-    def _reload(self) -> bool:
-        return self._material.reload()
 
     def _client_credential(self) -> dict[str, Any]:
         material = self._material.current().material
@@ -63,16 +50,6 @@ class CertificateCredential(AppCredential):
         if self.settings.send_certificate_chain:
             credential["public_certificate"] = material.chain_pem.decode("ascii")
         return credential
-
-    def _context(self) -> Context:
-        current = self._material.peek()
-        thumbprint = current.material.thumbprint if current else None
-        return dataclasses.replace(
-            super()._context(),
-            thumbprint=thumbprint,
-            vault_object=self.certificate_name,
-            setting=self.settings.setting(ConnectionFields.CERTIFICATE),
-        )
 
     def facts(self) -> dict[str, object]:
         version, material = self.material()

@@ -6,53 +6,31 @@ cadence or right after Entra says the secret is wrong or expired (AADSTS7000215 
 
 from __future__ import annotations
 
-import dataclasses
-
 from shared.clouds import Cloud
-from shared.config import ConnectionFields, ConnectionSettings, get_settings
-from shared.errors import ConfigurationError
-from shared.identity._app_credential import AppCredential
-from shared.identity._errors import Context
-from shared.identity._rotation import VersionedMaterial
-from shared.identity._vault import SecretValue, vault_for
+from shared.config import ConnectionFields, ConnectionSettings
+from shared.identity._app_credential import VaultCredential
+from shared.identity._vault import SecretValue
 
 
-class ClientSecretCredential(AppCredential):
+class ClientSecretCredential(VaultCredential[SecretValue, SecretValue]):
     """Client credentials with a secret kept in Key Vault."""
 
     kind = "client-secret"
+    field = ConnectionFields.SECRET
 
     def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
-        super().__init__(settings, cloud)
-        if not (settings.secret and settings.key_vault_url):  # shared.config requires both
-            raise ConfigurationError(f"Connection '{settings.name}' needs SECRET and a vault URL.")
-        self.secret_name = settings.secret
-        self._vault = vault_for(settings.key_vault_url, settings.managed_identity)
-        setting = settings.setting(ConnectionFields.SECRET)
+        super().__init__(settings, cloud, settings.secret)
+        self.secret_name = self.object_name
 
-        def read() -> tuple[str, SecretValue]:
-            secret = self._vault.get_secret(self.secret_name, setting=setting)
-            return secret.version, secret
+    def _read(self) -> tuple[str, SecretValue]:
+        secret = self._vault.get_secret(self.object_name, setting=self.setting_name)
+        return secret.version, secret
 
-        self._material: VersionedMaterial[SecretValue, SecretValue] = VersionedMaterial(
-            read, lambda s: s, get_settings().timing.refresh_interval_s
-        )
-
-    def _version(self) -> str:
-        return self._material.current().version
-
-    def _reload(self) -> bool:
-        return self._material.reload()
+    def _parse(self, raw: SecretValue) -> SecretValue:
+        return raw
 
     def _client_credential(self) -> str:
         return self._material.current().material.value
-
-    def _context(self) -> Context:
-        return dataclasses.replace(
-            super()._context(),
-            vault_object=self.secret_name,
-            setting=self.settings.setting(ConnectionFields.SECRET),
-        )
 
     def facts(self) -> dict[str, object]:
         return {

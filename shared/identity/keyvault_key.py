@@ -14,14 +14,12 @@ import threading
 import time
 
 from shared.clouds import Cloud
-from shared.config import ConnectionFields, ConnectionSettings, get_settings
-from shared.errors import ConfigurationError, KeyVaultError
-from shared.identity._app_credential import AppCredential
+from shared.config import ConnectionFields, ConnectionSettings
+from shared.errors import KeyVaultError
+from shared.identity._app_credential import VaultCredential
 from shared.identity._assertion import SignedAssertion, build_assertion
 from shared.identity._certificate_material import PublicCertificate, load_public_certificate
-from shared.identity._errors import Context
-from shared.identity._rotation import VersionedMaterial
-from shared.identity._vault import CertificateInfo, vault_for
+from shared.identity._vault import CertificateInfo
 
 # Sign a new assertion when the current one has less than this left.
 ASSERTION_REUSE_MARGIN_S = 120
@@ -34,32 +32,30 @@ class SigningKey:
     public_jwk: dict[str, object] | None  # the certificate's RSA public key: no key GET to sign
 
 
-class KeyVaultKeyCredential(AppCredential):
+class KeyVaultKeyCredential(VaultCredential[CertificateInfo, SigningKey]):
     """Client credentials with an assertion signed by a Key Vault key."""
 
     kind = "keyvault-key"
+    field = ConnectionFields.KEY
 
     def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
-        super().__init__(settings, cloud)
-        if not (settings.key and settings.key_vault_url):  # shared.config requires both
-            raise ConfigurationError(f"Connection '{settings.name}' needs KEY and a vault URL.")
-        self.key_name = settings.key
-        self._vault = vault_for(settings.key_vault_url, settings.managed_identity)
-        self._setting = settings.setting(ConnectionFields.KEY)
-
-        def read() -> tuple[str, CertificateInfo]:
-            info = self._vault.get_certificate(self.key_name, setting=self._setting)
-            return info.version, info
-
-        self._material = VersionedMaterial(read, _signing_key, get_settings().timing.refresh_interval_s)
+        super().__init__(settings, cloud, settings.key)
+        self.key_name = self.object_name
         self._assertion: SignedAssertion | None = None
         self._assertion_lock = threading.Lock()
 
-    def _version(self) -> str:
-        return self._material.current().version
+    def _read(self) -> tuple[str, CertificateInfo]:
+        info = self._vault.get_certificate(self.object_name, setting=self.setting_name)
+        return info.version, info
+
+    def _parse(self, raw: CertificateInfo) -> SigningKey:
+        return _signing_key(raw)
+
+    def _thumbprint(self, material: SigningKey) -> str | None:
+        return material.certificate.thumbprint
 
     def _reload(self) -> bool:
-        changed = self._material.reload()
+        changed = super()._reload()
         if changed:
             self._assertion = None
         return changed
@@ -83,19 +79,10 @@ class KeyVaultKeyCredential(AppCredential):
                 x5t=key.certificate.x5t,
             )
             signature = self._vault.sign_rs256(
-                key.key_id, unsigned.digest, public_jwk=key.public_jwk, setting=self._setting
+                key.key_id, unsigned.digest, public_jwk=key.public_jwk, setting=self.setting_name
             )
             self._assertion = unsigned.assemble(signature)
             return self._assertion.token
-
-    def _context(self) -> Context:
-        current = self._material.peek()
-        return dataclasses.replace(
-            super()._context(),
-            thumbprint=current.material.certificate.thumbprint if current else None,
-            vault_object=self.key_name,
-            setting=self._setting,
-        )
 
     def facts(self) -> dict[str, object]:
         current = self._material.current()
