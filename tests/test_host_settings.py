@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from devstack.host.errors import HostStartupError
 from devstack.host.settings import (
     HostConfig,
     apply_local_settings,
+    apply_log_levels,
     parse_timespan,
     read_host_json,
     read_local_settings,
@@ -109,3 +111,11 @@ def test_development_storage_points_at_azurite() -> None:
     changed = point_storage_at_azurite(environ, "azurite-cs")
     assert sorted(changed) == ["AzureWebJobsStorage", "Custom"]
     assert environ == {"Custom": "azurite-cs", "Other": "x", "AzureWebJobsStorage": "azurite-cs"}
+
+
+def test_host_json_log_levels_apply_to_python_loggers() -> None:
+    """A host.json category names a Python logger; `default` is left alone."""
+    name = "tests.host.settings.level-probe"
+    applied = apply_log_levels({"logging": {"logLevel": {"default": "Error", name: "Warning"}}})
+    assert applied == {name: logging.WARNING}
+    assert logging.getLogger(name).level == logging.WARNING

@@ -16,7 +16,7 @@ from devstack.host.http_app import HttpApp
 from devstack.host.indexing import HTTP_TRIGGER, QUEUE_TRIGGER, TIMER_TRIGGER, IndexedFunction, load_app
 from devstack.host.invocation import Invoker
 from devstack.host.queues import QueueClients, QueueListener, QueueOutputs
-from devstack.host.settings import HostConfig, read_host_json
+from devstack.host.settings import HostConfig, apply_log_levels, read_host_json
 from devstack.host.timers import TimerRunner
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,9 @@ class FunctionsHost:
         cls, app_spec: str, *, root: Path, environ: Mapping[str, str], keys: HostKeys, port: int
     ) -> FunctionsHost:
         """Import and index the app, check every binding; HostStartupError if it cannot be served."""
-        config = HostConfig.from_host_json(read_host_json(root, environ), environ)
+        document = read_host_json(root, environ)
+        apply_log_levels(document)
+        config = HostConfig.from_host_json(document, environ)
         return cls(load_app(app_spec), root=root, environ=environ, config=config, keys=keys, port=port)
 
     @property

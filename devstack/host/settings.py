@@ -198,6 +198,36 @@ class HostConfig:
         )
 
 
+_LEVELS = {
+    "trace": logging.DEBUG,
+    "debug": logging.DEBUG,
+    "information": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "none": logging.CRITICAL + 10,
+}
+
+
+def apply_log_levels(document: Mapping[str, Any]) -> dict[str, int]:
+    """Set the levels host.json `logging.logLevel` gives per category on the Python loggers of those names.
+
+    Azure's worker forwards Python log records by logger name, so a category such as
+    `azure.core.pipeline.policies.http_logging_policy` silences the SDK's per-request lines; the
+    `default` level is left to `--log-level`.
+    """
+    levels = _get(document, "logging", "logLevel")
+    applied: dict[str, int] = {}
+    if not isinstance(levels, Mapping):
+        return applied
+    for category, name in levels.items():
+        level = _LEVELS.get(str(name).lower())
+        if category.lower() != "default" and level is not None:
+            logging.getLogger(category).setLevel(level)
+            applied[category] = level
+    return applied
+
+
 def storage_connection_string(connection: str | None, environ: Mapping[str, str]) -> str:
     """The connection string a binding's `connection` names (AzureWebJobsStorage when empty)."""
     name = connection or DEFAULT_STORAGE_SETTING
