@@ -93,6 +93,13 @@ def test_anonymous_route(client: Client) -> None:
     assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
+def test_route_literals_ignore_case(client: Client) -> None:
+    """`/API/Open` reaches the `open` function, as on the Azure Functions host."""
+    response = client.get("/API/Open")
+    assert response.status_code == 200
+    assert response.get_data() == b"open"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "status"),
     [

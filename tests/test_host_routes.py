@@ -116,3 +116,31 @@ def test_invalid_templates_fail_at_start(template: str) -> None:
     """Unknown constraints, optional parameters not at the end and bad names stop the start."""
     with pytest.raises(HostStartupError):
         RouteTable("api").add("f", template, None)
+
+
+def test_literals_match_case_insensitively() -> None:
+    """`/API/Health` reaches the `health` route, as ASP.NET Core routing matches literals ignoring case."""
+    table = _table(("h", "health", ["GET"]), ("runs", "Jobs/{name}/runs", None))
+    assert _match(table, "/API/Health")[0] == "h"
+    assert _match(table, "/api/HEALTH/")[0] == "h"
+    assert _match(table, "/Api/jobs/x/RUNS")[0] == "runs"
+
+
+def test_parameters_keep_the_callers_case() -> None:
+    """Route values are the text the caller sent, whatever the case of the literals around them."""
+    table = _table(("runs", "jobs/{name}/runs/{*rest}", None))
+    assert _match(table, "/API/JOBS/NightlyJob/Runs/A/b") == ("runs", {"name": "NightlyJob", "rest": "A/b"})
+
+
+def test_mixed_segments_match_case_insensitively() -> None:
+    """Literal text in a segment with parameters (`{name}.TXT`) ignores case too; the value keeps its own."""
+    table = _table(("file", "files/{name}.TXT", None))
+    assert _match(table, "/api/Files/ReadMe.txt") == ("file", {"name": "ReadMe"})
+    with pytest.raises(NotFound):
+        _match(table, "/api/files/ReadMe.md")
+
+
+def test_literal_still_wins_over_parameter_in_any_case() -> None:
+    """`jobs/special` is preferred to `jobs/{name}` also when the caller writes `jobs/SPECIAL`."""
+    table = _table(("any", "jobs/{name}", None), ("special", "jobs/special", None))
+    assert _match(table, "/api/jobs/SPECIAL")[0] == "special"

@@ -4,10 +4,13 @@ Azure routes with ASP.NET Core templates: `{name}`, constraints (`{id:int}`, `{n
 `{s:regex(^a+$)}`), optional (`{id?}`) and default (`{page=1}`) parameters at the end of the
 template, and catch-alls (`{*rest}`). Route values are strings, as `req.route_params` gives them.
 Each parameter gets its own werkzeug converter that matches the text and checks the constraints.
+Literal text matches case-insensitively (`/api/Health` reaches `health`), as ASP.NET Core routing
+does; route values keep the case the caller sent.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -16,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from werkzeug.routing import BaseConverter, Map, Rule, ValidationError
+from werkzeug.routing.matcher import State, StateMachineMatcher
 
 from devstack.host.errors import HostStartupError
 
@@ -198,6 +202,55 @@ def _converter(parameter: Parameter) -> type[BaseConverter]:
     return Converter
 
 
+def fold(text: str) -> str:
+    """Per-character simple upper case, like .NET's OrdinalIgnoreCase (no 'ß' -> 'SS' expansion)."""
+    return "".join(upper if len(upper := char.upper()) == 1 else char for char in text)
+
+
+class _FoldedKeys(dict[str, State]):
+    """The static transitions of a matcher state, keyed by folded literal text."""
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(fold(key))
+
+    def __getitem__(self, key: str) -> State:
+        return super().__getitem__(fold(key))
+
+    def setdefault(self, key: str, default: State) -> State:
+        return super().setdefault(fold(key), default)
+
+
+class _CaseInsensitiveMatcher(StateMachineMatcher):
+    """werkzeug's matcher with literal parts compared case-insensitively.
+
+    Whole-literal segments are looked up in folded dicts; segments mixing literals and parameters
+    are regexes, matched with IGNORECASE (the parameters' own regexes have no letters). The
+    constraint `regex` is checked in the converter, so the flag does not reach it. Relies on
+    werkzeug's matcher internals (Werkzeug is pinned in constraints.txt; the route tests cover it).
+    """
+
+    def __init__(self, merge_slashes: bool) -> None:
+        super().__init__(merge_slashes)
+        self._root = State(static=_FoldedKeys())
+
+    def add(self, rule: Rule) -> None:
+        state = self._root
+        for part in rule._parts:
+            if part.static:
+                state = state.static.setdefault(part.content, State(static=_FoldedKeys()))
+                continue
+            part = dataclasses.replace(part, content=f"(?i:{part.content})")
+            for test_part, new_state in state.dynamic:
+                if test_part == part:
+                    state = new_state
+                    break
+            else:
+                new_state = State(static=_FoldedKeys())
+                state.dynamic.append((part, new_state))
+                state = new_state
+        state.rules.append(rule)
+
+
 class RouteTable:
     """All HTTP functions' routes under the route prefix, as one werkzeug Map."""
 
@@ -254,7 +307,9 @@ class RouteTable:
     def build(self) -> Map:
         """The werkzeug Map, built once (no redirects: Azure neither merges slashes nor redirects)."""
         if self._map is None:
-            self._map = Map(
-                self._rules, converters=self._converters, strict_slashes=False, merge_slashes=False
-            )
+            routes = Map(converters=self._converters, strict_slashes=False, merge_slashes=False)
+            routes._matcher = _CaseInsensitiveMatcher(merge_slashes=False)
+            for rule in self._rules:
+                routes.add(rule)
+            self._map = routes
         return self._map
