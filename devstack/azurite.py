@@ -1,7 +1,9 @@
 """Azurite (the npm package in node_modules) on loopback, on free ports, in memory.
 
 Started in its own process group so Ctrl-C in the terminal reaches only `devstack up`, which
-then stops Azurite with everything it started.
+then stops Azurite with everything it started. Azurite runs under `devstack/lifeline.py`, which
+holds a pipe from us: if `devstack up` dies without cleaning up (SIGKILL, a crash), the pipe
+closes and the lifeline stops Azurite, so no orphan keeps its ports.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -24,6 +27,7 @@ logger = logging.getLogger(__name__)
 ACCOUNT = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 SERVICES = ("blob", "queue", "table")
+LIFELINE = Path(__file__).with_name("lifeline.py")
 _LISTENING = re.compile(r"Azurite (Blob|Queue|Table) service is successfully listening at http://[^:]+:(\d+)")
 
 
@@ -62,10 +66,12 @@ class Azurite:
         for service in SERVICES:
             # Port 0: the OS picks a free port and Azurite prints it, so two stacks never collide.
             command += [f"--{service}Host", "127.0.0.1", f"--{service}Port", "0"]
+        # Run as a script (stdlib only), not `-m`: the working directory is not the repository.
         process = subprocess.Popen(  # noqa: S603 - a fixed command line, no shell
-            command,
+            [sys.executable, str(LIFELINE), *command],
             cwd=workdir,
-            stdin=subprocess.DEVNULL,
+            # Never written: its only job is to close (EOF for the lifeline) when we die.
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -124,7 +130,11 @@ class Azurite:
             # (Linux keeps a group's id from being reused while any member lives.)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout)  # after SIGKILL of the group: only a stuck kernel is slower
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
         self._reader.join(timeout=5)
         if self.process.stdout is not None:
             self.process.stdout.close()

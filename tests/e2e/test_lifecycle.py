@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import time
 from pathlib import Path
 
@@ -24,6 +25,22 @@ def test_sigterm_stops_every_process_and_port(tmp_path: Path) -> None:
     time.sleep(0.2)
     assert [p for p in ports if port_open(p)] == []
     assert [p for p in pids if alive(p)] == []
+
+
+def test_sigkill_takes_azurite_with_it(tmp_path: Path) -> None:
+    """After SIGKILL of `devstack up`, every process it started is gone and its ports close within seconds."""
+    stack = start_stack(tmp_path, SAMPLE_ENV)
+    children = descendants(stack.process.pid)
+    assert children, "Azurite should run as a child process"
+    ports = listening_ports(children)
+    assert len(ports) >= 3  # Azurite's three services
+    stack.process.send_signal(signal.SIGKILL)
+    assert stack.terminate(timeout=10) == -signal.SIGKILL
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and ([p for p in children if alive(p)] or any(map(port_open, ports))):
+        time.sleep(0.1)
+    assert [p for p in children if alive(p)] == []
+    assert [p for p in ports if port_open(p)] == []
 
 
 @pytest.mark.parametrize(
