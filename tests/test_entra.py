@@ -4,6 +4,7 @@ Entra's exact AADSTS errors for what the real service refuses."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import ssl
 import time
 import uuid
@@ -296,6 +297,39 @@ def test_unknown_certificate_is_700027(
     assert result["error_codes"] == [700027]
     assert "is not registered on application" in result["error_description"]
     assert intruder.sha1_hex in result["error_description"]
+
+
+def test_expired_certificate_is_700027(devstack: OfflineTenant, host: str, ca_bundle: str) -> None:
+    """A registered certificate past its end date is refused with 700027 "The key used is expired."."""
+    legacy = devstack.tenant.app_by_name("legacy-reporting")
+    assert legacy is not None
+    now = dt.datetime.now(dt.UTC)
+    expired = _from_issued(
+        devstack.tenant.ca.issue(
+            "legacy-reporting-old",
+            not_before=now - dt.timedelta(days=400),
+            not_after=now - dt.timedelta(days=1),
+        )
+    )
+    devstack.tenant.add_certificate_credential(legacy, expired.cert)
+    try:
+        cred = {"private_key": expired.key_pem, "thumbprint": expired.sha1_hex}
+        result = _msal_app(devstack, host, ca_bundle, legacy.app_id, cred).acquire_token_for_client(
+            [GRAPH_DEFAULT]
+        )
+    finally:
+        assert devstack.tenant.remove_certificate_credential(legacy, expired.sha1_hex)
+    assert result["error"] == "invalid_client"
+    assert result["error_codes"] == [700027]
+    description = result["error_description"]
+    assert description.startswith(
+        "AADSTS700027: Client assertion contains an invalid signature. [Reason - The key used is expired., "
+        f"Thumbprint of key used by client: '{expired.sha1_hex}', Found key 'Start="
+    )
+    end = expired.cert.not_valid_after_utc
+    assert f"End={end:%m/%d/%Y %H:%M:%S}'" in description
+    assert f"for app Id '{legacy.app_id}'" in description
+    assert "access_token" not in result
 
 
 def test_tampered_assertion_is_refused(

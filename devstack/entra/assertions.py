@@ -119,8 +119,8 @@ def find_certificate(tenant: Tenant, app: AppRegistration, header: dict[str, Any
             sha256 and sha256 == hashlib.sha256(der).digest()
         ):
             if not kc.start <= now <= kc.end:
-                raise e.CertificateNotRegistered(
-                    app.app_id, (sha1 or sha256 or b"").hex().upper(), "The key used is expired."
+                raise e.CertificateExpired(
+                    app.app_id, (sha1 or sha256 or b"").hex().upper(), kc.start, kc.end
                 )
             return kc.certificate
     x5c = header.get("x5c")

@@ -3,6 +3,7 @@
     ServiceError (devstack.core.emulator)
     └── AadstsError                 {"error", "error_description", "error_codes", ...}
         ├── invalid_client (401)    InvalidClientSecret 7000215, CertificateNotRegistered 700027,
+        │                           CertificateExpired 700027,
         │                           AssertionSignatureInvalid 700027, AssertionTimeRange 700024,
         │                           AssertionAudienceInvalid 700023, AssertionSubjectMismatch 700021,
         │                           FederatedIssuerNotFound 700211, FederatedAudienceNotFound 700212,
@@ -111,6 +112,26 @@ class CertificateNotRegistered(_InvalidClient):
         super().__init__(
             "The certificate with identifier used to sign the client assertion is not registered on "
             f"application. [Reason - {reason}, Thumbprint of key used by client: '{thumbprint}', "
+            "Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys "
+            f"for app Id '{app_id}'. Review the documentation at "
+            "https://docs.microsoft.com/en-us/graph/deployments before using any of the ways to access.]"
+        )
+
+
+class CertificateExpired(_InvalidClient):
+    """The assertion's certificate is registered on the app, but outside its start/end dates.
+
+    Entra's text for it (seen in microsoft/azure-tools-for-java#2785; the `Found key` and the tail
+    as in its 50013 answers, microsoftgraph/msgraph-sdk-php#1585).
+    """
+
+    code = 700027
+
+    def __init__(self, app_id: str, thumbprint: str, start: dt.datetime, end: dt.datetime) -> None:
+        found = f"Start={start:%m/%d/%Y %H:%M:%S}, End={end:%m/%d/%Y %H:%M:%S}"
+        super().__init__(
+            "Client assertion contains an invalid signature. [Reason - The key used is expired., "
+            f"Thumbprint of key used by client: '{thumbprint}', Found key '{found}', "
             "Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys "
             f"for app Id '{app_id}'. Review the documentation at "
             "https://docs.microsoft.com/en-us/graph/deployments before using any of the ways to access.]"
