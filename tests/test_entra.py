@@ -236,6 +236,7 @@ def test_msal_certificate_thumbprint(
     assert claims["azp"] == app.app_id
     assert claims["roles"] == sorted(devstack.tenant.roles_for(app.sp_object_id, GRAPH_APP_ID))
     assert claims["idtyp"] == "app"
+    assert (claims["azpacr"], claims["appidacr"]) == ("2", "2")  # certificate
 
 
 def test_msal_subject_name_issuer(
@@ -408,11 +409,13 @@ def test_reused_assertion_and_unpadded_x5t_are_accepted(
 def test_msal_and_azure_identity_with_secret(
     devstack: OfflineTenant, host: str, ca_bundle: str, app: AppRegistration, client_secret: str
 ) -> None:
-    """A client secret from the vault works with msal and with ClientSecretCredential."""
+    """A client secret from the vault works with msal and with ClientSecretCredential (azpacr "1")."""
     result = _msal_app(devstack, host, ca_bundle, app.app_id, client_secret).acquire_token_for_client(
         [GRAPH_DEFAULT]
     )
     assert "access_token" in result, result
+    claims = jwt.decode(result["access_token"], options={"verify_signature": False})
+    assert (claims["azpacr"], claims["appidacr"]) == ("1", "1")
     cred = ClientSecretCredential(
         devstack.tenant.tenant_id,
         app.app_id,
@@ -607,6 +610,11 @@ def test_federated_credential_with_managed_identity(
     )
     claims = _verify(cred.get_token(GRAPH_DEFAULT).token, GRAPH, devstack, jwks_client)
     assert claims["oid"] == app.sp_object_id
+    assert (claims["azpacr"], claims["appidacr"]) == ("2", "2")  # a client assertion counts as a certificate
+    exchange = jwt.decode(
+        _mi_assertion(devstack, monkeypatch, uami.client_id), options={"verify_signature": False}
+    )
+    assert (exchange["azpacr"], exchange["appidacr"]) == ("2", "2")  # managed identity
 
 
 def test_federated_subject_mismatch_is_700213(
@@ -690,6 +698,7 @@ def test_on_behalf_of_with_azure_identity(
         app.app_id,
     )
     assert claims["scp"] == "User.Read"
+    assert (claims["azpacr"], claims["appidacr"]) == ("1", "1")  # the middle tier used its secret
 
 
 def test_on_behalf_of_with_msal_certificate(
@@ -847,5 +856,23 @@ def test_user_token_control_endpoint(
     token = _user_token(http, host, upn, audience="api://x", scopes=["a", "b"], lifetime=600)
     claims = _verify(token, "api://x", devstack, jwks_client)
     assert (claims["upn"], claims["scp"], claims["idtyp"]) == (upn, "a b", "user")
+    assert (claims["azpacr"], claims["appidacr"]) == ("0", "0")  # as if from a public client
     assert claims["exp"] - claims["iat"] == 600
     assert http.post(f"{host}/_devstack/users/nobody@x/token", json={"audience": "a"}).status_code == 404
+
+
+def test_token_issuer_client_auth_default_and_values(devstack: OfflineTenant) -> None:
+    """`TokenIssuer.issue` keeps "2" for apps and "0" otherwise unless told, and refuses unknown values."""
+    issuer = devstack.tenant.issuer
+    app = devstack.tenant.app_by_name("entra-automation")
+    assert app is not None
+    for client_auth, expected in ((None, "2"), ("1", "1"), ("0", "0")):
+        token, _ = issuer.issue(app.principal(), "api://x", client_auth=client_auth)
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert (claims["azpacr"], claims["appidacr"]) == (expected, expected)
+    user = devstack.tenant.user(f"adele.vance@{devstack.tenant.default_domain}")
+    assert user is not None
+    token, _ = issuer.issue(user.principal(), "api://x")
+    assert jwt.decode(token, options={"verify_signature": False})["azpacr"] == "0"
+    with pytest.raises(ValueError, match="client_auth"):
+        issuer.issue(app.principal(), "api://x", client_auth="3")

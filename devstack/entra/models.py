@@ -17,7 +17,13 @@ from devstack.entra import exceptions as e
 from devstack.entra.assertions import CLOCK_SKEW_S, entra_time, verify_client_assertion
 from devstack.tenant.models import GRAPH_APP_ID, AppRegistration, ResourceApp, Tenant
 from devstack.tenant.pki import b64url, utcnow
-from devstack.tenant.tokens import DEFAULT_LIFETIME_S, TokenRejected
+from devstack.tenant.tokens import (
+    CLIENT_AUTH_CERTIFICATE,
+    CLIENT_AUTH_PUBLIC,
+    CLIENT_AUTH_SECRET,
+    DEFAULT_LIFETIME_S,
+    TokenRejected,
+)
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -142,7 +148,9 @@ class EntraBackend:
     def _client_credentials(self, app: AppRegistration, req: TokenRequest) -> dict[str, Any]:
         api = self._v1_resource(req) if req.v1 else self._default_scope_resource(_required(req.form, "scope"))
         roles = sorted(self.tenant.roles_for(app.sp_object_id, api.app_id))
-        token, exp = self.tenant.issuer.issue(app.principal(), api.audience, roles=roles)
+        token, exp = self.tenant.issuer.issue(
+            app.principal(), api.audience, roles=roles, client_auth=_client_auth(req)
+        )
         return _token_response(token, exp, resource=api.audience if req.v1 else None)
 
     def _v1_resource(self, req: TokenRequest) -> ResourceApp:
@@ -184,7 +192,9 @@ class EntraBackend:
         if not user.account_enabled:
             raise e.UserDisabled()
         api, names = self._delegated_scopes(app, _required(req.form, "scope"))
-        token, exp = self.tenant.issuer.issue(user.principal(), api.audience, scopes=names, azp=app.app_id)
+        token, exp = self.tenant.issuer.issue(
+            user.principal(), api.audience, scopes=names, azp=app.app_id, client_auth=_client_auth(req)
+        )
         out = _token_response(token, exp)
         out["scope"] = " ".join(f"{api.audience}/{n}" for n in names)
         if req.form.get("client_info") == "1":
@@ -239,8 +249,14 @@ class EntraBackend:
             azp=client_id or DEVSTACK_USER_CLIENT_ID,
             lifetime_s=lifetime_s,
             now=now,
+            client_auth=CLIENT_AUTH_PUBLIC,  # as if signed in through a public client
         )
         return {"access_token": token, "token_type": "Bearer", "expires_on": exp}
+
+
+def _client_auth(req: TokenRequest) -> str:
+    """azpacr of a confidential client `authenticate_client` accepted: an assertion wins over a secret."""
+    return CLIENT_AUTH_CERTIFICATE if req.form.get("client_assertion") else CLIENT_AUTH_SECRET
 
 
 def _required(form: Mapping[str, str], name: str) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from devstack.identity.exceptions import BadRequest, IdentityNotFound, TokenFetchFailed
 from devstack.tenant.models import TOKEN_EXCHANGE_AUDIENCE, ManagedIdentity, Tenant
+from devstack.tenant.tokens import CLIENT_AUTH_CERTIFICATE
 
 API_VERSION = "2019-08-01"
 
@@ -52,11 +53,16 @@ def issue_token(
     mi = select_identity(tenant, client_id=client_id, object_id=object_id, mi_res_id=mi_res_id)
     if resource.rstrip("/") == TOKEN_EXCHANGE_AUDIENCE:
         # The assertion for a federated credential: iss = the tenant's v2.0 issuer, sub = object id.
-        token, exp = tenant.issuer.issue(mi.principal(), TOKEN_EXCHANGE_AUDIENCE)
+        token, exp = tenant.issuer.issue(
+            mi.principal(), TOKEN_EXCHANGE_AUDIENCE, client_auth=CLIENT_AUTH_CERTIFICATE
+        )
         return IdentityToken(token, exp, resource, mi.client_id)
     api = tenant.resource(resource)
     if api is None:
         raise TokenFetchFailed()
     roles = sorted(tenant.roles_for(mi.object_id, api.app_id))
-    token, exp = tenant.issuer.issue(mi.principal(), api.audience, roles=roles)
+    # Managed identity tokens carry azpacr/appidacr "2", as certificate-authenticated clients do.
+    token, exp = tenant.issuer.issue(
+        mi.principal(), api.audience, roles=roles, client_auth=CLIENT_AUTH_CERTIFICATE
+    )
     return IdentityToken(token, exp, resource, mi.client_id)

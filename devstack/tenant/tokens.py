@@ -19,6 +19,10 @@ from devstack.tenant.pki import b64url, new_rsa_key
 # Real access tokens live 60-90 minutes. azure-identity treats a token that expires within
 # 5 minutes as expired, so anything much shorter would refetch on every call.
 DEFAULT_LIFETIME_S = 3600
+# azpacr / appidacr: "0" public client, "1" client id + secret, "2" certificate or assertion
+# (https://learn.microsoft.com/entra/identity-platform/access-token-claims-reference).
+CLIENT_AUTH_PUBLIC, CLIENT_AUTH_SECRET, CLIENT_AUTH_CERTIFICATE = "0", "1", "2"
+CLIENT_AUTH_VALUES = frozenset({CLIENT_AUTH_PUBLIC, CLIENT_AUTH_SECRET, CLIENT_AUTH_CERTIFICATE})
 
 
 class TokenRejected(Exception):
@@ -73,8 +77,17 @@ class TokenIssuer:
         azp: str | None = None,
         lifetime_s: int = DEFAULT_LIFETIME_S,
         now: float | None = None,
+        client_auth: str | None = None,
     ) -> tuple[str, int]:
-        """Return (token, expires_on epoch seconds)."""
+        """Return (token, expires_on epoch seconds).
+
+        `client_auth` is how the client proved itself, for `azpacr` (v2) and `appidacr` (v1):
+        "0" public client, "1" client secret, "2" certificate or client assertion (managed
+        identities are "2" too). Left out: "2" for an application principal, else "0".
+        """
+        acr = client_auth if client_auth is not None else ("2" if principal.kind == "Application" else "0")
+        if acr not in CLIENT_AUTH_VALUES:
+            raise ValueError(f"client_auth must be one of {sorted(CLIENT_AUTH_VALUES)}, not {acr!r}")
         now = int(now if now is not None else time.time())
         exp = now + lifetime_s
         claims: dict[str, Any] = {
@@ -88,7 +101,8 @@ class TokenIssuer:
             "sub": principal.object_id,
             "azp": azp or principal.app_id,
             "appid": azp or principal.app_id,
-            "azpacr": "2" if principal.kind == "Application" else "0",
+            "azpacr": acr,
+            "appidacr": acr,
             "idtyp": "user" if principal.kind == "User" else "app",
             "uti": b64url(uuid.uuid4().bytes),
             "ver": "2.0",
