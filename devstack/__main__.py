@@ -44,4 +44,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    # Everything the stack started is stopped and the state file removed by now. A user function
+    # still stuck in a worker thread would make the interpreter wait for it at exit (pool threads
+    # are joined), so leave at once, as the real host does with a stuck worker.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

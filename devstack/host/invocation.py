@@ -7,6 +7,7 @@ functions run on one event loop thread shared by the app, like the worker's loop
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
@@ -117,11 +118,18 @@ class Result:
         return self.return_value if name == RETURN else self.outputs.get(name)
 
 
+class FunctionTimeoutError(Exception):
+    """An invocation ran past host.json's functionTimeout (the host's own wording)."""
+
+
 class Invoker:
     """Runs functions with their bindings and logs each run the way the Functions host does."""
 
-    def __init__(self, function_directory: Path) -> None:
+    def __init__(self, function_directory: Path, function_timeout_s: float | None = None) -> None:
         self._directory = str(function_directory)
+        # host.json functionTimeout: an async function that never returns must not hold its
+        # request or queue thread forever (the real host abandons it and fails the invocation).
+        self._timeout_s = function_timeout_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -148,7 +156,15 @@ class Invoker:
             value = function.user_function(**kwargs)
             if function.is_async:
                 coroutine: Coroutine[Any, Any, Any] = value
-                value = asyncio.run_coroutine_threadsafe(coroutine, self._event_loop()).result()
+                future = asyncio.run_coroutine_threadsafe(coroutine, self._event_loop())
+                try:
+                    value = future.result(timeout=self._timeout_s)
+                except concurrent.futures.TimeoutError:
+                    future.cancel()
+                    raise FunctionTimeoutError(
+                        f"Timeout value of {self._timeout_s:g} s was exceeded by function: "
+                        f"Functions.{function.name}"
+                    ) from None
         except Exception:
             logger.exception(
                 "Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)",

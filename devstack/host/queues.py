@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import collections.abc
+import concurrent.futures
 import contextlib
 import logging
 import threading
@@ -177,7 +178,9 @@ class QueueListener:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        # A stuck message must not hang the stop: its lease expires and the message comes
+        # back on the next start, as after a host crash in Azure.
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _poison(self, message: StorageMessage) -> None:
         poison = self._clients.get(self._connection, f"{self.queue}-poison")
@@ -242,8 +245,15 @@ class QueueListener:
                 messages = []
             if messages:
                 interval = MIN_POLLING_INTERVAL
-                for future in [self._pool.submit(self._safe_process, m) for m in messages]:
-                    future.result()
+                futures = [self._pool.submit(self._safe_process, m) for m in messages]
+                deadline_s = self._config.function_timeout.total_seconds()
+                _, stuck = concurrent.futures.wait(futures, timeout=deadline_s)
+                if stuck:
+                    logger.error(
+                        "%d message(s) of queue '%s' ran past functionTimeout; their lease will expire",
+                        len(stuck),
+                        self.queue,
+                    )
                 continue
             self._stop.wait(interval.total_seconds())
             interval = min(interval * 2, max(self._config.max_polling_interval, MIN_POLLING_INTERVAL))

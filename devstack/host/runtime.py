@@ -47,7 +47,7 @@ class FunctionsHost:
         self.functions = functions
         self.config = config
         self.keys = keys
-        self._invoker = Invoker(root)
+        self._invoker = Invoker(root, config.function_timeout.total_seconds())
         self._clients = QueueClients()
         self._outputs = QueueOutputs(self._clients, environ, config)
         for function in functions:
