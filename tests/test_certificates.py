@@ -10,7 +10,7 @@ import json
 import jwt
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from devstack.tenant.pki import CertificateAuthority, IssuedCertificate
 from shared.errors import CertificateError
@@ -36,7 +36,9 @@ def test_pfx_from_key_vault_gives_thumbprints_chain_and_validity(issued: IssuedC
     assert material.sha256 == issued.sha256_thumbprint
     assert material.subject == "CN=entra-automation"
     assert material.chain_pem.count(b"BEGIN CERTIFICATE") == 2
-    assert material.private_key_pem.startswith(b"-----BEGIN PRIVATE KEY-----")
+    loaded = serialization.load_pem_private_key(material.private_key_pem, password=None)
+    assert isinstance(loaded, rsa.RSAPrivateKey)
+    assert loaded.public_key().public_numbers() == issued.key.public_key().public_numbers()
     assert material.days_left() >= 364
     assert b"PRIVATE" not in repr(material).encode()
 
