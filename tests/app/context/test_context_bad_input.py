@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives import serialization
 
 from devstack.offline_tenant import OfflineTenant
 from shared.connections import reset_connections
+from tests.app.context.support import APP_ID, KINDS, call_context
 from tests.app_env import app_connection, url
 from tests.conftest import tls_session
-from tests.test_context import APP_ID, KINDS, app_env, call_context  # noqa: F401 - app_env is a fixture
 
 BROKEN = "bad"
 

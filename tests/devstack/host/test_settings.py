@@ -74,7 +74,7 @@ def test_body_limit_setting() -> None:
 
 def test_repo_host_json_reads() -> None:
     """The repository's host.json is understood (prefix api, polling 2 s)."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[3]
     config = HostConfig.from_host_json(read_host_json(root, {}), {})
     assert config.route_prefix == "api"
     assert config.max_polling_interval == timedelta(seconds=2)

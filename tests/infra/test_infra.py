@@ -31,7 +31,7 @@ from tree_sitter import Language, Node, Parser
 
 pytestmark = pytest.mark.infra
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
 CHECKOV = Path(os.environ.get("CHECKOV_BIN", ROOT / ".venv-checkov" / "bin" / "checkov"))
 
