@@ -7,10 +7,11 @@
     │   └── AuthenticationFailedError Entra, the identity endpoint or Key Vault refused (a misconfiguration)
     ├── KeyVaultError                Key Vault could not give the object asked for
     │   └── CertificateError         the certificate read is malformed, has no key, or is not valid now
-    └── UpstreamError                another service (Graph, ...) answered with an error
+    ├── UpstreamError                another service (Graph, ...) answered with an error
+    └── StorageError                 Table, Blob or Queue storage refused or failed (shared/storage)
 
 Every error carries `step` (where it happened: "identity-endpoint", "key-vault", "entra",
-"graph", "certificate", "configuration"), `status` (the HTTP status seen, when there was one),
+"graph", "certificate", "configuration", "storage"), `status` (the HTTP status seen, when there was one),
 `code` (the service's own code, e.g. "AADSTS700027", "SecretNotFound") and `hint` (what to
 grant or fix). `outage` is True when retrying later may help (5xx, 429, timeout, refused
 connection) and False when a person must change something.
@@ -102,3 +103,9 @@ class UpstreamError(AutomationError):
     """Another service (Graph, ARM, Exchange) answered with an error."""
 
     default_step = "upstream"
+
+
+class StorageError(AutomationError):
+    """Table, Blob or Queue storage refused or failed; `code` is the service's error code."""
+
+    default_step = "storage"
