@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +55,24 @@ def devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OfflineTenant
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def scaled_devstack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[int], OfflineTenant]]:
+    """A factory: `scaled_devstack(2500)` is an offline tenant with the scale seed's 2,500 users,
+    groups and apps (`.scale` holds the generated facts); one per N per session, with its own CA."""
+    stacks: dict[int, OfflineTenant] = {}
+
+    def start(n: int) -> OfflineTenant:
+        if n not in stacks:
+            stacks[n] = OfflineTenant.start(tmp_path_factory.mktemp(f"devstack-scale-{n}"), scale=n)
+        return stacks[n]
+
+    try:
+        yield start
+    finally:
+        for stack in stacks.values():
+            stack.stop()
 
 
 @pytest.fixture(scope="session")
