@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ def test_paging_with_filter_and_count(devstack: OfflineTenant, graph: GraphClien
 
 def test_paging_continues_through_an_empty_page(tmp_path: Path) -> None:
     """An empty page that still carries @odata.nextLink is followed to the end (as delta pages can be)."""
-    pages = [
+    pages: list[dict[str, Any]] = [
         {"value": [{"id": "1"}], "@odata.nextLink": "{next}/v1.0/pages/1?$skiptoken=a"},
         {"value": [], "@odata.nextLink": "{next}/v1.0/pages/2?$skiptoken=b"},
         {"value": [{"id": "2"}, {"id": "3"}]},
@@ -50,7 +51,7 @@ def test_paging_continues_through_an_empty_page(tmp_path: Path) -> None:
 
 def test_delta_yields_changes_and_keeps_the_delta_link(tmp_path: Path) -> None:
     """A delta round follows nextLink through empty pages, exposes deltaLink, and resumes from it."""
-    pages = [
+    pages: list[dict[str, Any]] = [
         {"value": [{"id": "1"}], "@odata.nextLink": "{next}/v1.0/pages/1?$skiptoken=a"},
         {"value": [], "@odata.deltaLink": "{next}/v1.0/pages/2?$deltatoken=d1"},
         {
