@@ -3,11 +3,13 @@
 Control endpoints (`../shared/CONTRACT.md`), under each emulator's base URL:
 - `GET /_devstack/requests` -> `{"total": N, "byOperation": {...}}`; `DELETE` resets.
 - `POST /_devstack/faults` `{"match", "status", "times", "retryAfter", "delayMs"}`; `DELETE` clears.
+  `retryAfter` is seconds (decimals allowed) or an HTTP-date string, sent verbatim as `Retry-After`.
 A fault with no `status` (or 0) only delays the matching requests, then serves them.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import re
@@ -53,6 +55,7 @@ class Fault:
     retry_after: float | None
     delay_ms: int
     body: Any = None
+    retry_after_text: str | None = None  # an HTTP-date Retry-After, sent as given
 
 
 class Emulator:
@@ -109,7 +112,10 @@ class Emulator:
             if fault.delay_ms:
                 time.sleep(fault.delay_ms / 1000)
             if fault.status:
-                return self.fault_response(fault.status, fault.retry_after, request)
+                response = self.fault_response(fault.status, fault.retry_after, request)
+                if fault.retry_after_text is not None:
+                    response.headers["Retry-After"] = fault.retry_after_text
+                return response
         if operation is None:
             return self.not_found(request)
         try:
@@ -167,12 +173,14 @@ class Emulator:
     def _add_fault(self, request: Request) -> Response:
         try:
             spec = json.loads(request.get_data() or b"{}")
+            retry_after, retry_after_text = _parse_retry_after(spec.get("retryAfter"))
             fault = Fault(
                 pattern=re.compile(str(spec.get("match", ".*"))),
                 status=int(spec.get("status") or 0),
                 times=int(spec.get("times", 1)),
-                retry_after=float(spec["retryAfter"]) if spec.get("retryAfter") is not None else None,
+                retry_after=retry_after,
                 delay_ms=int(spec.get("delayMs") or 0),
+                retry_after_text=retry_after_text,
             )
         except (ValueError, TypeError, re.error, AttributeError) as exc:
             return json_response({"error": f"bad fault: {exc}"}, 400)
@@ -188,6 +196,19 @@ class Emulator:
     def counts(self) -> dict[str, int]:
         with self._lock:
             return dict(self._counts)
+
+
+def _parse_retry_after(value: Any) -> tuple[float | None, str | None]:
+    """Seconds as a number, or an HTTP-date kept as text (services send both forms)."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        try:
+            return float(value), None
+        except ValueError:
+            email.utils.parsedate_to_datetime(value)  # ValueError/TypeError: not an HTTP-date
+            return None, value
+    return float(value), None
 
 
 def _fmt_retry(seconds: float) -> str:
