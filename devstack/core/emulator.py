@@ -4,6 +4,7 @@ Control endpoints (`../shared/CONTRACT.md`), under each emulator's base URL:
 - `GET /_devstack/requests` -> `{"total": N, "byOperation": {...}}`; `DELETE` resets.
 - `POST /_devstack/faults` `{"match", "status", "times", "retryAfter", "delayMs"}`; `DELETE` clears.
 A fault with no `status` (or 0) only delays the matching requests, then serves them.
+Control endpoints answer their client mistakes as `application/problem+json` (400/404/405).
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from devstack.core.problems import ControlBody, ControlError, problem
+from devstack.core.server import default_error_page
+
 log = logging.getLogger(__name__)
+
+MAX_FAULT_TIMES = 1_000_000
+MAX_RETRY_AFTER_S = 86_400
+MAX_DELAY_MS = 60_000
 
 Handler = Callable[..., Response]
 
@@ -84,7 +92,11 @@ class Emulator:
         )
 
     def not_found(self, request: Request) -> Response:
-        return json_response({"error": {"code": "NotFound", "message": f"No route for {request.path}"}}, 404)
+        return json_response({"error": {"code": "NotFound", "message": "No route for this path."}}, 404)
+
+    def http_error(self, status: int, detail: str) -> Response:
+        """A malformed request (the server's 400/408/413/414/431/505) in this service's error shape."""
+        return default_error_page(status, detail)
 
     # -- WSGI -----------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -116,6 +128,8 @@ class Emulator:
             return self.handlers[str(operation)](request, **args)
         except ServiceError as exc:
             return exc.to_response()
+        except HTTPException as exc:  # werkzeug's own refusals (e.g. too many form parts)
+            return self.http_error(exc.code or 400, "The request could not be read.")
         except Exception:
             log.exception("%s: unhandled error in %s", self.name, operation)
             return json_response(
@@ -133,6 +147,14 @@ class Emulator:
 
     # -- control endpoints ----------------------------------------------------
     def _control(self, request: Request) -> Response:
+        try:
+            return self._control_unchecked(request)
+        except ControlError as exc:
+            return exc.to_response()
+        except HTTPException as exc:
+            return problem(exc.code or 400, "The request could not be read.")
+
+    def _control_unchecked(self, request: Request) -> Response:
         if request.path.rstrip("/") == "/_devstack/requests":
             if request.method == "GET":
                 with self._lock:
@@ -143,6 +165,7 @@ class Emulator:
                 with self._lock:
                     self._counts.clear()
                 return Response(status=204)
+            return problem(405, "This control endpoint accepts GET and DELETE.")
         if request.path.rstrip("/") == "/_devstack/faults":
             if request.method == "POST":
                 return self._add_fault(request)
@@ -158,26 +181,32 @@ class Emulator:
                             for f in self._faults
                         ]
                     )
+            return problem(405, "This control endpoint accepts GET, POST and DELETE.")
         return self.control(request)
 
     def control(self, request: Request) -> Response:
-        """Emulator-specific control endpoints (Key Vault's secret seeding); 404 by default."""
-        return json_response({"error": "unknown control endpoint"}, 404)
+        """Emulator-specific control endpoints (Key Vault's secret seeding); 404 by default.
+
+        Raise `ControlError` for a client mistake: it is answered as problem+json.
+        """
+        return problem(404, "No such control endpoint.")
 
     def _add_fault(self, request: Request) -> Response:
+        spec = ControlBody.of(request)
+        match = spec.string("match", ".*", max_length=1024) or ".*"
         try:
-            spec = json.loads(request.get_data() or b"{}")
-            fault = Fault(
-                pattern=re.compile(str(spec.get("match", ".*"))),
-                status=int(spec.get("status") or 0),
-                times=int(spec.get("times", 1)),
-                retry_after=float(spec["retryAfter"]) if spec.get("retryAfter") is not None else None,
-                delay_ms=int(spec.get("delayMs") or 0),
-            )
-        except (ValueError, TypeError, re.error, AttributeError) as exc:
-            return json_response({"error": f"bad fault: {exc}"}, 400)
-        if fault.times < 1 or not (fault.status == 0 or 100 <= fault.status <= 599):
-            return json_response({"error": "times must be >= 1 and status an HTTP status"}, 400)
+            pattern = re.compile(match)
+        except re.error as exc:
+            raise ControlError("'match' must be a regular expression.") from exc
+        fault = Fault(
+            pattern=pattern,
+            status=spec.integer("status", 0, low=0, high=599),
+            times=spec.integer("times", 1, low=1, high=MAX_FAULT_TIMES),
+            retry_after=spec.number("retryAfter", low=0, high=MAX_RETRY_AFTER_S),
+            delay_ms=spec.integer("delayMs", 0, low=0, high=MAX_DELAY_MS),
+        )
+        if fault.status and fault.status < 100:
+            raise ControlError("'status' must be 0 (delay only) or an HTTP status from 100 to 599.")
         with self._lock:
             self._faults.append(fault)
         return json_response(
