@@ -66,6 +66,10 @@ class TokenIssuer:
         self._published[self.kid] = self._key
         return self.kid
 
+    def sign(self, claims: dict[str, Any], headers: dict[str, Any] | None = None) -> str:
+        """Any claims signed with the tenant's current key (devstack: genuine tokens with bad claims)."""
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid, **(headers or {})})
+
     def jwks(self) -> dict[str, Any]:
         def _int(n: int) -> str:
             return b64url(n.to_bytes((n.bit_length() + 7) // 8, "big"))
