@@ -275,6 +275,34 @@ def msal_result_error(result: Mapping[str, Any], *, status: int | None, ctx: Con
     )
 
 
+def msal_discovery_error(
+    exc: Exception, *, status: int | None, tenant_id: str, ctx: Context
+) -> CredentialError | None:
+    """msal's constructor failing on the tenant's OpenID configuration, by the status Entra sent.
+
+    msal raises ValueError ("Unable to get authority configuration") or an HTTP error for it;
+    the status our HTTP client saw says which case it is. None when no answer explains `exc`
+    (a bug or a bad credential dict: the caller lets it propagate).
+    """
+    if status is not None and status in RETRYABLE_STATUSES:
+        return IdentityUnavailableError(
+            f"Entra's OpenID configuration for tenant {tenant_id} answered HTTP {status}: an outage; "
+            "retry later.",
+            step=STEP_ENTRA,
+            status=status,
+        )
+    if status is not None and 400 <= status < 500:
+        return AuthenticationFailedError(
+            f"Entra has no OpenID configuration for tenant '{tenant_id}' (HTTP {status}).",
+            step=STEP_ENTRA,
+            status=status,
+            code="AADSTS90002",
+            aadsts=90002,
+            hint=_hints.aadsts_hint(90002, ctx),
+        )
+    return None
+
+
 # -- the managed identity endpoint ---------------------------------------------------------
 
 

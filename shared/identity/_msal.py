@@ -28,8 +28,8 @@ import requests
 
 from shared import boundary
 from shared.clouds import Cloud
-from shared.errors import AuthenticationFailedError, CredentialError, IdentityUnavailableError
-from shared.http import RETRYABLE_STATUSES, current_deadline, retry_after_seconds, session, wait_for_retry
+from shared.errors import CredentialError, IdentityUnavailableError
+from shared.http import current_deadline, retry_after_seconds, session, wait_for_retry
 from shared.identity._token import SingleFlightCache, Token
 
 log = logging.getLogger(__name__)
@@ -113,30 +113,17 @@ def build_app(
                     token_cache=_NoTokenCache(),
                 )
             return MsalApp(app=app, http_cache=http_cache, recorder=recorder)
-        except CredentialError as exc:
-            status = recorder.last.status
-            if status is not None and status in RETRYABLE_STATUSES:
-                outage = IdentityUnavailableError(
-                    f"Entra's OpenID configuration for tenant {tenant_id} answered HTTP {status}: an outage; "
-                    "retry later.",
-                    step=boundary.STEP_ENTRA,
-                    status=status,
-                )
-                if not wait_for_retry(deadline, attempt, recorder.last.retry_after):
-                    raise outage from exc
-                http_cache.clear()
-                attempt += 1
-                continue
-            if status is not None and 400 <= status < 500:
-                raise AuthenticationFailedError(
-                    f"Entra has no OpenID configuration for tenant '{tenant_id}' (HTTP {status}).",
-                    step=boundary.STEP_ENTRA,
-                    status=status,
-                    code="AADSTS90002",
-                    aadsts=90002,
-                    hint="Check the connection's TENANT_ID (a GUID or a verified domain) and AZURE_CLOUD.",
-                ) from exc
-            raise
+        except (CredentialError, ValueError) as exc:
+            # msal reads the tenant's OpenID configuration here and raises when it cannot.
+            mapped = boundary.msal_discovery_error(
+                exc, status=recorder.last.status, tenant_id=tenant_id, ctx=ctx
+            )
+            if mapped is None:
+                raise
+            if not mapped.outage or not wait_for_retry(deadline, attempt, recorder.last.retry_after):
+                raise mapped from exc
+            http_cache.clear()
+            attempt += 1
 
 
 def acquire(msal_app: MsalApp, scope: str, ctx: boundary.Context) -> Token:
