@@ -10,6 +10,9 @@ import json
 
 import azure.functions as func
 
+# Role declarations are data, registered at import (no SDK is loaded): /api/context knows
+# every one of them as soon as the app is indexed. Modules that declare roles are imported here.
+import shared.context.declarations  # noqa: F401
 from shared import __version__
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)

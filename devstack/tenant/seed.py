@@ -60,6 +60,9 @@ def first_party_resources() -> list[m.ResourceApp]:
             [],
             ["user_impersonation"],
         ),
+        m.ResourceApp(
+            m.STORAGE_APP_ID, "Azure Storage", ["https://storage.azure.com"], [], ["user_impersonation"]
+        ),
     ]
 
 
