@@ -136,6 +136,7 @@ class AppRegistration:
     identifier_uris: list[str] = field(default_factory=list)
     api_scopes: list[str] = field(default_factory=list)  # delegated scopes this app exposes
     created: dt.datetime = field(default_factory=utcnow)
+    owners: list[str] = field(default_factory=list)  # service principal / user object ids
 
     def principal(self) -> Principal:
         return Principal(
@@ -157,6 +158,8 @@ class User:
     department: str | None = None
     account_enabled: bool = True
     mail: str | None = None
+    # Set by revokeSignInSessions: refresh tokens and session cookies issued before are invalid.
+    sign_in_sessions_valid_from: dt.datetime | None = None
 
     def principal(self) -> Principal:
         return Principal(
@@ -177,6 +180,7 @@ class Group:
     security_enabled: bool = True
     mail_enabled: bool = False
     members: list[str] = field(default_factory=list)  # object ids
+    created: dt.datetime = field(default_factory=utcnow)
 
 
 def new_id() -> str:
