@@ -26,6 +26,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from devstack.core.emulator import Emulator, json_response, retry_after_header
+from devstack.graph import writes
 from devstack.graph.auth import authenticate
 from devstack.graph.batch import run_batch
 from devstack.graph.exceptions import (
@@ -61,11 +62,15 @@ class GraphEmulator(Emulator):
         self.subscriptions = SubscriptionStore(tenant)
         self.throttling = ThrottlingModel(lambda: len(tenant.users))
         self.responses = GraphResponses(tenant, self.subscriptions)
+        self.writes = writes.GraphWrites(self.responses)
         for version in VERSIONS:
             for path, operation, method, methods in URLS:
                 handler = getattr(self.responses, method)
                 self.route(f"/{version}{path}", operation, self._guarded(operation, handler), methods)
             self.route(f"/{version}{BATCH_PATH}", "Batch", self._guarded("Batch", self._batch), ["POST"])
+            for path, operation, method, methods in writes.URLS:
+                handler = getattr(self.writes, method)
+                self.route(f"/{version}{path}", operation, self._guarded(operation, handler), methods)
 
     # -- every Graph call -----------------------------------------------------
     def _guarded(self, operation: str, handler: Callable[..., Response]) -> Callable[..., Response]:

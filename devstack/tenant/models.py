@@ -37,10 +37,26 @@ class ResourceApp:
     uris: list[str]  # the first one is the token's `aud`
     app_roles: list[str] = field(default_factory=list)
     scopes: list[str] = field(default_factory=list)
+    # The version of the access tokens this API gets: first-party APIs keep the devstack's v2
+    # shape; the tenant's own APIs follow their `accessTokenAcceptedVersion` (null means 1).
+    token_version: str = "2.0"
+    first_party: bool = True  # False for the tenant's own APIs (api://<appId>)
 
     @property
     def audience(self) -> str:
         return self.uris[0]
+
+    def audience_for(self, requested: str) -> str:
+        """`aud` of a token for this API: v2 always the app id; v1 the URI or id as requested."""
+        if self.first_party:
+            return self.audience
+        if self.token_version == "2.0":
+            return self.app_id
+        wanted = requested.removesuffix("/.default").rstrip("/").lower()
+        for uri in (*self.uris, self.app_id):
+            if uri.rstrip("/").lower() == wanted:
+                return uri
+        return self.audience
 
 
 @dataclass
@@ -135,6 +151,9 @@ class AppRegistration:
     trusted_subjects: list[TrustedSubject] = field(default_factory=list)
     identifier_uris: list[str] = field(default_factory=list)
     api_scopes: list[str] = field(default_factory=list)  # delegated scopes this app exposes
+    app_roles: list[str] = field(default_factory=list)  # app roles this app's API defines
+    access_token_version: int | None = None  # the manifest's accessTokenAcceptedVersion
+    public_client: bool = False  # isFallbackPublicClient: may redeem device codes without a secret
     created: dt.datetime = field(default_factory=utcnow)
     owners: list[str] = field(default_factory=list)  # service principal / user object ids
 
@@ -255,7 +274,10 @@ class Tenant:
                     app_id=a.app_id,
                     display_name=a.display_name,
                     uris=a.identifier_uris or [f"api://{a.app_id}"],
+                    app_roles=a.app_roles,
                     scopes=a.api_scopes,
+                    token_version="2.0" if a.access_token_version == 2 else "1.0",
+                    first_party=False,
                 )
         return None
 
