@@ -183,7 +183,9 @@ class ApplicationCredentials:
             raise RequestBadRequest.invalid_value("passwordCredential", "Application")
         now = self.clock().replace(microsecond=0)
         start = _time(spec.get("startDateTime"), "startDateTime") or now
-        end = _time(spec.get("endDateTime"), "endDateTime") or start + dt.timedelta(days=PASSWORD_DEFAULT_DAYS)
+        end = _time(spec.get("endDateTime"), "endDateTime") or start + dt.timedelta(
+            days=PASSWORD_DEFAULT_DAYS
+        )
         if end <= start:
             raise RequestBadRequest.invalid_value("endDateTime", "PasswordCredential")
         # Entra's secrets: 40 characters, the first three are the hint.
@@ -231,7 +233,11 @@ class ApplicationCredentials:
             keys = []
             by_id = {k.key_id.lower(): k for k in app.key_credentials}
             for spec in specs:
-                if isinstance(spec, dict) and not spec.get("key") and str(spec.get("keyId", "")).lower() in by_id:
+                if (
+                    isinstance(spec, dict)
+                    and not spec.get("key")
+                    and str(spec.get("keyId", "")).lower() in by_id
+                ):
                     keys.append(by_id[str(spec["keyId"]).lower()])  # kept as it is
                 else:
                     keys.append(new_key_credential(spec, keys))
@@ -253,4 +259,3 @@ def _time(value: Any, name: str) -> dt.datetime | None:
     except ValueError:
         raise RequestBadRequest.invalid_value(name, "PasswordCredential") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-

@@ -45,7 +45,9 @@ class DeltaState:
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
             kind, since, upto, offset, select = json.loads(raw)
-            state = cls(str(kind), None if since is None else int(since), int(upto), int(offset), tuple(select))
+            state = cls(
+                str(kind), None if since is None else int(since), int(upto), int(offset), tuple(select)
+            )
         except (ValueError, TypeError, binascii.Error):
             raise BadRequest("Invalid delta token.") from None  # ≈
         if state.resource != resource or state.offset < 0:

@@ -218,7 +218,11 @@ class GraphBackend:
     @staticmethod
     def _check_password_profile(profile: Any) -> None:
         # The password is checked for shape and then forgotten: nothing signs in with it here.
-        if not isinstance(profile, dict) or not isinstance(profile.get("password"), str) or not profile["password"]:
+        if (
+            not isinstance(profile, dict)
+            or not isinstance(profile.get("password"), str)
+            or not profile["password"]
+        ):
             raise RequestBadRequest.invalid_value("passwordProfile", "User")
 
     # -- groups ---------------------------------------------------------------
