@@ -69,7 +69,7 @@ def collection(call: Call, items: Sequence[Item], entity: Entity, context: str |
         body["@odata.count"] = page.total
     if page.next_offset is not None:
         body["@odata.nextLink"] = (
-            f"{call.base}{call.request.path}?{urlencode(query.next_params(page.next_offset))}"
+            f"{call.base}{call.request.path}?{urlencode(query.next_params(page.next_offset), safe='$')}"
         )
     body["value"] = page.items
     return ok(body)
@@ -250,9 +250,11 @@ class GraphResponses:
 
     def _delta(self, call: Call, resource: str, entity: Entity) -> Response:
         args = call.request.args
-        token = args.get("$deltatoken") or args.get("$skiptoken")
-        if token:
-            state = DeltaState.decode(token, resource)
+        if "$deltatoken" in args:  # a new round: everything after the token, up to now
+            since = DeltaState.decode(args["$deltatoken"], resource)
+            state = DeltaState(resource, since.upto, self.backend.last_seq, 0, since.select)
+        elif "$skiptoken" in args:  # the next page of a round
+            state = DeltaState.decode(args["$skiptoken"], resource)
         else:
             select = tuple(p.strip() for p in args.get("$select", "").split(",") if p.strip())
             query = ODataQuery(select=tuple(p for p in select if p != "members"))
@@ -279,9 +281,9 @@ class GraphResponses:
         body: Item = {"@odata.context": call.context(fragment)}
         link = f"{call.base}/{call.version}/{resource}/delta"
         if page.next_token:
-            body["@odata.nextLink"] = f"{link}?{urlencode({'$skiptoken': page.next_token})}"
+            body["@odata.nextLink"] = f"{link}?$skiptoken={page.next_token}"  # tokens are URL-safe
         else:
-            body["@odata.deltaLink"] = f"{link}?{urlencode({'$deltatoken': page.delta_token})}"
+            body["@odata.deltaLink"] = f"{link}?$deltatoken={page.delta_token}"
         body["value"] = page.items
         return ok(body)
 
