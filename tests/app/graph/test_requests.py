@@ -11,10 +11,11 @@ import pytest
 import requests
 
 from devstack.offline_tenant import OfflineTenant
+from shared.connections import get_connection, reset_connections
 from shared.errors import GraphError, GraphTimeoutError, UpstreamError
 from shared.graph import GraphClient
-from tests.app.graph.support import app_token, graph_counts, user_ids
-from tests.app_env import fault
+from tests.app.graph.support import GRAPH, app_token, graph_counts, user_ids
+from tests.app_env import app_connection, configure, fault
 from tests.conftest import tls_session
 
 
@@ -214,3 +215,21 @@ def test_tracking_is_per_thread(devstack: OfflineTenant, graph: GraphClient) -> 
     for t in threads:
         t.join(30)
     assert seen == {"t2": 2, "t5": 5}
+
+
+def test_a_real_connection_token_lists_users(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch, ca_bundle: str
+) -> None:
+    """With a certificate connection's token (msal against the devstack Entra), the client lists users."""
+    configure(
+        monkeypatch,
+        devstack,
+        {"cert": app_connection(devstack, "certificate", CERTIFICATE="entra-automation-cert")},
+    )
+    conn = get_connection("cert")
+    with tls_session(ca_bundle) as session:
+        g = GraphClient(
+            token=lambda: conn.get_token(GRAPH).token, base_url=devstack.state()["graphUrl"], session=session
+        )
+        assert len(list(g.pages("/users", select=["id"], top=999))) == len(devstack.tenant.users)
+    reset_connections()
