@@ -7,12 +7,13 @@
     │   └── AuthenticationFailedError Entra, the identity endpoint or Key Vault refused (a misconfiguration)
     ├── KeyVaultError                Key Vault could not give the object asked for
     │   └── CertificateError         the certificate read is malformed, has no key, or is not valid now
-    └── UpstreamError                another service (Graph, ...) answered with an error
-        └── GraphError               Microsoft Graph answered with an error, or not at all
-            └── GraphTimeoutError    the deadline passed before Graph answered (throttled or slow)
+    ├── UpstreamError                another service (Graph, ...) answered with an error
+    │   └── GraphError               Microsoft Graph answered with an error, or not at all
+    │       └── GraphTimeoutError    the deadline passed before Graph answered (throttled or slow)
+    └── StorageError                 Table, Blob or Queue storage refused or failed (shared/storage)
 
 Every error carries `step` (where it happened: "identity-endpoint", "key-vault", "entra",
-"graph", "certificate", "configuration"), `status` (the HTTP status seen, when there was one),
+"graph", "certificate", "configuration", "storage"), `status` (the HTTP status seen, when there was one),
 `code` (the service's own code, e.g. "AADSTS700027", "SecretNotFound") and `hint` (what to
 grant or fix). `outage` is True when retrying later may help (5xx, 429, timeout, refused
 connection) and False when a person must change something.
@@ -160,3 +161,9 @@ class GraphTimeoutError(GraphError):
     """The call's deadline passed (or the next wait would pass it) before Graph answered; an outage."""
 
     outage = True
+
+
+class StorageError(AutomationError):
+    """Table, Blob or Queue storage refused or failed; `code` is the service's error code."""
+
+    default_step = "storage"
