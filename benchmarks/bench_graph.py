@@ -1,8 +1,8 @@
 """The Graph client listing many users under the emulator's throttling model, and its overhead.
 
-    .venv/bin/python -m benchmarks.bench_graph [--users 10000] [--top 100] [--bucket 100] [--calls 1000]
+    .venv/bin/python -m benchmarks.bench_graph [--users 10000] [--top 100] [--bucket 20] [--calls 1000]
 
-Starts the offline tenant in this process with `--users` users, then:
+Starts the offline tenant in this process with the scale seed's `--users` users, then:
 
 1. Lists every user (`$select=id,displayName`, `$top` = `--top`) through `GraphClient` with the
    throttling model on and its bucket shrunk to `--bucket` resource units per 10 s
@@ -29,7 +29,7 @@ from typing import Any
 import requests
 
 from devstack.offline_tenant import OfflineTenant
-from devstack.tenant.models import GRAPH_APP_ID, User
+from devstack.tenant.models import GRAPH_APP_ID
 from shared.graph import GraphClient
 
 GRAPH = "https://graph.microsoft.com"
@@ -49,20 +49,6 @@ def _token(stack: OfflineTenant) -> str:
     roles = sorted(tenant.roles_for(app.sp_object_id, GRAPH_APP_ID))
     token, _ = tenant.issuer.issue(app.principal(), GRAPH, roles=roles)
     return str(token)
-
-
-def _grow(stack: OfflineTenant, users: int) -> None:
-    """Top the directory up to `users` users (the scale seed does this when it exists)."""
-    tenant = stack.tenant
-    with tenant.lock:
-        for n in range(len(tenant.users), users):
-            tenant.users.append(
-                User(
-                    object_id=str(uuid.UUID(int=n + 1)),
-                    user_principal_name=f"bench.user{n}@{tenant.default_domain}",
-                    display_name=f"Bench User {n}",
-                )
-            )
 
 
 def _control(session: requests.Session, base: str, method: str, path: str, **kw: Any) -> requests.Response:
@@ -150,13 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--top", type=int, default=100)
-    parser.add_argument("--bucket", type=int, default=100, help="resource units per 10 s")
+    parser.add_argument("--bucket", type=int, default=20, help="resource units per 10 s")
     parser.add_argument("--calls", type=int, default=1000)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        stack = OfflineTenant.start(Path(tmp))
+        stack = OfflineTenant.start(Path(tmp), scale=args.users)
         try:
-            _grow(stack, args.users)
             ca = stack.state()["caBundle"]
             r = throttled_listing(stack, ca, args.top, args.bucket)
             o = overhead(stack, ca, args.calls)
