@@ -33,3 +33,7 @@ param deployGraphApp = bool(readEnvironmentVariable('DEPLOY_GRAPH_APP', 'false')
 
 // JSON array, for example [{"principal": "managedIdentity", "appRole": "User.Read.All"}].
 param graphAppRoleAssignments = json(readEnvironmentVariable('DEPLOY_GRAPH_APP_ROLES', '[]'))
+
+// A random suffix of the vault name kept in the azd environment (infra/hooks/azd_env.py): a new
+// one after `azd down`, as the deleted vault keeps its name while purge protection holds it.
+param keyVaultNameSalt = readEnvironmentVariable('AZURE_KEY_VAULT_SALT', '')
