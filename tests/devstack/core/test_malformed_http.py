@@ -73,7 +73,8 @@ CASES: list[tuple[str, bytes | None, int, bool]] = [
     ),
     (
         "Content-Length and chunked",
-        b"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        b"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
         400,
         False,
     ),

@@ -22,7 +22,7 @@ EMULATORS = ("identity", "entra", "keyvault", "graph")
 FAST = Limits(handshake_s=1.0, idle_s=1.0, header_s=1.0, body_idle_s=1.0, body_total_s=2.0)
 
 
-@Request.application  # type: ignore[arg-type]
+@Request.application
 def _hello(request: Request) -> Response:
     return Response("hello")
 
