@@ -54,7 +54,7 @@ def test_a_redelivered_run_message_runs_nothing_twice(engine: Engine, runs: Ledg
 
 
 def test_fan_out_over_five_connections_with_one_broken(engine: Engine, runs: Ledger, pump: Pump) -> None:
-    """Four children succeed, the broken one fails with its diagnosis, and the parent says failed with the breakdown."""
+    """Four children succeed, the broken one fails with its diagnosis, the parent fails with a breakdown."""
 
     def per_tenant(ctx: JobContext) -> dict[str, str | None]:
         if ctx.connection_name == "tenant-c":
