@@ -13,7 +13,7 @@ import re
 from werkzeug.wrappers import Request, Response
 
 from devstack.core.emulator import Emulator, retry_after_header
-from devstack.entra.exceptions import AadstsError, PostRequired, TemporarilyUnavailable
+from devstack.entra.exceptions import AadstsError, MalformedRequest, PostRequired, TemporarilyUnavailable
 from devstack.entra.models import EntraBackend
 from devstack.entra.responses import EntraResponses
 from devstack.entra.urls import url_paths
@@ -51,6 +51,10 @@ class EntraEmulator(Emulator):
         if _TOKEN_PATH.match(request.path) and request.method != "POST":
             return PostRequired(request.method).to_response()
         return super().not_found(request)
+
+    def http_error(self, status: int, detail: str) -> Response:
+        """Unreadable requests: Entra's generic AADSTS9002313 with the server's status."""
+        return MalformedRequest(status).to_response()
 
     def fault_response(self, status: int, retry_after: float | None, request: Request) -> Response:
         # Injected faults look like Entra's own outage answers so msal/azure-identity parse them.

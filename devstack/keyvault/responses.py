@@ -113,6 +113,23 @@ class KeyVaultResponses:
         kv, signature = self.backend.sign(name, version, str(body.get("alg", "")), digest)
         return json_response(self.out.signature(kv, signature))
 
+    def decrypt(self, request: Request, name: str, version: str | None = None) -> Response:
+        return self._decrypt(request, rbac.DECRYPT, name, version)
+
+    def unwrap_key(self, request: Request, name: str, version: str | None = None) -> Response:
+        return self._decrypt(request, rbac.UNWRAP_KEY, name, version)
+
+    def _decrypt(self, request: Request, action: str, name: str, version: str | None) -> Response:
+        self._begin(request, action, f"keys/{name}", managed=self.backend.is_managed_key(name))
+        body = self._json(request)
+        try:
+            value = str(body["value"])
+            ciphertext = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        except (KeyError, binascii.Error, ValueError) as exc:
+            raise BadParameter("Property 'value' is required and must be base64url.") from exc
+        kv, plaintext = self.backend.decrypt(name, version, str(body.get("alg", "")), ciphertext)
+        return json_response(self.out.operation_result(kv, plaintext))
+
     def sign_empty_version(self, request: Request, name: str) -> Response:
         """`/keys/{name}//sign`: what CryptographyClient posts for a versionless id it could not resolve."""
         self._begin(request, rbac.SIGN, f"keys/{name}", managed=self.backend.is_managed_key(name))

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,15 +80,33 @@ class ManagedIdentity:
 
 @dataclass
 class KeyCredential:
-    """A certificate registered on an app (`keyCredentials`): only the public part."""
+    """A certificate registered on an app (`keyCredentials`): only the public part.
+
+    `certificate_source` is the certificate, or a function that builds it when first needed (the
+    scale seed registers thousands and builds none at start).
+    """
 
     key_id: str
     display_name: str
-    certificate: x509.Certificate
+    certificate_source: x509.Certificate | Callable[[], x509.Certificate]
     start: dt.datetime
     end: dt.datetime
     usage: str = "Verify"
     type: str = "AsymmetricX509Cert"
+    _thumbprint: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        if callable(self.certificate_source):
+            self.certificate_source = self.certificate_source()
+        return self.certificate_source
+
+    @property
+    def thumbprint(self) -> str:
+        """Upper-case hex SHA-1 of the certificate's DER (Graph's `customKeyIdentifier`)."""
+        if self._thumbprint is None:
+            self._thumbprint = sha1_hex(self.certificate)
+        return self._thumbprint
 
 
 @dataclass
@@ -259,10 +278,25 @@ class Tenant:
         return None
 
     def user(self, key: str) -> User | None:
+        """A user by object id or UPN (any case); an index keeps this fast at scale.
+
+        The index is rebuilt when the user list's length changes or `directory_changed()` is
+        called (what the Graph emulator's writes do).
+        """
         k = key.lower()
-        return next(
-            (u for u in self.users if k in (u.object_id.lower(), u.user_principal_name.lower())), None
-        )
+        cached = self.extra.get("_user_index")
+        if cached is None or cached[0] != len(self.users):
+            index: dict[str, User] = {}
+            for u in self.users:
+                index[u.object_id.lower()] = u
+                index[u.user_principal_name.lower()] = u
+            cached = self.extra["_user_index"] = (len(self.users), index)
+        found: User | None = cached[1].get(k)
+        return found
+
+    def directory_changed(self) -> None:
+        """Forget look-up indexes after users were added, removed or renamed."""
+        self.extra.pop("_user_index", None)
 
     def roles_for(self, principal_object_id: str, resource_app_id: str) -> set[str]:
         return set(self.app_role_grants.get(principal_object_id, {}).get(resource_app_id, set()))
@@ -297,7 +331,7 @@ class Tenant:
         cred = KeyCredential(
             key_id=new_id(),
             display_name=display_name or certificate.subject.rfc4514_string(),
-            certificate=certificate,
+            certificate_source=certificate,
             start=certificate.not_valid_before_utc,
             end=certificate.not_valid_after_utc,
         )
@@ -309,9 +343,7 @@ class Tenant:
         """Remove the key credential whose certificate has this SHA-1 thumbprint (hex, any case)."""
         with self.lock:
             before = len(app.key_credentials)
-            app.key_credentials = [
-                k for k in app.key_credentials if sha1_hex(k.certificate) != sha1_thumbprint.upper()
-            ]
+            app.key_credentials = [k for k in app.key_credentials if k.thumbprint != sha1_thumbprint.upper()]
             return len(app.key_credentials) != before
 
     def add_password_credential(

@@ -26,7 +26,14 @@ from tests.app_env import (
 from tests.conftest import tls_session
 
 GRAPH = "https://graph.microsoft.com"
-APP_ROLES = ["Application.Read.All", "Group.Read.All", "Organization.Read.All", "User.Read.All"]
+APP_ROLES = [
+    "Application.Read.All",
+    "Group.Read.All",
+    "GroupMember.ReadWrite.All",
+    "Organization.Read.All",
+    "User.Read.All",
+    "User.RevokeSessions.All",
+]
 
 
 @pytest.fixture(autouse=True)
