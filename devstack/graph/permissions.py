@@ -57,6 +57,14 @@ _GROUP_MEMBERS = _p(
     f"GroupMember.Read.All Group.Read.All GroupMember.ReadWrite.All Group.ReadWrite.All {_DIRECTORY_RW}",
 )
 _ANY = _p("", "")
+_REVOKE_SESSIONS = _p(
+    "User.RevokeSessions.All User.ReadWrite.All Directory.ReadWrite.All",
+    "User.RevokeSessions.All User.ReadWrite.All Directory.ReadWrite.All",
+)
+_GROUP_MEMBERS_WRITE = _p(
+    "GroupMember.ReadWrite.All Group.ReadWrite.All Directory.ReadWrite.All",
+    "GroupMember.ReadWrite.All Group.ReadWrite.All Directory.ReadWrite.All",
+)
 
 REQUIRED: Mapping[str, Permission] = {
     "GetOrganization": _ORG,
@@ -82,6 +90,10 @@ REQUIRED: Mapping[str, Permission] = {
     "GetSubscription": _ANY,
     "UpdateSubscription": _ANY,
     "DeleteSubscription": _ANY,
+    # devstack/graph/writes.py
+    "RevokeSignInSessions": _REVOKE_SESSIONS,
+    "AddGroupMember": _GROUP_MEMBERS_WRITE,
+    "RemoveGroupMember": _GROUP_MEMBERS_WRITE,
 }
 
 # What a subscription's `resource` (its first path segment) needs to be created.

@@ -175,9 +175,9 @@ def group(g: m.Group) -> Item:
 
 
 def key_credential(k: m.KeyCredential, *, include_key: bool) -> Item:
-    der = k.certificate.public_bytes(serialization.Encoding.DER)
+    der = k.certificate.public_bytes(serialization.Encoding.DER) if include_key else b""
     return {
-        "customKeyIdentifier": m.sha1_hex(k.certificate),
+        "customKeyIdentifier": k.thumbprint,
         "displayName": k.display_name,
         "endDateTime": graph_time(k.end),
         # Graph returns the certificate only to a single-object GET that $selects keyCredentials.

@@ -1,16 +1,8 @@
-"""The Microsoft Graph emulator over real sockets and TLS: auth, paging, queries, $batch, subscriptions."""
+"""The Microsoft Graph emulator over real sockets and TLS: auth, reads, queries, $batch, subscriptions."""
 
 from __future__ import annotations
 
-import datetime as dt
-import http.server
-import json
-import threading
 import time
-import urllib.parse
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import msal
 import pytest
@@ -22,113 +14,15 @@ from devstack.offline_tenant import OfflineTenant
 from devstack.tenant.models import GRAPH_APP_ID, KEY_VAULT_APP_ID, sha1_hex
 from devstack.tenant.tokens import TokenIssuer
 from tests.conftest import tls_session
-
-GRAPH = "https://graph.microsoft.com"
-
-
-# -- helpers --------------------------------------------------------------------
-def _app_token(devstack: OfflineTenant, roles: list[str] | None = None, **kwargs: Any) -> str:
-    tenant = devstack.tenant
-    app = tenant.app_by_name("entra-automation")
-    assert app is not None
-    if roles is None:
-        roles = sorted(tenant.roles_for(app.sp_object_id, GRAPH_APP_ID))
-    token, _ = tenant.issuer.issue(app.principal(), kwargs.pop("audience", GRAPH), roles=roles, **kwargs)
-    return token
-
-
-def _user_token(devstack: OfflineTenant, scopes: list[str]) -> str:
-    tenant = devstack.tenant
-    app = tenant.app_by_name("entra-automation")
-    user = tenant.user(f"adele.vance@{tenant.default_domain}")
-    assert app is not None
-    assert user is not None
-    token, _ = tenant.issuer.issue(user.principal(), GRAPH, scopes=scopes, azp=app.app_id)
-    return token
-
-
-@pytest.fixture
-def graph(devstack: OfflineTenant) -> str:
-    return f"{devstack.servers['graph'].url}/v1.0"
-
-
-@pytest.fixture
-def api(devstack: OfflineTenant, http: requests.Session) -> Iterator[requests.Session]:
-    """A TLS session carrying the app's Graph token (its seeded app roles)."""
-    http.headers["Authorization"] = f"Bearer {_app_token(devstack)}"
-    yield http
-    http.delete(f"{devstack.servers['graph'].url}/_devstack/faults")
-
-
-def _error(response: requests.Response) -> tuple[int, str, str]:
-    error = response.json()["error"]
-    assert set(error["innerError"]) == {"date", "request-id", "client-request-id"}
-    return response.status_code, error["code"], error["message"]
-
-
-@dataclass
-class Subscriber:
-    """A tiny webhook receiver on 127.0.0.1 (plain http, as the local Functions host)."""
-
-    mode: str = "echo"  # "echo" | "wrong" | "slow"
-    received: list[dict[str, Any]] = field(default_factory=list)
-    url: str = ""
-
-
-@pytest.fixture
-def subscriber() -> Iterator[Subscriber]:
-    state = Subscriber()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length)
-            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
-            token = query.get("validationToken", [None])[0]
-            if token is not None:
-                if state.mode == "slow":
-                    time.sleep(1.5)
-                answer = token if state.mode == "echo" else "nope"
-                self._send(200, answer.encode(), "text/plain")
-                return
-            state.received.append(json.loads(raw))
-            self._send(202, b"", "text/plain")
-
-        def _send(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_port}/api/webhooks/graph"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def _in(minutes: float) -> str:
-    return (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
-
-
-def _subscription(url: str, **overrides: Any) -> dict[str, Any]:
-    return {
-        "changeType": "updated",
-        "notificationUrl": url,
-        "resource": "users",
-        "expirationDateTime": _in(60),
-        "clientState": "s3cret-state",
-        **overrides,
-    }
+from tests.devstack.graph.support import (
+    GRAPH,
+    Subscriber,
+    app_token,
+    error,
+    in_minutes,
+    subscription,
+    user_token,
+)
 
 
 # -- directory reads ------------------------------------------------------------
@@ -176,7 +70,7 @@ def test_select_projects_and_rejects_unknown(api: requests.Session, graph: str) 
     assert body["@odata.context"].endswith("#users(displayName,department)")
     default = api.get(f"{graph}/users", params={"$top": "1"}).json()["value"][0]
     assert "department" not in default  # returned only on $select, as in Graph
-    assert _error(api.get(f"{graph}/users", params={"$select": "shoeSize"})) == (
+    assert error(api.get(f"{graph}/users", params={"$select": "shoeSize"})) == (
         400,
         "Request_BadRequest",
         "Could not find a property named 'shoeSize' on type 'Microsoft.DirectoryServices.User'.",
@@ -186,7 +80,7 @@ def test_select_projects_and_rejects_unknown(api: requests.Session, graph: str) 
 @pytest.mark.parametrize("top", ["0", "1000", "-1", "many"])
 def test_top_out_of_bounds_is_refused(api: requests.Session, graph: str, top: str) -> None:
     """$top outside 1-999 gets 400 Request_UnsupportedQuery with Graph's text."""
-    assert _error(api.get(f"{graph}/users", params={"$top": top})) == (
+    assert error(api.get(f"{graph}/users", params={"$top": top})) == (
         400,
         "Request_UnsupportedQuery",
         f"Invalid page size specified: '{top}'. Must be between 1 and 999 inclusive.",
@@ -206,13 +100,13 @@ def test_filter_subset(api: requests.Session, graph: str) -> None:
     assert [u["displayName"] for u in adele] == ["Adele Vance"]
     page = api.get(f"{graph}/users", params={"$filter": "startswith(userPrincipalName,'user00')"}).json()
     assert len(page["value"]) == 9
-    assert _error(api.get(f"{graph}/users", params={"$filter": "officeLocation eq 'x'"})) == (
+    assert error(api.get(f"{graph}/users", params={"$filter": "officeLocation eq 'x'"})) == (
         400,
         "Request_UnsupportedQuery",
         "Unsupported or invalid query filter clause specified for property 'officeLocation' "
         "of resource 'User'.",
     )
-    status, code, _ = _error(api.get(f"{graph}/users", params={"$filter": "endswith(mail,'x')"}))
+    status, code, _ = error(api.get(f"{graph}/users", params={"$filter": "endswith(mail,'x')"}))
     assert (status, code) == (400, "Request_UnsupportedQuery")
 
 
@@ -222,7 +116,7 @@ def test_count_needs_consistency_level(devstack: OfflineTenant, api: requests.Se
         f"{graph}/users", params={"$count": "true", "$top": "1"}, headers={"ConsistencyLevel": "eventual"}
     ).json()
     assert counted["@odata.count"] == len(devstack.tenant.users)
-    status, code, _ = _error(api.get(f"{graph}/users", params={"$count": "true"}))
+    status, code, _ = error(api.get(f"{graph}/users", params={"$count": "true"}))
     assert (status, code) == (400, "Request_BadRequest")
 
 
@@ -232,7 +126,7 @@ def test_user_by_upn_and_missing_user(devstack: OfflineTenant, api: requests.Ses
     by_upn = api.get(f"{graph}/users/{upn}").json()
     assert api.get(f"{graph}/users/{by_upn['id']}").json()["userPrincipalName"] == upn
     missing = "00000000-0000-0000-0000-000000000001"
-    assert _error(api.get(f"{graph}/users/{missing}")) == (
+    assert error(api.get(f"{graph}/users/{missing}")) == (
         404,
         "Request_ResourceNotFound",
         f"Resource '{missing}' does not exist or one of its queried reference-property objects "
@@ -295,10 +189,10 @@ def test_app_role_assignments(devstack: OfflineTenant, api: requests.Session, gr
 
 def test_me_needs_a_delegated_token(devstack: OfflineTenant, http: requests.Session, graph: str) -> None:
     """/me answers a user token with User.Read, and refuses an app-only token with Graph's 400."""
-    me = http.get(f"{graph}/me", headers={"Authorization": f"Bearer {_user_token(devstack, ['User.Read'])}"})
+    me = http.get(f"{graph}/me", headers={"Authorization": f"Bearer {user_token(devstack, ['User.Read'])}"})
     assert me.json()["userPrincipalName"].startswith("adele.vance@")
-    app_only = http.get(f"{graph}/me", headers={"Authorization": f"Bearer {_app_token(devstack)}"})
-    assert _error(app_only) == (
+    app_only = http.get(f"{graph}/me", headers={"Authorization": f"Bearer {app_token(devstack)}"})
+    assert error(app_only) == (
         400,
         "BadRequest",
         "/me request is only valid with delegated authentication flow.",
@@ -335,21 +229,21 @@ def test_token_rejections(
     """Each bad token gets 401 InvalidAuthenticationToken with Graph's text and a Bearer challenge."""
     tokens = {
         "missing": "",
-        "expired": _app_token(devstack, now=time.time() - 7200),
-        "audience": _app_token(devstack, audience="https://vault.azure.net"),
+        "expired": app_token(devstack, now=time.time() - 7200),
+        "audience": app_token(devstack, audience="https://vault.azure.net"),
         "signature": _bad_signature_token(devstack),
     }
     headers = {"Authorization": f"Bearer {tokens[case]}"} if tokens[case] else {}
     response = http.get(f"{graph}/users", headers=headers)
-    assert _error(response) == (401, "InvalidAuthenticationToken", message)
+    assert error(response) == (401, "InvalidAuthenticationToken", message)
     assert response.headers["WWW-Authenticate"].startswith("Bearer ")
 
 
 def test_missing_role_is_forbidden(devstack: OfflineTenant, http: requests.Session, graph: str) -> None:
     """A token without User.Read.All (or a broader role) gets 403 on /users but reads /organization."""
-    token = _app_token(devstack, roles=["Organization.Read.All"])
+    token = app_token(devstack, roles=["Organization.Read.All"])
     headers = {"Authorization": f"Bearer {token}"}
-    assert _error(http.get(f"{graph}/users", headers=headers)) == (
+    assert error(http.get(f"{graph}/users", headers=headers)) == (
         403,
         "Authorization_RequestDenied",
         "Insufficient privileges to complete the operation.",
@@ -359,8 +253,8 @@ def test_missing_role_is_forbidden(devstack: OfflineTenant, http: requests.Sessi
 
 def test_delegated_scopes_are_checked(devstack: OfflineTenant, http: requests.Session, graph: str) -> None:
     """A user token with only User.Read may not list users; with User.ReadBasic.All it may."""
-    narrow = {"Authorization": f"Bearer {_user_token(devstack, ['User.Read'])}"}
-    wide = {"Authorization": f"Bearer {_user_token(devstack, ['User.Read', 'User.ReadBasic.All'])}"}
+    narrow = {"Authorization": f"Bearer {user_token(devstack, ['User.Read'])}"}
+    wide = {"Authorization": f"Bearer {user_token(devstack, ['User.Read', 'User.ReadBasic.All'])}"}
     assert http.get(f"{graph}/users", headers=narrow).status_code == 403
     assert http.get(f"{graph}/users", headers=wide).status_code == 200
 
@@ -402,7 +296,7 @@ def test_injected_throttle_speaks_graph(devstack: OfflineTenant, api: requests.S
     base = devstack.servers["graph"].url
     api.post(f"{base}/_devstack/faults", json={"match": "^/v1.0/groups$", "status": 429, "retryAfter": 2})
     throttled = api.get(f"{graph}/groups")
-    assert _error(throttled) == (429, "TooManyRequests", "Please retry again later.")
+    assert error(throttled) == (429, "TooManyRequests", "Please retry again later.")
     assert throttled.headers["Retry-After"] == "2"
     assert api.get(f"{graph}/groups").status_code == 200
 
@@ -410,7 +304,7 @@ def test_injected_throttle_speaks_graph(devstack: OfflineTenant, api: requests.S
 def test_batch_over_twenty_is_refused(api: requests.Session, graph: str) -> None:
     """A $batch of 21 requests is refused as a whole with 400."""
     requests_ = [{"id": str(i), "method": "GET", "url": "/organization"} for i in range(21)]
-    status, code, _ = _error(api.post(f"{graph}/$batch", json={"requests": requests_}))
+    status, code, _ = error(api.post(f"{graph}/$batch", json={"requests": requests_}))
     assert (status, code) == (400, "BadRequest")
 
 
@@ -446,7 +340,7 @@ def test_batch_items_are_authorized_on_their_own(
     devstack: OfflineTenant, http: requests.Session, graph: str
 ) -> None:
     """Inside a batch, an item the token may not read gets 403 while the others succeed."""
-    headers = {"Authorization": f"Bearer {_app_token(devstack, roles=['Organization.Read.All'])}"}
+    headers = {"Authorization": f"Bearer {app_token(devstack, roles=['Organization.Read.All'])}"}
     batch = {
         "requests": [
             {"id": "org", "method": "GET", "url": "/organization"},
@@ -463,13 +357,13 @@ def test_batch_items_are_authorized_on_their_own(
 # -- subscriptions ----------------------------------------------------------------------
 def test_subscription_validation_handshake(api: requests.Session, graph: str, subscriber: Subscriber) -> None:
     """Creating a subscription validates the endpoint's echo, then GET, PATCH and DELETE work."""
-    created = api.post(f"{graph}/subscriptions", json=_subscription(subscriber.url))
+    created = api.post(f"{graph}/subscriptions", json=subscription(subscriber.url))
     assert created.status_code == 201, created.text
     sub = created.json()
     assert (sub["resource"], sub["clientState"]) == ("users", "s3cret-state")
     assert api.get(f"{graph}/subscriptions/{sub['id']}").json()["id"] == sub["id"]
     assert sub["id"] in {s["id"] for s in api.get(f"{graph}/subscriptions").json()["value"]}
-    renewed = api.patch(f"{graph}/subscriptions/{sub['id']}", json={"expirationDateTime": _in(120)})
+    renewed = api.patch(f"{graph}/subscriptions/{sub['id']}", json={"expirationDateTime": in_minutes(120)})
     assert renewed.status_code == 200
     assert renewed.json()["expirationDateTime"] > sub["expirationDateTime"]
     assert api.delete(f"{graph}/subscriptions/{sub['id']}").status_code == 204
@@ -481,7 +375,7 @@ def test_subscription_endpoint_that_does_not_echo(
 ) -> None:
     """An endpoint that answers the validation with anything but the token fails with InvalidRequest."""
     subscriber.mode = "wrong"
-    assert _error(api.post(f"{graph}/subscriptions", json=_subscription(subscriber.url))) == (
+    assert error(api.post(f"{graph}/subscriptions", json=subscription(subscriber.url))) == (
         400,
         "InvalidRequest",
         "Subscription validation request failed. "
@@ -498,16 +392,16 @@ def test_subscription_validation_timeout(
     subscriber.mode = "slow"
     emulator.subscriptions.validation_timeout_s = 0.5
     try:
-        response = api.post(f"{graph}/subscriptions", json=_subscription(subscriber.url))
+        response = api.post(f"{graph}/subscriptions", json=subscription(subscriber.url))
     finally:
         emulator.subscriptions.validation_timeout_s = 10.0
-    assert _error(response) == (400, "ValidationError", "Subscription validation request timed out.")
+    assert error(response) == (400, "ValidationError", "Subscription validation request timed out.")
 
 
 def test_subscription_lifetime_limit(api: requests.Session, graph: str, subscriber: Subscriber) -> None:
     """An expiration further than 41,760 minutes for users gets 400 ExtensionError."""
-    too_long = _subscription(subscriber.url, expirationDateTime=_in(41760 + 60))
-    assert _error(api.post(f"{graph}/subscriptions", json=too_long)) == (
+    too_long = subscription(subscriber.url, expirationDateTime=in_minutes(41760 + 60))
+    assert error(api.post(f"{graph}/subscriptions", json=too_long)) == (
         400,
         "ExtensionError",
         "Subscription expiration can only be 41760 minutes in the future.",
@@ -516,12 +410,12 @@ def test_subscription_lifetime_limit(api: requests.Session, graph: str, subscrib
 
 def test_subscription_rules(api: requests.Session, graph: str, subscriber: Subscriber) -> None:
     """Missing fields, a long clientState and a non-loopback http URL are refused with 400."""
-    missing = _subscription(subscriber.url)
+    missing = subscription(subscriber.url)
     del missing["changeType"]
     assert api.post(f"{graph}/subscriptions", json=missing).status_code == 400
-    long_state = _subscription(subscriber.url, clientState="x" * 129)
+    long_state = subscription(subscriber.url, clientState="x" * 129)
     assert api.post(f"{graph}/subscriptions", json=long_state).status_code == 400
-    remote_http = _subscription("http://example.com/hook")
+    remote_http = subscription("http://example.com/hook")
     assert api.post(f"{graph}/subscriptions", json=remote_http).status_code == 400
     assert subscriber.received == []
 
@@ -530,8 +424,8 @@ def test_subscription_needs_the_resource_permission(
     devstack: OfflineTenant, http: requests.Session, graph: str, subscriber: Subscriber
 ) -> None:
     """Subscribing to users without a role that reads users gets 403."""
-    headers = {"Authorization": f"Bearer {_app_token(devstack, roles=['Organization.Read.All'])}"}
-    response = http.post(f"{graph}/subscriptions", json=_subscription(subscriber.url), headers=headers)
+    headers = {"Authorization": f"Bearer {app_token(devstack, roles=['Organization.Read.All'])}"}
+    response = http.post(f"{graph}/subscriptions", json=subscription(subscriber.url), headers=headers)
     assert response.status_code == 403
 
 
@@ -539,7 +433,7 @@ def test_notify_control_endpoint_delivers(
     devstack: OfflineTenant, api: requests.Session, graph: str, subscriber: Subscriber
 ) -> None:
     """The devstack notify endpoint makes Graph post a change, then a lifecycle notification."""
-    sub = api.post(f"{graph}/subscriptions", json=_subscription(subscriber.url)).json()
+    sub = api.post(f"{graph}/subscriptions", json=subscription(subscriber.url)).json()
     base = devstack.servers["graph"].url
     user_id = devstack.tenant.users[0].object_id
     report = api.post(
@@ -570,7 +464,7 @@ def test_key_vault_token_is_not_a_graph_token(
     devstack: OfflineTenant, http: requests.Session, graph: str
 ) -> None:
     """A token for Key Vault's app id is refused by Graph as the wrong audience."""
-    token = _app_token(devstack, audience=KEY_VAULT_APP_ID)
+    token = app_token(devstack, audience=KEY_VAULT_APP_ID)
     response = http.get(f"{graph}/organization", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
 
@@ -600,5 +494,5 @@ def test_query_model_pages_filters_and_projects() -> None:
 def test_nested_batch_is_refused(api: requests.Session, graph: str) -> None:
     """A $batch item may not itself be a $batch request."""
     nested = {"requests": [{"id": "1", "method": "POST", "url": "/$batch", "body": {"requests": []}}]}
-    status, code, _ = _error(api.post(f"{graph}/$batch", json=nested))
+    status, code, _ = error(api.post(f"{graph}/$batch", json=nested))
     assert (status, code) == (400, "BadRequest")
