@@ -79,9 +79,18 @@ def webhooks_process(msg: func.QueueMessage) -> None:
 
 
 @app.function_name("webhooks_events")
-@app.route(route="webhooks/events/{id?}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@app.route(route="webhooks/events", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 def webhooks_events(req: func.HttpRequest) -> func.HttpResponse:
-    """The event log: `?source&status&since&top&continuation`, or one event by id (with its payload)."""
+    """The event log, newest first: `?source&status&since&top&continuation`."""
+    from shared.webhooks._views import events
+
+    return events(req)
+
+
+@app.function_name("webhooks_event")
+@app.route(route="webhooks/events/{source}/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def webhooks_event(req: func.HttpRequest) -> func.HttpResponse:
+    """One event's record with its stored payload (never a secret or token)."""
     from shared.webhooks._views import events
 
     return events(req)

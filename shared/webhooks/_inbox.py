@@ -57,18 +57,17 @@ def envelope(
 def store_durably(message: Mapping[str, Any]) -> str:
     """Enqueue the message (via a blob when large); Refused(503) when storage is unavailable."""
     from shared.errors import StorageError
-    from shared.storage import account
-    from shared.webhooks._settings import webhook_settings
+    from shared.webhooks._ledger import ack_account
+    from shared.webhooks._settings import QUEUE
 
-    queue = webhook_settings().queue
     body = json.dumps(message, separators=(",", ":"))
     try:
-        store = account()
+        store = ack_account()
         if len(body.encode()) > MAX_INLINE:
             name = f"{message['source']}/{uuid.uuid4().hex}.json"
             store.put_blob(PAYLOAD_CONTAINER, name, body.encode())
-            return store.enqueue(queue, {"v": 1, "blob": name, "source": message["source"]})
-        return store.enqueue(queue, body)
+            return str(store.enqueue(QUEUE, {"v": 1, "blob": name, "source": message["source"]}))
+        return str(store.enqueue(QUEUE, body))
     except StorageError as exc:
         raise Refused(
             503, "webhook-storage-unavailable", "The event could not be stored; retry later.", hint=exc.hint

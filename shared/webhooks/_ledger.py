@@ -1,164 +1,184 @@
-"""The event log: one row per (source, event id), written with conditional operations only.
+"""The event log: each event's processing is a Run of kind "webhook" (shared/runs), keyed by event id.
 
-The row is the dedupe: the processor claims an event by inserting its row (If-None-Match: *),
-so a duplicated or redelivered event finds the row and has no second effect. Statuses:
+The Run's key row is the dedupe: the processor claims an event with `Ledger.begin` (one
+conditional write), so a duplicated or redelivered event finds the run holding its id and has
+no second effect; it is recorded as a `duplicate` run pointing at the first. A failed run is
+claimed again by the message's retry (ETag-conditional). Outcomes:
 
-    running    claimed by a queue message (`claimant`), handlers running
+    running    claimed by a queue message (`detail.claimant`), handlers running
     succeeded  handlers returned (or none matched)
-    failed     a handler raised; the message retries and re-claims the row (ETag)
-    poisoned   failed on the message's last dequeue; the message is in `<queue>-poison`
-    rejected   the event can never succeed (e.g. a tampered rich notification); not retried
+    failed     a handler raised (`error`); the message retries and claims the run again.
+               `detail.poisoned`: it failed on the message's last dequeue, the message is in
+               `webhook-events-poison`. `detail.rejected`: it can never succeed (e.g. a
+               tampered rich notification) and is not retried.
+    duplicate  another delivery of an event already claimed (`detail.duplicateOf`)
 
-Payloads are kept (inline, or in a blob when large) until the retention setting removes the
-row; they never hold a secret or a token (the receivers drop those before storing).
+The payload (without secrets: the receivers dropped clientState, tokens and signature
+headers) is the run's output blob, kept until the retention setting purges the run.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-TABLE = "webhookevents"
-PAYLOAD_CONTAINER = "webhook-payloads"
-MAX_INLINE_PAYLOAD = 30_000  # characters: a Table string property holds 32 Ki characters
-TERMINAL = frozenset({"succeeded", "rejected", "poisoned"})
-STATUSES = ("running", "succeeded", "failed", "poisoned", "rejected")
+from shared import clock
 
+if TYPE_CHECKING:
+    from shared.runs import Ledger, Run
+    from shared.storage import Account
 
-def row_key(event_id: str) -> str:
-    """A Table-safe key for any sender id ('/', '#', '?', '\\' and control characters are not allowed)."""
-    return hashlib.sha256(event_id.encode("utf-8")).hexdigest()[:40]
+TRIGGER = "queue"
+# The ack path must answer within a sender's deadline (Graph: 3 s), not ride out an outage.
+ACK_CLIENT_OPTIONS: dict[str, Any] = {"retry_total": 0, "connection_timeout": 2, "read_timeout": 2}
 
-
-def public_id(source: str, event_id: str) -> str:
-    return f"{source}.{row_key(event_id)}"
+_ack_lock = threading.Lock()
+_ack_accounts: dict[tuple[Any, ...], Account] = {}
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def ack_account() -> Account:
+    """The process account's twin for the ack path: same account and names, no retries, short timeouts."""
+    from shared.storage import account, open_account
+
+    base = account()
+    target = base.target
+    key = (
+        target.setting,
+        target.connection_string,
+        tuple(sorted((target.service_uris or {}).items())),
+        target.client_id,
+        base.prefix,
+    )
+    found = _ack_accounts.get(key)
+    if found is None:
+        with _ack_lock:
+            found = _ack_accounts.get(key)
+            if found is None:
+                found = _ack_accounts[key] = open_account(target, prefix=base.prefix, **ACK_CLIENT_OPTIONS)
+    return found
 
 
-@dataclass
-class Claim:
-    """The outcome of claiming an event: run it (with `etag`), or skip it and say why."""
+@dataclass(frozen=True)
+class EventClaim:
+    """Run it (`run` is ours, RUNNING), or skip it: `reason` is "duplicate" or "in-progress"."""
 
-    run: bool
-    attempt: int
-    etag: str | None
+    run: Run | None
     reason: str  # "new" | "retry" | "duplicate" | "in-progress"
 
 
 class EventLog:
-    """Rows of the event log in the app's storage account."""
+    """Webhook runs in the one ledger."""
 
-    def __init__(self) -> None:
-        from shared.storage import account
+    def __init__(self, store: Account | None = None) -> None:
+        from shared.runs import Ledger
 
-        self.store = account()
+        self.ledger: Ledger = Ledger(store)
 
     def claim(
-        self,
-        source: str,
-        event: dict[str, Any],
-        *,
-        claimant: str,
-        received_at: str,
-        now: datetime,
-        stale_after: timedelta,
-    ) -> Claim:
-        event_id = str(event["id"])
-        base = {"PartitionKey": source, "RowKey": row_key(event_id)}
-        fields = {
-            "eventId": event_id[:1000],
-            "type": str(event.get("type") or "")[:500],
-            "subject": str(event.get("subject") or "")[:1000],
-            "receivedAt": received_at,
-            "status": "running",
-            "claimant": claimant,
-            "startedAt": _iso(now),
-            "attempt": 1,
-            "duplicates": 0,
-        }
-        payload = json.dumps(event.get("payload"), separators=(",", ":"), default=str)
-        if len(payload) <= MAX_INLINE_PAYLOAD:
-            fields["payload"] = payload
-        else:
-            name = f"{source}/{base['RowKey']}.json"
-            self.store.put_blob(PAYLOAD_CONTAINER, name, payload.encode())
-            fields["payloadBlob"] = name
-        inserted = self.store.insert_if_absent(TABLE, {**base, **fields})
-        if inserted is not None:
-            return Claim(True, 1, inserted.etag, "new")
-        current = self.store.get(TABLE, source, base["RowKey"])
-        if current is None:  # retention removed it between the two calls: claim again
-            inserted = self.store.insert_if_absent(TABLE, {**base, **fields})
-            return Claim(inserted is not None, 1, inserted.etag if inserted else None, "new")
-        status = str(current.get("status"))
-        attempt = int(current.get("attempt") or 1)
-        if status in TERMINAL:
-            self.store.update_if_match(
-                TABLE, {**base, "duplicates": int(current.get("duplicates") or 0) + 1}, current.etag
-            )
-            return Claim(False, attempt, None, "duplicate")
-        if status == "running" and current.get("claimant") != claimant:
-            started = _parse(str(current.get("startedAt") or ""))
-            if started is not None and now - started < stale_after:
-                # Another message holds it right now: that message finishes or retries it.
-                return Claim(False, attempt, None, "in-progress")
-        changes = {
-            **base,
-            "status": "running",
-            "claimant": claimant,
-            "startedAt": _iso(now),
-            "attempt": attempt + 1,
-        }
-        updated = self.store.update_if_match(TABLE, changes, current.etag)
-        if updated is None:
-            return Claim(False, attempt, None, "in-progress")
-        return Claim(True, attempt + 1, updated.etag, "retry")
+        self, source: str, event: dict[str, Any], *, claimant: str, received_at: str, stale_after: timedelta
+    ) -> EventClaim:
+        from shared.runs import Kind, Status
 
-    def seen(self, source: str, event_id: str) -> bool:
-        """Whether this event was claimed already (running or done; a failed one may come again)."""
-        row = self.store.get(TABLE, source, row_key(event_id))
-        return row is not None and row.get("status") != "failed"
+        event_id = str(event["id"])
+        detail = {
+            "eventId": event_id,
+            "type": str(event.get("type") or "")[:300],
+            "subject": str(event.get("subject") or "")[:500] or None,
+            "receivedAt": received_at,
+            "claimant": claimant,
+        }
+        run = self.ledger.new(
+            Kind.WEBHOOK, source, trigger=TRIGGER, status=Status.RUNNING, key=event_id, detail=detail
+        )
+        claim = self.ledger.begin(run)
+        if claim.created:
+            return EventClaim(claim.run, "new")
+        current = claim.run
+        rejected = bool(current.detail.get("rejected"))
+        if current.status == Status.RUNNING:
+            started = current.started or current.created
+            if current.detail.get("claimant") != claimant and clock.now() - started < stale_after:
+                return EventClaim(None, "in-progress")  # another message holds it now
+            # Our own message again (the host died mid-run), or an abandoned claim: take it.
+        elif current.status != Status.FAILED or rejected:
+            self._record_duplicate(source, event_id, current, detail)
+            return EventClaim(None, "duplicate")
+        again = current.evolve(
+            status=Status.RUNNING,
+            started=clock.now(),
+            finished=None,
+            attempt=current.attempt + 1,
+            error=None,
+            detail={**current.detail, "claimant": claimant, "poisoned": False},
+        )
+        saved = self.ledger.save(again)
+        return EventClaim(saved, "retry") if saved is not None else EventClaim(None, "in-progress")
+
+    def _record_duplicate(self, source: str, event_id: str, first: Run, detail: dict[str, Any]) -> None:
+        from shared.runs import Kind, Status
+
+        dup = self.ledger.new(
+            Kind.WEBHOOK,
+            source,
+            trigger=TRIGGER,
+            status=Status.DUPLICATE,
+            detail={**detail, "duplicateOf": first.id},
+        )
+        self.ledger.record(dup.evolve(finished=dup.created))
 
     def finish(
         self,
-        source: str,
-        event_id: str,
-        etag: str,
+        run: Run,
         *,
-        status: str,
-        now: datetime,
+        ok: bool,
         handlers: list[str],
-        error: str | None = None,
-    ) -> bool:
-        """Record the outcome if the claim still holds (its ETag); False when another took it over."""
-        changes: dict[str, Any] = {
-            "PartitionKey": source,
-            "RowKey": row_key(event_id),
-            "status": status,
-            "finishedAt": _iso(now),
-            "handlers": ",".join(handlers)[:2000],
-            "error": (error or "")[:4000],
-        }
-        return self.store.update_if_match(TABLE, changes, etag) is not None
+        payload: Any,
+        error: BaseException | None = None,
+        poisoned: bool = False,
+        rejected: bool = False,
+    ) -> Run | None:
+        """Record the outcome if our claim still holds (ETag); None when another message took it over."""
+        from shared.runs import Status
 
-    def get(self, public: str) -> dict[str, Any] | None:
-        source, _, key = public.rpartition(".")
-        if not source or not key:
+        output = run.output
+        if output is None and payload is not None:
+            output = self.ledger.write_output(run, payload)
+        detail: dict[str, Any] = {"handlers": handlers}
+        if poisoned:
+            detail["poisoned"] = True
+        if rejected:
+            detail["rejected"] = True
+        return self.ledger.finish(
+            run.evolve(output=output),
+            Status.SUCCEEDED if ok else Status.FAILED,
+            error=error,
+            detail=detail,
+        )
+
+    def seen(self, source: str, event_id: str) -> bool:
+        """Whether this event was claimed already (a failed, not rejected one may come again)."""
+        from shared.runs import Kind, Status
+
+        run = self.ledger.by_key(Kind.WEBHOOK, source, event_id)
+        return run is not None and (run.status != Status.FAILED or bool(run.detail.get("rejected")))
+
+    def get(self, source: str, run_id: str) -> dict[str, Any] | None:
+        import json
+
+        from shared.runs import Kind, partition
+
+        try:
+            partition(Kind.WEBHOOK, source)
+        except ValueError:
             return None
-        row = self.store.get(TABLE, source, key)
-        if row is None:
+        run = self.ledger.get(Kind.WEBHOOK, source, run_id)
+        if run is None:
             return None
-        record = to_record(row.entity)
-        blob = row.get("payloadBlob")
-        if blob:
-            data = self.store.get_blob(PAYLOAD_CONTAINER, str(blob))
-            record["payload"] = json.loads(data) if data else None
+        record = to_record(run)
+        data = self.ledger.read_output(run)
+        record["payload"] = json.loads(data) if data else None
         return record
 
     def list(
@@ -170,63 +190,28 @@ class EventLog:
         limit: int,
         continuation: str | None,
     ) -> tuple[list[dict[str, Any]], str | None]:
-        clauses, params = [], {}
-        if source:
-            clauses.append("PartitionKey eq @source")
-            params["source"] = source
-        if status:
-            clauses.append("status eq @status")
-            params["status"] = status
-        if since:
-            clauses.append("receivedAt ge @since")
-            params["since"] = _iso(since)
-        page = self.store.query(
-            TABLE,
-            " and ".join(clauses) or "PartitionKey ne ''",
-            parameters=params,
-            select=None,
+        from shared.runs import Kind, Status
+
+        page = self.ledger.query(
+            Kind.WEBHOOK,
+            source,
+            status=Status(status) if status else None,
+            since=since,
             page_size=limit,
             continuation=continuation,
         )
-        return [to_record(r.entity, with_payload=False) for r in page.rows], page.continuation
+        return [to_record(r) for r in page.runs], page.continuation
 
-    def purge(self, older_than: datetime, *, limit: int = 5000) -> int:
-        """Delete rows (and their payload blobs) received before `older_than`; how many went."""
-        rows = self.store.query_all(
-            TABLE, "receivedAt lt @cutoff", parameters={"cutoff": _iso(older_than)}, limit=limit
-        )
-        for row in rows:
-            blob = row.get("payloadBlob")
-            if blob:
-                self.store.delete_blob(PAYLOAD_CONTAINER, str(blob))
-            self.store.delete(TABLE, str(row["PartitionKey"]), str(row["RowKey"]), etag=row.etag)
-        return len(rows)
+    def purge(self, older_than: timedelta) -> int:
+        from shared.runs import Kind
+
+        return self.ledger.purge(older_than=older_than, kind=Kind.WEBHOOK)
 
 
-def to_record(entity: Any, *, with_payload: bool = True) -> dict[str, Any]:
-    """The operator's view of a row (camelCase, no storage internals)."""
-    record = {
-        "id": f"{entity['PartitionKey']}.{entity['RowKey']}",
-        "source": entity["PartitionKey"],
-        "eventId": entity.get("eventId"),
-        "type": entity.get("type") or None,
-        "subject": entity.get("subject") or None,
-        "status": entity.get("status"),
-        "attempt": entity.get("attempt"),
-        "duplicates": entity.get("duplicates") or 0,
-        "receivedAt": entity.get("receivedAt"),
-        "startedAt": entity.get("startedAt"),
-        "finishedAt": entity.get("finishedAt"),
-        "handlers": [h for h in str(entity.get("handlers") or "").split(",") if h],
-        "error": entity.get("error") or None,
-    }
-    if with_payload and entity.get("payload") is not None:
-        record["payload"] = json.loads(str(entity["payload"]))
-    return record
-
-
-def _parse(value: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+def to_record(run: Run) -> dict[str, Any]:
+    """The operator's view: the Run, plus the event's own facts and where to read it."""
+    body = run.to_dict()
+    body["source"] = run.name
+    body["eventId"] = run.detail.get("eventId") or run.key or None
+    body["href"] = f"webhooks/events/{run.name}/{run.id}"
+    return body

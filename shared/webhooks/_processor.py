@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from shared.errors import AutomationError, StorageError
 from shared.redaction import redact
+from shared.webhooks._graph import LIFECYCLE_EVENTS as LIFECYCLE
 from shared.webhooks._inbox import open_message
 from shared.webhooks._ledger import EventLog
 from shared.webhooks._refusal import Refused
@@ -45,10 +45,6 @@ class Outcome:
         self.counts[status] = self.counts.get(status, 0) + 1
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def process(body: bytes, *, message_id: str, dequeue_count: int) -> Outcome:
     """Process one queue message; raises EventsFailed when any event must be retried."""
     envelope = open_message(body)
@@ -59,35 +55,49 @@ def process(body: bytes, *, message_id: str, dequeue_count: int) -> Outcome:
     failures: list[str] = []
     for raw in envelope["events"]:
         claim = log.claim(
-            source,
-            raw,
-            claimant=message_id,
-            received_at=str(envelope["receivedAt"]),
-            now=_now(),
-            stale_after=STALE_AFTER,
+            source, raw, claimant=message_id, received_at=str(envelope["receivedAt"]), stale_after=STALE_AFTER
         )
-        if not claim.run:
+        if claim.run is None:
             outcome.add(claim.reason)
             continue
-        assert claim.etag is not None
-        status, names, error = _run(receiver, source, raw, envelope, claim.attempt)
-        if status == "failed" and last_try:
-            status = "poisoned"
-        _finish(log, source, str(raw["id"]), claim.etag, status=status, handlers=names, error=error)
-        outcome.add(status)
-        if status in ("failed", "poisoned"):
-            failures.append(f"{raw['id']}: {error}")
+        result = _run(receiver, source, raw, envelope, claim.run.attempt)
+        poisoned = result.status == "failed" and last_try
+        _finish(
+            log,
+            claim.run,
+            ok=result.status == "succeeded",
+            handlers=result.handlers,
+            payload=raw.get("payload"),
+            error=result.error,
+            poisoned=poisoned,
+            rejected=result.status == "rejected",
+        )
+        outcome.add("poisoned" if poisoned else result.status)
+        if result.status == "failed":
+            failures.append(f"{raw['id']}: {type(result.error).__name__}")
+    if receiver == GRAPH:
+        _note_subscriptions(envelope)
     if failures:
         raise EventsFailed(f"{len(failures)} webhook event(s) failed: " + "; ".join(failures)[:1000])
     return outcome
 
 
-def _finish(log: EventLog, source: str, event_id: str, etag: str, **outcome: Any) -> None:
+def _note_subscriptions(envelope: dict[str, Any]) -> None:
+    from shared.webhooks._subscriptions import note_notifications
+
+    ids = {str((e.get("payload") or {}).get("subscriptionId") or "") for e in envelope["events"]} - {""}
+    try:
+        note_notifications(ids, str(envelope["receivedAt"]))
+    except StorageError:
+        logger.warning("could not record the last notification time of %d subscription(s)", len(ids))
+
+
+def _finish(log: EventLog, run: Any, **outcome: Any) -> None:
     delay = 0.25
     for attempt in range(FINISH_ATTEMPTS):
         try:
-            if not log.finish(source, event_id, etag, now=_now(), **outcome):
-                logger.warning("webhook event of %s: its claim was taken over; outcome not recorded", source)
+            if log.finish(run, **outcome) is None:
+                logger.warning("webhook run %s: its claim was taken over; outcome not recorded", run.id)
             return
         except StorageError:
             if attempt == FINISH_ATTEMPTS - 1:
@@ -96,24 +106,30 @@ def _finish(log: EventLog, source: str, event_id: str, etag: str, **outcome: Any
             delay = min(delay * 2, 5.0)
 
 
-def _run(
-    receiver: str, source: str, raw: dict[str, Any], envelope: dict[str, Any], attempt: int
-) -> tuple[str, list[str], str | None]:
-    """Build the event and call its handlers: (status, handler names, error summary)."""
+@dataclass(frozen=True)
+class _Result:
+    status: str  # succeeded | failed | rejected
+    handlers: list[str]
+    error: BaseException | None = None
+
+
+def _run(receiver: str, source: str, raw: dict[str, Any], envelope: dict[str, Any], attempt: int) -> _Result:
+    """Build the event and call its handlers."""
     try:
         event, kind, match = _decode(receiver, source, raw, envelope, attempt)
     except Refused as refused:
-        return "rejected", [], f"{refused.slug}: {refused.message}"
+        return _Result("rejected", [], refused)
     regs = handlers_for(kind, source, match)
     names = [r.name for r in regs]
-    if kind == GRAPH and event.type in ("reauthorizationRequired", "subscriptionRemoved", "missed"):
+    if kind == GRAPH and event.type in LIFECYCLE:
         from shared.webhooks._subscriptions import on_lifecycle
 
         names.insert(0, "lifecycle")
         try:
             on_lifecycle(event)
         except Exception as exc:  # noqa: BLE001 - recorded as the event's error, retried by the queue
-            return "failed", names, _summary(exc)
+            logger.warning("lifecycle %s failed: %s", event.type, type(exc).__name__)
+            return _Result("failed", names, exc)
     for reg in regs:
         try:
             reg.function(event)
@@ -121,12 +137,19 @@ def _run(
             logger.warning(
                 "webhook handler %s failed on a %s event: %s", reg.name, source, type(exc).__name__
             )
-            return "failed", names, f"{reg.name}: {_summary(exc)}"
-    return "succeeded", names, None
+            return _Result("failed", names, HandlerFailed(reg.name, exc))
+    return _Result("succeeded", names)
 
 
-def _summary(exc: BaseException) -> str:
-    return redact(f"{type(exc).__name__}: {exc}")[:1000]
+class HandlerFailed(AutomationError):
+    """A webhook handler raised; the message names the handler and the exception's type and text."""
+
+    default_step = "webhook-handler"
+
+    def __init__(self, handler: str, exc: BaseException) -> None:
+        super().__init__(
+            redact(f"{handler} raised {type(exc).__name__}: {exc}")[:900], code=type(exc).__name__
+        )
 
 
 def _decode(
@@ -176,6 +199,3 @@ def queue_processor(msg: Any) -> None:
     """The queue trigger's body (function_app): process and let a failure reach the host."""
     outcome = process(msg.get_body(), message_id=str(msg.id), dequeue_count=int(msg.dequeue_count or 1))
     logger.info("webhook message processed: %s", outcome.counts)
-
-
-ProcessFn = Callable[[bytes], Outcome]

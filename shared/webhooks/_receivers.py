@@ -257,9 +257,9 @@ def _payload_type(body: bytes) -> str | None:
 
 def _refuse_replay(source: str, event_id: str) -> None:
     """An id this source already delivered and we processed is refused (409), not stored again."""
-    from shared.webhooks._ledger import EventLog
+    from shared.webhooks._ledger import EventLog, ack_account
 
-    if EventLog().seen(source, event_id):
+    if EventLog(ack_account()).seen(source, event_id):
         raise Refused(
             409, "webhook-replayed", "This webhook id was already received; it is not stored again."
         )

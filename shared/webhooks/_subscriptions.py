@@ -154,9 +154,30 @@ def _graph() -> Any:
     name = webhook_settings().graph_connection
     if not name:
         raise ConfigurationError(f"Graph subscriptions need {GRAPH_CONNECTION} (a connection name).")
-    from shared.identity import connection
+    return _graph_client(name)
 
-    return connection(name).graph
+
+_clients: dict[str, Any] = {}
+
+
+def _graph_client(name: str) -> Any:
+    """The connection's GraphClient (built once per connection name)."""
+    found = _clients.get(name)
+    if found is None:
+        # Until the identity face `connection(name).graph` lands, build the client here from
+        # the connection's token (one cache: the connection's) and the cloud's Graph URL.
+        from shared.config import get_settings
+        from shared.connections import get_connection
+        from shared.graph import GraphClient
+        from shared.http import session
+
+        def token() -> str:
+            return get_connection(name).get_token("graph").token
+
+        found = _clients[name] = GraphClient(
+            token=token, base_url=get_settings().cloud.graph_url, session=session()
+        )
+    return found
 
 
 def _notification_url() -> str:
@@ -320,7 +341,14 @@ def _purge(now: datetime) -> int:
     from shared.webhooks._ledger import EventLog
     from shared.webhooks._settings import webhook_settings
 
-    return EventLog().purge(now - timedelta(days=webhook_settings().retention_days))
+    return EventLog().purge(timedelta(days=webhook_settings().retention_days))
+
+
+def note_notifications(subscription_ids: set[str], received_at: str) -> None:
+    """Remember when each subscription last notified (one row per subscription id)."""
+    store = _store()
+    for sid in subscription_ids:
+        store.upsert(TABLE, {"PartitionKey": "seen", "RowKey": sid, "lastNotification": received_at})
 
 
 def subscription_states() -> list[dict[str, Any]]:
@@ -343,11 +371,18 @@ def subscription_states() -> list[dict[str, Any]]:
                 "rich": d.rich,
                 "id": entity.get("subscriptionId") or None,
                 "expiration": entity.get("expiration") or None,
-                "lastNotification": entity.get("lastNotification") or None,
+                "lastNotification": _last_seen(store, entity.get("subscriptionId")),
                 "lastError": entity.get("lastError") or None,
             }
         )
     return states
+
+
+def _last_seen(store: Any, subscription_id: Any) -> str | None:
+    if not subscription_id:
+        return None
+    row = store.get(TABLE, "seen", str(subscription_id))
+    return str(row.get("lastNotification")) if row else None
 
 
 def _find(subscription_id: str) -> tuple[Declaration, Any] | None:

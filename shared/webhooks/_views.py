@@ -10,7 +10,8 @@ from typing import Any
 import azure.functions as func
 
 from shared.problems import instance_of, problem_response, respond
-from shared.webhooks._ledger import STATUSES
+
+STATUSES = ("running", "succeeded", "failed", "duplicate")
 
 MAX_TOP = 200
 
@@ -26,11 +27,14 @@ def events(req: func.HttpRequest) -> func.HttpResponse:
 def _events(req: func.HttpRequest) -> func.HttpResponse:
     from shared.webhooks._ledger import EventLog
 
-    event_id = req.route_params.get("id")
-    if event_id:
-        record = EventLog().get(str(event_id))
+    source = str(req.route_params.get("source") or req.params.get("source") or "").lower() or None
+    run_id = req.route_params.get("id")
+    if run_id:
+        record = EventLog().get(source or "", str(run_id))
         if record is None:
-            return problem_response(404, "No webhook event has this id.", instance=instance_of(req))
+            return problem_response(
+                404, "No webhook event has this source and id.", instance=instance_of(req)
+            )
         return _json(record)
     status = req.params.get("status") or None
     if status is not None and status not in STATUSES:
@@ -52,9 +56,11 @@ def _events(req: func.HttpRequest) -> func.HttpResponse:
         return problem_response(
             400, f"top must be a whole number from 1 to {MAX_TOP}.", instance=instance_of(req)
         )
+    if source is not None and not _valid_name(source):
+        return problem_response(400, "source is not a webhook source name.", instance=instance_of(req))
     try:
         rows, continuation = EventLog().list(
-            source=(req.params.get("source") or "").lower() or None,
+            source=source,
             status=status,
             since=since,
             limit=int(top_raw),
@@ -63,6 +69,16 @@ def _events(req: func.HttpRequest) -> func.HttpResponse:
     except ValueError:
         return problem_response(400, "continuation is not a token from this API.", instance=instance_of(req))
     return _json({"value": rows, "continuation": continuation})
+
+
+def _valid_name(source: str) -> bool:
+    from shared.runs import Kind, partition
+
+    try:
+        partition(Kind.WEBHOOK, source)
+    except ValueError:
+        return False
+    return True
 
 
 def overview(req: func.HttpRequest) -> func.HttpResponse:
