@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import azure.functions as func
 
@@ -123,30 +124,39 @@ def _graph_post(req: func.HttpRequest) -> func.HttpResponse:
 
 
 def _check_validation_tokens(batch: _graph.GraphBatch) -> None:
-    import requests
-
-    from shared.webhooks._keys import signing_keys
+    from shared.auth import V1, InvalidTokenError, KeysUnavailableError, signing_keys
+    from shared.config import get_settings
     from shared.webhooks._rich import verify_validation_tokens
 
     app_ids, tenant_ids = _graph_app()
     notified = {str(n.get("tenantId") or "").lower() for n in batch.notifications} - {""}
-    keys = signing_keys()
+    if notified - tenant_ids:
+        raise Refused(
+            401, "webhook-unauthenticated", "A notification is for a tenant this app does not serve."
+        )
+    host = get_settings().cloud.authority_host
+    tenant = next(iter(tenant_ids))
+
+    def key_for(kid: str) -> Any:
+        try:
+            return signing_keys(host, tenant).key(kid)
+        except KeysUnavailableError:
+            raise
+        except InvalidTokenError:
+            return None
+
     try:
         verify_validation_tokens(
             batch.validation_tokens,
             app_ids=app_ids,
             tenant_ids=frozenset(notified or tenant_ids),
-            issuer_for=keys.issuer_for,
-            key_for=keys.key_for,
+            issuer_for=lambda tid: signing_keys(host, tid).issuer(V1),
+            key_for=key_for,
         )
-    except requests.RequestException as exc:
+    except KeysUnavailableError as exc:
         raise Refused(
             503, "webhook-signing-keys", "Entra's signing keys could not be read; retry later."
         ) from exc
-    if notified - tenant_ids:
-        raise Refused(
-            401, "webhook-unauthenticated", "A notification is for a tenant this app does not serve."
-        )
 
 
 def _graph_app() -> tuple[frozenset[str], frozenset[str]]:
