@@ -156,6 +156,7 @@ class AppRegistration:
     access_token_version: int | None = None  # the manifest's accessTokenAcceptedVersion
     public_client: bool = False  # isFallbackPublicClient: may redeem device codes without a secret
     created: dt.datetime = field(default_factory=utcnow)
+    owners: list[str] = field(default_factory=list)  # service principal / user object ids
 
     def principal(self) -> Principal:
         return Principal(
@@ -177,6 +178,8 @@ class User:
     department: str | None = None
     account_enabled: bool = True
     mail: str | None = None
+    # Set by revokeSignInSessions: refresh tokens and session cookies issued before are invalid.
+    sign_in_sessions_valid_from: dt.datetime | None = None
 
     def principal(self) -> Principal:
         return Principal(
@@ -197,6 +200,7 @@ class Group:
     security_enabled: bool = True
     mail_enabled: bool = False
     members: list[str] = field(default_factory=list)  # object ids
+    created: dt.datetime = field(default_factory=utcnow)
 
 
 def new_id() -> str:
