@@ -1,8 +1,9 @@
 """msal ConfidentialClientApplication plumbing: one app per (authority, client, credential version).
 
 msal holds only the state it must: the app (its constructor GETs the tenant's OpenID
-configuration) and its `http_cache` (its own throttling replay). Tokens are NOT kept in msal
-(`_NoTokenCache`): the connection is the one token cache (docs/identity.md, "Tokens").
+configuration), its `http_cache` (its own throttling replay) and the tokens it gets on behalf
+of users (keyed by their assertion: only msal can find them again). App-only tokens are NOT
+kept in msal (`_UserTokensOnly`): the connection is their one cache (docs/identity.md, "Tokens").
 
 - `http_client=` is a thin wrapper over the shared session (trust_env=False, explicit CA), so
   `REQUESTS_CA_BUNDLE` from the machine cannot override verification (docs/identity.md, "TLS"),
@@ -35,11 +36,12 @@ from shared.identity._token import SingleFlightCache, Token
 log = logging.getLogger(__name__)
 
 
-class _NoTokenCache(msal.TokenCache):  # type: ignore[misc]
-    """msal's cache that keeps no token: the connection caches tokens, once."""
+class _UserTokensOnly(msal.TokenCache):  # type: ignore[misc]
+    """msal's cache without app-only tokens: the connection caches those, once."""
 
     def add(self, event: Any, now: Any = None) -> None:
-        return None
+        if event.get("grant_type") != "client_credentials":
+            super().add(event, now=now)
 
 
 @dataclass
@@ -110,7 +112,7 @@ def build_app(
                     instance_discovery=not cloud.authority_overridden,
                     http_client=recorder,
                     http_cache=http_cache,
-                    token_cache=_NoTokenCache(),
+                    token_cache=_UserTokensOnly(),
                 )
             return MsalApp(app=app, http_cache=http_cache, recorder=recorder)
         except (CredentialError, ValueError) as exc:
