@@ -11,8 +11,9 @@ tests/app/test_boundary.py fails when a library grows a public exception the tab
 name, so someone decides. Anything else (a KeyError, a TypeError) is a bug and propagates
 unmapped.
 
-Answers that are not exceptions are mapped here too: msal's result dicts with `error`, the
-managed identity endpoint's non-200 answers, Graph's error bodies. Errors carry the integer
+Answers that are not exceptions are mapped here too: msal's result dicts with `error` and the
+managed identity endpoint's non-200 answers. (Graph's answers are the Graph client's:
+shared/graph maps them to GraphError.) Errors carry the integer
 HTTP status and AADSTS number as fields; messages quote service text up to its trace ids
 and never a request body (which holds assertions and secrets).
 """
@@ -37,7 +38,6 @@ from shared.errors import (
     CredentialError,
     IdentityUnavailableError,
     KeyVaultError,
-    UpstreamError,
 )
 from shared.http import RETRYABLE_STATUSES
 from shared.identity import _hints
@@ -356,30 +356,6 @@ def _message_of(body: str) -> str:
         if isinstance(error, str):
             return error
     return ""
-
-
-# -- Graph answers (the context probe) -----------------------------------------------------
-
-
-def graph_response_error(status: int, body: str, what: str, hint: str | None) -> UpstreamError:
-    """Graph's `{"error": {"code", "message"}}` answer to `what` as an UpstreamError."""
-    code: str | None = None
-    message = "(no JSON body)"
-    try:
-        error = json.loads(body).get("error") or {}
-    except (ValueError, AttributeError):
-        error = None
-    if isinstance(error, dict):
-        code = str(error["code"]) if error.get("code") else None
-        message = clean_description(str(error.get("message") or ""))
-    return UpstreamError(
-        f"Graph answered {status} {code or ''} to {what}: {message}".replace("  ", " "),
-        step=STEP_GRAPH,
-        status=status,
-        code=code,
-        hint=hint,
-        outage=status in RETRYABLE_STATUSES,
-    )
 
 
 Handler = Callable[[Exception, str, Context], AutomationError]
