@@ -158,7 +158,7 @@ def _graph() -> Any:
 
 
 def _graph_client(name: str) -> Any:
-    """The connection's GraphClient (built once per connection name)."""
+    """The connection's GraphClient (built once, kept on the connection)."""
     from shared.identity import connection
 
     return connection(name).graph
