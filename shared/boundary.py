@@ -13,7 +13,9 @@ unmapped.
 
 Answers that are not exceptions are mapped here too: msal's result dicts with `error` and the
 managed identity endpoint's non-200 answers. (Graph's answers are the Graph client's:
-shared/graph maps them to GraphError.) Errors carry the integer
+shared/graph maps them to GraphError.) The Graph client's requests exceptions come here
+(`graph_transport_error`: they carry the call's method, path and client-request-id, so they
+become `GraphError`/`GraphTimeoutError`, not credential errors). Errors carry the integer
 HTTP status and AADSTS number as fields; messages quote service text up to its trace ids
 and never a request body (which holds assertions and secrets).
 """
@@ -36,6 +38,8 @@ from shared.errors import (
     AutomationError,
     ConfigurationError,
     CredentialError,
+    GraphError,
+    GraphTimeoutError,
     IdentityUnavailableError,
     KeyVaultError,
 )
@@ -356,6 +360,44 @@ def _message_of(body: str) -> str:
         if isinstance(error, str):
             return error
     return ""
+
+
+# -- Graph answers (the context probe) -----------------------------------------------------
+
+
+def graph_transport_error(
+    exc: requests.RequestException, *, method: str, path: str, client_request_id: str
+) -> GraphError:
+    """The Graph client's requests exception as a GraphError; raise the result `from exc`.
+
+    A timeout is `GraphTimeoutError` (socket timeouts are cut to the call's deadline); a TLS
+    failure is ours to fix; anything else a GraphError, an outage when the connection broke.
+    Only the exception's type is quoted: requests' messages embed the full URL, query included.
+    """
+    where = f"{method} {path}"
+    if isinstance(exc, requests.Timeout):
+        return GraphTimeoutError(
+            f"Graph did not answer {where} in time ({type(exc).__name__}).",
+            method=method,
+            path=path,
+            client_request_id=client_request_id,
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        return GraphError(
+            f"TLS verification of Graph failed for {where}.",
+            hint="With a private CA (the devstack), point REQUESTS_CA_BUNDLE at its PEM bundle.",
+            outage=False,
+            method=method,
+            path=path,
+            client_request_id=client_request_id,
+        )
+    return GraphError(
+        f"Graph could not be reached for {where} ({type(exc).__name__}).",
+        outage=isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)),
+        method=method,
+        path=path,
+        client_request_id=client_request_id,
+    )
 
 
 Handler = Callable[[Exception, str, Context], AutomationError]
