@@ -44,13 +44,13 @@ from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from devstack.graph.representations import resource_sp_id
 from devstack.tenant import models as m
 from devstack.tenant.tokens import Principal
 
 log = logging.getLogger(__name__)
 
-CHANGE_TRACKING_APP_ID = "0bf30f3b-4a52-48df-9a82-234910c4a086"
-CHANGE_TRACKING_SP_ID = "6f2dfe5b-4a0d-4c6e-9b6e-0bf30f3b4a52"  # devstack's object id for its principal
+CHANGE_TRACKING_APP_ID = m.CHANGE_TRACKING_APP_ID
 MAX_ITEMS = 100
 VALIDATION_TOKEN_LIFETIME_S = 3600
 
@@ -130,7 +130,7 @@ def encrypt_resource(
 
 def change_tracking_principal() -> Principal:
     return Principal(
-        object_id=CHANGE_TRACKING_SP_ID,
+        object_id=resource_sp_id(CHANGE_TRACKING_APP_ID),  # its service principal in the seed
         app_id=CHANGE_TRACKING_APP_ID,
         display_name="Microsoft Graph Change Tracking",
         kind="Application",

@@ -117,6 +117,14 @@ def test_rich_notification_decrypts_and_carries_validation_tokens(
     assert claims["appid"] == CHANGE_TRACKING
     assert claims["iss"] == devstack.tenant.issuer.issuer_v1
     assert claims["ver"] == "1.0"
+    change_tracking = writer.get(
+        f"{graph}/servicePrincipals(appId='{CHANGE_TRACKING}')",
+        headers=bearer(app_token(devstack, roles=["Application.Read.All"])),
+    ).json()
+    assert (change_tracking["displayName"], change_tracking["id"]) == (
+        "Microsoft Graph Change Tracking",
+        claims["oid"],
+    )
 
 
 def test_rich_subscription_needs_a_certificate(
