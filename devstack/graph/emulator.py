@@ -15,6 +15,8 @@ documented in `docs/contract.md`:
   delivery settings and every delivery attempt (waiting up to S seconds for the queue to drain);
   `PUT` with any of `batchWindowMs`, `timeoutS`, `retryBaseS`, `retryMaxS`, `retryForS`,
   `duplicates` changes the settings; `DELETE` empties the log and the queue.
+- `GET /_devstack/clock` -> `{"offsetSeconds", "now"}`; `PUT` `{"offsetSeconds": N}` or
+  `{"advanceSeconds": N}` moves the devstack's credential clock (`devstack.tenant.clock`).
 - `POST /_devstack/changes` `{"resource": "users"|"groups", "id", "changeType"}` -> 202: a change
   recorded as if written (delta sees it, subscribers are notified).
 - `POST /_devstack/subscriptions/{id}/notify` with `{"changeType": "updated", "resourceId": "...",
@@ -50,6 +52,7 @@ from devstack.graph.responses import Call, GraphResponses, ok
 from devstack.graph.subscriptions import SubscriptionStore
 from devstack.graph.throttling import Decision, ThrottlingModel, request_cost
 from devstack.graph.urls import BATCH_PATH, URLS, VERSIONS
+from devstack.tenant import clock
 from devstack.tenant.models import Tenant
 
 _NOTIFY = re.compile(r"^/_devstack/subscriptions/([^/]+)/notify/?$")
@@ -159,6 +162,8 @@ class GraphEmulator(Emulator):
     def control(self, request: Request) -> Response:
         if request.path.rstrip("/") == "/_devstack/throttling":
             return self._throttling_control(request)
+        if request.path.rstrip("/") == "/_devstack/clock":
+            return self._clock_control(request)
         if request.path.rstrip("/") == "/_devstack/notifications":
             return self._notifications_control(request)
         if request.path.rstrip("/") == "/_devstack/changes" and request.method == "POST":
@@ -252,6 +257,27 @@ class GraphEmulator(Emulator):
             return json_response({"error": f"no {resource[:-1]} {object_id}"}, 404)
         change = self.backend.record(resource, found.object_id, change_type)
         return json_response({"seq": change.seq, "resource": resource, "id": found.object_id}, 202)
+
+    def _clock_control(self, request: Request) -> Response:
+        """GET/PUT the credential clock's offset: `{"offsetSeconds": N}` or `{"advanceSeconds": N}`."""
+        if request.method == "PUT":
+            try:
+                spec = json.loads(request.get_data() or b"{}")
+                if (
+                    not isinstance(spec, dict)
+                    or set(spec) - {"offsetSeconds", "advanceSeconds"}
+                    or len(spec) != 1
+                ):
+                    raise ValueError("give exactly one of offsetSeconds, advanceSeconds")
+                ((name, value),) = spec.items()
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"{name} must be a number")
+                clock.set_offset(value if name == "offsetSeconds" else clock.offset_s() + value)
+            except ValueError as exc:
+                return json_response({"error": str(exc)}, 400)
+        elif request.method != "GET":
+            return json_response({"error": "use GET or PUT"}, 405, {"Allow": "GET, PUT"})
+        return json_response({"offsetSeconds": clock.offset_s(), "now": clock.now().isoformat()})
 
     def _throttling_control(self, request: Request) -> Response:
         if request.method == "GET":

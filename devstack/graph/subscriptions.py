@@ -33,6 +33,7 @@ from devstack.graph.models import Change
 from devstack.graph.notifications import Delivery, encrypt_resource
 from devstack.graph.permissions import SUBSCRIPTION_RESOURCES, authorize
 from devstack.tenant.models import Tenant
+from devstack.tenant.pki import utcnow
 
 VALIDATION_TIMEOUT_S = 10.0  # Graph waits 10 s for the validation answer
 DELIVERY_TIMEOUT_S = 10.0
@@ -237,7 +238,7 @@ class SubscriptionStore:
     # -- checks ---------------------------------------------------------------
     def _check_expiration(self, kind: str, value: Any) -> dt.datetime:
         expiration = _parse_time(value)
-        now = dt.datetime.now(dt.UTC)
+        now = utcnow()
         if expiration <= now:
             raise InvalidRequest("Subscription expiration must be in the future.")  # ≈
         max_minutes = MAX_LIFETIME_MIN[kind]
@@ -305,7 +306,7 @@ class SubscriptionStore:
     # -- change notifications ---------------------------------------------------
     def on_change(self, change: Change, render: Callable[[Change], dict[str, Any]]) -> None:
         """Queue a notification for every live subscription that asked for `change`."""
-        now = dt.datetime.now(dt.UTC)
+        now = utcnow()
         for sub in self.all():
             if sub.expiration <= now or not sub.matches(change):
                 continue

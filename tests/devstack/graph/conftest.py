@@ -43,11 +43,12 @@ DEFAULT_DELIVERY = {
 @pytest.fixture(autouse=True)
 def _fresh_graph(devstack: OfflineTenant, http: requests.Session) -> Iterator[None]:
     """Each test starts and ends with the default throttling model and full buckets, Graph's
-    delivery settings, and no subscriptions or queued notifications."""
+    delivery settings, the real clock, and no subscriptions or queued notifications."""
     base = devstack.servers["graph"].url
 
     def reset() -> None:
         http.put(f"{base}/_devstack/throttling", json=DEFAULT_THROTTLING)
+        http.put(f"{base}/_devstack/clock", json={"offsetSeconds": 0})
         http.delete(f"{base}/_devstack/subscriptions")
         http.delete(f"{base}/_devstack/notifications")
         http.put(f"{base}/_devstack/notifications", json=DEFAULT_DELIVERY)
