@@ -27,7 +27,7 @@ from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 from azure.keyvault.certificates import CertificateClient
 from azure.keyvault.keys import KeyVaultKey
-from azure.keyvault.keys.crypto import CryptographyClient, SignatureAlgorithm
+from azure.keyvault.keys.crypto import CryptographyClient, EncryptionAlgorithm, SignatureAlgorithm
 from azure.keyvault.secrets import SecretClient
 
 from shared import boundary
@@ -114,9 +114,9 @@ class Vault:
         self._crypto: dict[str, CryptographyClient] = {}
         self._lock = threading.Lock()
 
-    def get_secret(self, name: str, *, setting: str | None = None) -> SecretValue:
+    def get_secret(self, name: str, *, setting: str | None = None, version: str | None = None) -> SecretValue:
         def read() -> SecretValue:
-            secret = self._secrets.get_secret(name)
+            secret = self._secrets.get_secret(name, version)
             return SecretValue(
                 name=name,
                 value=secret.value or "",
@@ -126,9 +126,15 @@ class Vault:
 
         return self._call(read, name, setting)
 
-    def get_certificate(self, name: str, *, setting: str | None = None) -> CertificateInfo:
+    def get_certificate(
+        self, name: str, *, setting: str | None = None, version: str | None = None
+    ) -> CertificateInfo:
         def read() -> CertificateInfo:
-            cert = self._certificates.get_certificate(name)
+            cert = (
+                self._certificates.get_certificate_version(name, version)
+                if version
+                else self._certificates.get_certificate(name)
+            )
             return CertificateInfo(
                 name=name,
                 version=(cert.properties.version if cert.properties else None) or "",
@@ -159,6 +165,30 @@ class Vault:
                     client = self._crypto[key_id] = CryptographyClient(key, self._credential, **self._options)
         name = key_id.rstrip("/").split("/")[-2] if "/keys/" in key_id else key_id
         return self._call(lambda: client.sign(SignatureAlgorithm.rs256, digest).signature, name, setting)
+
+    def decrypt_rsa_oaep(
+        self, key_id: str, ciphertext: bytes, *, public_jwk: dict[str, Any] | None = None
+    ) -> bytes:
+        """RSA-OAEP (SHA-1) decryption by the vault (`keys/decrypt`): the private key never leaves it.
+
+        Used for Graph rich notifications' `dataKey` with a non-exportable certificate. The key
+        id must be VERSIONED, as for signing.
+        """
+        client = self._crypto_client(key_id, public_jwk)
+        name = key_id.rstrip("/").split("/")[-2] if "/keys/" in key_id else key_id
+        return self._call(
+            lambda: client.decrypt(EncryptionAlgorithm.rsa_oaep, ciphertext).plaintext, name, None
+        )
+
+    def _crypto_client(self, key_id: str, public_jwk: dict[str, Any] | None) -> CryptographyClient:
+        client = self._crypto.get(key_id)
+        if client is None:
+            with self._lock:
+                client = self._crypto.get(key_id)
+                if client is None:
+                    key: KeyVaultKey | str = KeyVaultKey(key_id, jwk=public_jwk) if public_jwk else key_id
+                    client = self._crypto[key_id] = CryptographyClient(key, self._credential, **self._options)
+        return client
 
     def _call(self, operation: Callable[[], T], name: str, setting: str | None) -> T:
         deadline = current_deadline()

@@ -11,7 +11,7 @@ from devstack.azurite import Azurite
 from devstack.offline_tenant import OfflineTenant
 from shared.auth import reset_signing_keys
 from shared.automations._audit import reset_audit
-from shared.connections import reset_connections
+from shared.identity import reset_connections
 from tests import caller_tokens as ct
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from devstack.offline_tenant import OfflineTenant
-from shared.connections import get_connection, reset_connections
 from shared.errors import GraphError, GraphTimeoutError, UpstreamError
 from shared.graph import GraphClient
+from shared.identity import connection, reset_connections
 from tests.app.graph.support import GRAPH, app_token, graph_counts, user_ids
 from tests.app_env import app_connection, configure, fault
 from tests.conftest import tls_session
@@ -227,10 +227,10 @@ def test_a_real_connection_token_lists_users(
         devstack,
         {"cert": app_connection(devstack, "certificate", CERTIFICATE="entra-automation-cert")},
     )
-    conn = get_connection("cert")
+    conn = connection("cert")
     with tls_session(ca_bundle) as session:
         g = GraphClient(
-            token=lambda: conn.get_token(GRAPH).token, base_url=devstack.state()["graphUrl"], session=session
+            token=lambda: conn.token(GRAPH).value, base_url=devstack.state()["graphUrl"], session=session
         )
         assert len(list(g.pages("/users", select=["id"], top=999))) == len(devstack.tenant.users)
     reset_connections()
