@@ -147,6 +147,10 @@ class OfflineTenant:
         for s in self.servers.values():
             s.stop()
         self.servers = {}
+        for emulator in self.emulators.values():
+            close = getattr(emulator, "close", None)
+            if callable(close):
+                close()
 
 
 def handle_locally(emulator: Emulator, request: Request) -> Response:
