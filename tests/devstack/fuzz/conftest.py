@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterator
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from werkzeug.test import Client
 
+from devstack.core.server import serve
 from devstack.graph.permissions import REQUIRED
 from devstack.offline_tenant import OfflineTenant
 from tests.devstack.fuzz.support import b64url
@@ -31,7 +34,9 @@ class FuzzTenant:
         app_secret: str,
         signing_key: rsa.RSAPrivateKey,
         x5t: str,
+        pfx: str,
     ) -> None:
+        self.pfx = pfx
         self.stack, self.vault_token, self.graph_token = stack, vault_token, graph_token
         self.app_id, self.app_secret, self.signing_key, self.x5t = app_id, app_secret, signing_key, x5t
 
@@ -70,6 +75,11 @@ def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTenant]:
             app_secret=app.password_credentials[0].secret,
             signing_key=key.key,
             x5t=b64url(hashlib.sha1(der, usedforsecurity=False).digest()),
+            pfx=base64.b64encode(
+                pkcs12.serialize_key_and_certificates(
+                    None, key.key, cert.certificate, None, serialization.NoEncryption()
+                )
+            ).decode(),
         )
     finally:
         stack.stop()
@@ -80,3 +90,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "fuzz" in item.nodeid:
             item.add_marker(pytest.mark.filterwarnings("ignore:Generating overly large repr"))
+
+
+@pytest.fixture(scope="session")
+def fuzz_plain_urls(fuzz: FuzzTenant, host_url: str) -> Iterator[dict[str, str]]:
+    """The fuzz tenant's emulators served again over plain http (raw bytes, half-closes), and the host."""
+    servers = {name: serve(app, ssl_context=None, name=name) for name, app in fuzz.stack.emulators.items()}
+    try:
+        yield {**{name: s.url for name, s in servers.items()}, "host": host_url}
+    finally:
+        for s in servers.values():
+            s.stop()

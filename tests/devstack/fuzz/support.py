@@ -90,6 +90,14 @@ def objects(
     return st.fixed_dictionaries({}, optional={name: values for name in fields})
 
 
+def near(valid: Any) -> st.SearchStrategy[Any]:
+    """Values close to a valid one: each field kept, dropped, made deeper or replaced by any JSON."""
+    if isinstance(valid, dict):
+        fields = {k: near(v) for k, v in valid.items()}
+        return st.fixed_dictionaries({}, optional=fields) | st.fixed_dictionaries(fields)
+    return st.one_of(st.just(valid), st.just(valid), st.just(valid), JSON_VALUES)
+
+
 def bodies(shaped: st.SearchStrategy[Any] | None = None) -> st.SearchStrategy[bytes]:
     """JSON of the expected shape (wrong types inside), of any shape and depth, binary, truncated."""
     json_text = (shaped if shaped is not None else JSON_VALUES).map(lambda v: json.dumps(v).encode())

@@ -16,9 +16,11 @@ from tests.devstack.fuzz.support import (
     METHODS,
     SEGMENT,
     Call,
+    b64url,
     bodies,
     check,
     header_sets,
+    near,
     objects,
     queries,
     send,
@@ -65,29 +67,81 @@ def keyvault_shape(status: int, body: Any) -> None:
         assert body["error"]["code"] == "Unauthorized"
 
 
+OPERATIONS = [
+    ("PUT", "/secrets/{n}"),
+    ("PUT", "/secrets/{n}"),
+    ("POST", "/keys/{n}/sign"),
+    ("POST", "/keys/{n}/{v}/sign"),
+    ("POST", "/certificates/{n}/import"),
+    ("POST", "/certificates/{n}/create"),
+    ("GET", "/secrets"),
+    ("GET", "/secrets/{n}/"),
+    ("GET", "/secrets/{n}/{v}"),
+    ("GET", "/secrets/{n}/versions"),
+    ("GET", "/keys/{n}/"),
+    ("GET", "/certificates"),
+    ("GET", "/certificates/{n}/policy"),
+    ("GET", "/certificates/{n}/versions"),
+]
+
+
+WRITES = OPERATIONS[:6]
+
+
 @st.composite
-def calls(draw: st.DrawFn, fuzz: FuzzTenant) -> Call:
-    template = draw(st.sampled_from(PATHS))
-    path = template.format(n=draw(NAMES), v=draw(SEGMENT))
-    query = draw(
-        queries(
-            {
-                "api-version": st.just("7.6"),
-                "maxresults": st.sampled_from(["1", "25", "26", "0"]),
-                "$skiptoken": st.sampled_from(["1", "-3", "x"]),
-            }
-        )
-    )
-    if draw(st.booleans()):
-        query.append(("api-version", "7.6"))
-    token = draw(st.sampled_from([fuzz.vault_token, fuzz.graph_token]) | FAKE_JWTS)
-    headers = draw(
-        header_sets({"Authorization": st.sampled_from([f"Bearer {token}", "Bearer", f"PoP {token}", token])})
-    )
-    if draw(st.integers(0, 4)):
-        headers["Authorization"] = f"Bearer {token}"
-    headers["Content-Type"] = draw(CONTENT_TYPES)
-    return Call(draw(METHODS), path, query, headers, draw(bodies(BODY_SHAPES)))
+def calls(draw: st.DrawFn, fuzz: FuzzTenant, *, writes: bool = False) -> Call:
+    """`writes`: a body-reading operation, authorized, with a body near a valid one. Else anything."""
+    if writes:
+        method, template = draw(st.sampled_from(WRITES))
+    elif draw(st.integers(0, 9)) < 7:
+        method, template = draw(st.sampled_from(OPERATIONS))
+    else:
+        method, template = draw(METHODS), draw(st.sampled_from(PATHS))
+    name = draw(st.sampled_from(["fuzz-1", "entra-automation-signing", "entra-automation-cert"]) | NAMES)
+    path = template.format(n=name, v=draw(SEGMENT))
+    query = [("api-version", "7.6")] if writes or draw(st.integers(0, 9)) < 8 else []
+    if not writes:
+        pages = {"maxresults": st.sampled_from(["1", "25", "26"]), "$skiptoken": st.sampled_from(["1", "-3"])}
+        query += draw(queries(pages))
+    choice = 0 if writes else draw(st.integers(0, 9))
+    token = fuzz.vault_token if choice < 7 else fuzz.graph_token if choice == 7 else draw(FAKE_JWTS)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if not writes:
+        headers |= draw(header_sets({"Authorization": st.sampled_from([f"PoP {token}", token, "Bearer"])}))
+        headers["Content-Type"] = draw(CONTENT_TYPES)
+    valid = VALID_BODIES(fuzz).get(template)
+    if writes and valid is not None:
+        return Call(method, path, query, headers, draw(bodies(near(valid))))
+    return Call(method, path, query, headers, draw(bodies(BODY_SHAPES)))
+
+
+def VALID_BODIES(fuzz: FuzzTenant) -> dict[str, Any]:
+    policy = {
+        "x509_props": {"subject": "CN=fuzz", "validity_months": 12},
+        "secret_props": {"contentType": "application/x-pkcs12"},
+        "key_props": {"exportable": True},
+    }
+    return {
+        "/secrets/{n}": {
+            "value": "v",
+            "contentType": "text/plain",
+            "tags": {"a": "b"},
+            "attributes": {"enabled": True},
+        },
+        "/keys/{n}/sign": {"alg": "RS256", "value": b64url(b"\x01" * 32)},
+        "/keys/{n}/{v}/sign": {"alg": "PS256", "value": b64url(b"\x01" * 32)},
+        "/certificates/{n}/import": {"value": fuzz.pfx, "pwd": "", "policy": policy, "tags": {"a": "b"}},
+        "/certificates/{n}/create": {"policy": policy, "tags": {"a": "b"}},
+    }
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzz_keyvault_writes(fuzz: FuzzTenant, data: st.DataObject) -> None:
+    """Bodies near valid ones for set, sign, import and create: BadParameter for each mistake, no 5xx."""
+    call = data.draw(calls(fuzz, writes=True))
+    status, headers, body = send(fuzz.client("keyvault"), call)
+    check(status, headers, body, shape=keyvault_shape, secrets=fuzz.secrets())
 
 
 @FUZZ
