@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ EXCEPTION_WORDS = ("Incorrect padding", "Traceback", "Expecting", "invalid liter
 
 
 @pytest.fixture(scope="module")
-def officer(devstack: OfflineTenant) -> dict[str, str]:
+def officer(devstack: OfflineTenant) -> Iterator[dict[str, str]]:
     """A bearer header of an identity with every vault data action (granted for this module)."""
     mi = next(i for i in devstack.tenant.identities if i.name == "id-other-workload")
     roles = devstack.tenant.vault_roles.setdefault(mi.object_id, set())
