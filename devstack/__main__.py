@@ -1,4 +1,5 @@
-"""`python -m devstack up [--port N] [--state-dir DIR] [--app module:attr]` (what `make run` calls)."""
+"""`python -m devstack up [--port N] [--state-dir DIR] [--app module:attr] [--scale N [--scale-seed S]]`
+(what `make run` calls)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 from devstack.stack import StackOptions, run
+from devstack.tenant.scale import DEFAULT_SEED
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +35,18 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("DEVSTACK_APP", "function_app:app"),
         help="the FunctionApp to serve, as module:attribute (env DEVSTACK_APP; default function_app:app)",
     )
+    up.add_argument(
+        "--scale",
+        type=int,
+        default=int(os.environ.get("DEVSTACK_SCALE", "0")),
+        help="also generate N users, groups and app registrations with credentials (env DEVSTACK_SCALE)",
+    )
+    up.add_argument(
+        "--scale-seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help=f"seed of the generated objects: same seed, same objects (default {DEFAULT_SEED})",
+    )
     up.add_argument("--log-level", default=os.environ.get("DEVSTACK_LOG_LEVEL", "INFO"))
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -40,7 +54,12 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    return run(StackOptions(port=args.port, state_dir=args.state_dir, app=args.app))
+    if args.scale < 0:
+        parser.error("--scale must be 0 or more")
+    options = StackOptions(
+        port=args.port, state_dir=args.state_dir, app=args.app, scale=args.scale, scale_seed=args.scale_seed
+    )
+    return run(options)
 
 
 if __name__ == "__main__":

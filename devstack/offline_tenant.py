@@ -1,7 +1,9 @@
 """Starts and stops the four emulators as one offline tenant (what `devstack up` uses).
 
 Ports are bound first (ephemeral), then the tenant is built, because token issuers and
-federated credentials name the authority's URL.
+federated credentials name the authority's URL. `start(state_dir, scale=N)` adds the scale
+seed (`devstack.tenant.scale`: N users, groups and apps with credentials); `.scale` holds
+what it generated.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from devstack.core.emulator import Emulator
 from devstack.core.server import RunningServer, serve, server_ssl_context
 from devstack.tenant.models import Tenant
 from devstack.tenant.pki import CertificateAuthority
+from devstack.tenant.scale import DEFAULT_SEED, ScaleFacts, add_scale
 from devstack.tenant.seed import build_tenant, load_seed
 
 
@@ -56,9 +59,19 @@ class OfflineTenant:
         self.identity_header = identity_header
         self.seed = load_seed()
 
+    @property
+    def scale(self) -> ScaleFacts | None:
+        """What the scale seed generated (None without `scale=`)."""
+        facts = self.tenant.extra.get("scale")
+        return facts if isinstance(facts, ScaleFacts) else None
+
     @classmethod
-    def start(cls, state_dir: Path) -> OfflineTenant:
-        """Start every emulator on an ephemeral loopback port; write `state_dir / "ca.pem"`."""
+    def start(cls, state_dir: Path, *, scale: int = 0, scale_seed: int = DEFAULT_SEED) -> OfflineTenant:
+        """Start every emulator on an ephemeral loopback port; write `state_dir / "ca.pem"`.
+
+        `scale=N` adds N generated users, groups and app registrations (deterministic from
+        `scale_seed`) before the emulators serve.
+        """
         state_dir.mkdir(parents=True, exist_ok=True)
         ca = CertificateAuthority()
         (state_dir / "ca.pem").write_bytes(ca.pem())
@@ -70,6 +83,8 @@ class OfflineTenant:
                 servers[name] = serve(slot, ssl_context=None if name == "identity" else tls, name=name)
             tenant = build_tenant(servers["entra"].url, ca=ca)
             tenant.extra["urls"] = {name: s.url for name, s in servers.items()}
+            if scale:
+                add_scale(tenant, scale, seed=scale_seed)
             header = secrets.token_urlsafe(24)
             emulators: dict[str, Emulator] = {
                 "identity": identity.create_app(tenant, header),
@@ -110,6 +125,7 @@ class OfflineTenant:
                 "certificateName": "entra-automation-cert",
                 "secretName": "entra-automation-secret",
             },
+            **({"scale": self.scale.summary()} if self.scale else {}),
         }
 
     def app_settings(self) -> dict[str, str]:

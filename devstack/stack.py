@@ -30,6 +30,7 @@ from devstack.host import (
     read_local_settings,
 )
 from devstack.offline_tenant import OfflineTenant
+from devstack.tenant.scale import DEFAULT_SEED
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class StackOptions:
     state_dir: Path = Path(".devstack")
     app: str = "function_app:app"
     root: Path = ROOT
+    scale: int = 0  # generated users, groups and apps on top of the seed (devstack.tenant.scale)
+    scale_seed: int = DEFAULT_SEED
 
 
 def point_storage_at_azurite(environ: MutableMapping[str, str], connection_string: str) -> list[str]:
@@ -99,7 +102,9 @@ def run(options: StackOptions, *, on_ready: Callable[[dict[str, Any]], None] | N
     try:
         with ExitStack() as cleanup:
             keys = HostKeys.generate()
-            tenant = OfflineTenant.start(options.state_dir)
+            tenant = OfflineTenant.start(
+                options.state_dir, scale=options.scale, scale_seed=options.scale_seed
+            )
             cleanup.callback(tenant.stop)
             azurite = Azurite.start(options.root, options.state_dir / "azurite")
             cleanup.callback(azurite.stop)

@@ -7,17 +7,22 @@
     │   └── AuthenticationFailedError Entra, the identity endpoint or Key Vault refused (a misconfiguration)
     ├── KeyVaultError                Key Vault could not give the object asked for
     │   └── CertificateError         the certificate read is malformed, has no key, or is not valid now
-    └── UpstreamError                another service (Graph, ...) answered with an error
+    ├── UpstreamError                another service (Graph, ...) answered with an error
+    │   └── GraphError               Microsoft Graph answered with an error, or not at all
+    │       └── GraphTimeoutError    the deadline passed before Graph answered (throttled or slow)
+    └── StorageError                 Table, Blob or Queue storage refused or failed (shared/storage)
 
 Every error carries `step` (where it happened: "identity-endpoint", "key-vault", "entra",
-"graph", "certificate", "configuration"), `status` (the HTTP status seen, when there was one),
-`code` (the service's own code, e.g. "AADSTS700027", "SecretNotFound") and `hint` (what to
+"graph", "certificate", "configuration", "storage"), `status` (the HTTP status seen, an int,
+when there was one), `code` (the service's own code, e.g. "AADSTS700027", "SecretNotFound"),
+`aadsts` (Entra's error number as an int, e.g. 700027, when Entra sent one) and `hint` (what to
 grant or fix). `outage` is True when retrying later may help (5xx, 429, timeout, refused
 connection) and False when a person must change something.
 
-Foreign errors (azure-core, msal result dicts, requests) are mapped at one boundary
-(`shared/identity/_errors.py`) with ``raise ... from exc``; messages say what to do and never
-carry a token, secret, key or assertion.
+Foreign errors (azure-core, msal result dicts and exceptions, requests) are mapped at one
+boundary, `shared/boundary.py`, with ``raise ... from exc``; an exception it does not know is
+left alone (a bug to see). Messages say what to do and never carry a token, secret, key or
+assertion.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class AutomationError(Exception):
         code: str | None = None,
         hint: str | None = None,
         outage: bool | None = None,
+        aadsts: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -45,6 +51,7 @@ class AutomationError(Exception):
         self.status = status
         self.code = code
         self.hint = hint
+        self.aadsts = aadsts
         if outage is not None:
             self.outage = outage
 
@@ -58,6 +65,7 @@ class AutomationError(Exception):
             "step": self.step,
             "status": self.status,
             "code": self.code,
+            "aadsts": self.aadsts,
             "outage": self.outage,
             "message": self.message,
             "hint": self.hint,
@@ -102,3 +110,65 @@ class UpstreamError(AutomationError):
     """Another service (Graph, ARM, Exchange) answered with an error."""
 
     default_step = "upstream"
+
+
+class GraphError(UpstreamError):
+    """Microsoft Graph answered with an error (or could not be reached); carries Graph's ids.
+
+    `code` is Graph's error code (`Request_ResourceNotFound`, `Authorization_RequestDenied`, ...);
+    `request_id` / `client_request_id` are what Microsoft support asks for; the `throttle_*`
+    fields and `resource_unit` are Graph's throttling headers (docs/graph.md). `path` has no
+    query string (it may hold personal data) and nothing here ever holds the token.
+    """
+
+    default_step = "graph"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        hint: str | None = None,
+        outage: bool | None = None,
+        method: str | None = None,
+        path: str | None = None,
+        request_id: str | None = None,
+        client_request_id: str | None = None,
+        retry_after: float | None = None,
+        throttle_scope: str | None = None,
+        throttle_information: str | None = None,
+        resource_unit: str | None = None,
+    ) -> None:
+        super().__init__(message, step="graph", status=status, code=code, hint=hint, outage=outage)
+        self.method = method
+        self.path = path
+        self.request_id = request_id
+        self.client_request_id = client_request_id
+        self.retry_after = retry_after
+        self.throttle_scope = throttle_scope
+        self.throttle_information = throttle_information
+        self.resource_unit = resource_unit
+
+    def to_dict(self) -> dict[str, object]:
+        """The common facts plus Graph's request ids and throttling headers (nothing secret)."""
+        return {
+            **super().to_dict(),
+            "requestId": self.request_id,
+            "clientRequestId": self.client_request_id,
+            "throttleScope": self.throttle_scope,
+            "throttleInformation": self.throttle_information,
+            "resourceUnit": self.resource_unit,
+        }
+
+
+class GraphTimeoutError(GraphError):
+    """The call's deadline passed (or the next wait would pass it) before Graph answered; an outage."""
+
+    outage = True
+
+
+class StorageError(AutomationError):
+    """Table, Blob or Queue storage refused or failed; `code` is the service's error code."""
+
+    default_step = "storage"

@@ -30,6 +30,7 @@ from shared.errors import (
     CredentialError,
     IdentityUnavailableError,
     KeyVaultError,
+    StorageError,
     UpstreamError,
 )
 from shared.redaction import redact
@@ -109,6 +110,7 @@ _MAP: tuple[tuple[type[AutomationError], int, str, str], ...] = (
     (CredentialError, 502, "credential-failed", "Could not get a token"),
     (KeyVaultError, 502, "key-vault", "Key Vault request failed"),
     (UpstreamError, 502, "upstream", "Upstream service failed"),
+    (StorageError, 503, "storage", "Storage unavailable"),
     (ConfigurationError, 503, "configuration", "App configuration invalid"),
 )
 

@@ -3,12 +3,14 @@
 Control endpoints (`../shared/CONTRACT.md`), under each emulator's base URL:
 - `GET /_devstack/requests` -> `{"total": N, "byOperation": {...}}`; `DELETE` resets.
 - `POST /_devstack/faults` `{"match", "status", "times", "retryAfter", "delayMs"}`; `DELETE` clears.
+  `retryAfter` is seconds (decimals allowed) or an HTTP-date string, sent verbatim as `Retry-After`.
 A fault with no `status` (or 0) only delays the matching requests, then serves them.
 Control endpoints answer their client mistakes as `application/problem+json` (400/404/405).
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import re
@@ -61,6 +63,7 @@ class Fault:
     retry_after: float | None
     delay_ms: int
     body: Any = None
+    retry_after_text: str | None = None  # an HTTP-date Retry-After, sent as given
 
 
 class Emulator:
@@ -122,7 +125,10 @@ class Emulator:
             if fault.delay_ms:
                 time.sleep(fault.delay_ms / 1000)
             if fault.status:
-                return self.fault_response(fault.status, fault.retry_after, request)
+                response = self.fault_response(fault.status, fault.retry_after, request)
+                if fault.retry_after_text is not None:
+                    response.headers["Retry-After"] = fault.retry_after_text
+                return response
         if operation is None:
             return self.not_found(request)
         try:
@@ -199,12 +205,14 @@ class Emulator:
             pattern = re.compile(match)
         except re.error as exc:
             raise ControlError("'match' must be a regular expression.") from exc
+        retry_after, retry_after_text = _retry_after(spec)
         fault = Fault(
             pattern=pattern,
             status=spec.integer("status", 0, low=0, high=599),
             times=spec.integer("times", 1, low=1, high=MAX_FAULT_TIMES),
-            retry_after=spec.number("retryAfter", low=0, high=MAX_RETRY_AFTER_S),
+            retry_after=retry_after,
             delay_ms=spec.integer("delayMs", 0, low=0, high=MAX_DELAY_MS),
+            retry_after_text=retry_after_text,
         )
         if fault.status and fault.status < 100:
             raise ControlError("'status' must be 0 (delay only) or an HTTP status from 100 to 599.")
@@ -218,6 +226,26 @@ class Emulator:
     def counts(self) -> dict[str, int]:
         with self._lock:
             return dict(self._counts)
+
+
+def _retry_after(spec: ControlBody) -> tuple[float | None, str | None]:
+    """Seconds as a number, or an HTTP-date kept as text (services send both forms)."""
+    value = spec.get("retryAfter")
+    if isinstance(value, str):
+        try:
+            seconds = float(value)
+        except ValueError:
+            pass
+        else:
+            if 0 <= seconds <= MAX_RETRY_AFTER_S:
+                return seconds, None
+            raise ControlError(f"'retryAfter' must be from 0 to {MAX_RETRY_AFTER_S:g} seconds.")
+        try:
+            email.utils.parsedate_to_datetime(value)
+        except (ValueError, TypeError) as exc:
+            raise ControlError("'retryAfter' must be seconds or an HTTP-date.") from exc
+        return None, value
+    return spec.number("retryAfter", low=0, high=MAX_RETRY_AFTER_S), None
 
 
 def _fmt_retry(seconds: float) -> str:

@@ -1,7 +1,9 @@
 """Entra ID: OpenID discovery, JWKS and the token endpoint (client credentials with a secret, a
 certificate or a federated assertion; on-behalf-of), with Entra's exact AADSTS errors.
 
-Devstack only: `POST /_devstack/users/{upn}/token` issues a user's token (ROPC is not offered).
+Devstack only: `POST /_devstack/users/{upn}/token` issues a user's token (ROPC is not offered);
+`POST /_devstack/devicecode` signs a user in for a device code (msal public clients);
+`POST /_devstack/keys/rotate` rolls the tenant's signing key over.
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ class EntraEmulator(Emulator):
         m = _USER_TOKEN.match(request.path)
         if m and request.method == "POST":
             return self.responses.user_token(request, m["upn"])
+        if request.path.rstrip("/") == "/_devstack/devicecode" and request.method == "POST":
+            return self.responses.approve_device_code(request)
+        if request.path.rstrip("/") == "/_devstack/keys/rotate" and request.method == "POST":
+            return self.responses.rotate_keys(request)
         return super().control(request)
 
     def not_found(self, request: Request) -> Response:

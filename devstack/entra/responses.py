@@ -10,6 +10,7 @@ from werkzeug.wrappers import Request, Response
 
 from devstack.core.emulator import json_response
 from devstack.core.problems import ControlBody, ControlError
+from devstack.entra.device_code import approve_response_body
 from devstack.entra.exceptions import NO_CACHE, AadstsError
 from devstack.entra.models import EntraBackend, TokenRequest
 from devstack.tenant.tokens import DEFAULT_LIFETIME_S
@@ -56,6 +57,27 @@ class EntraResponses:
     @_correlated
     def token_v1(self, request: Request, tenant: str) -> Response:
         return self._token(request, tenant, v1=True)
+
+    @_correlated
+    def device_code(self, request: Request, tenant: str) -> Response:
+        form = {k: v for k, v in request.form.items()} if request.mimetype == FORM else {}
+        return json_response(self.backend.device_flows.start(tenant, form), headers=NO_CACHE)
+
+    def approve_device_code(self, request: Request) -> Response:
+        """`POST /_devstack/devicecode` (devstack only): the user signs in for a user code."""
+        spec = ControlBody.of(request)  # bad JSON: a problem+json 400 before the flow sees it
+        user_code, user = spec.string("userCode", max_length=64), spec.string("user", max_length=256)
+        spec.boolean("deny", False)
+        if not user_code or not user:
+            raise ControlError('Expected {"userCode": "...", "user": "<upn or object id>"}.')
+        body, status = approve_response_body(self.backend.device_flows, request.get_data())
+        if status >= 400:
+            raise ControlError("No such pending user code or user.", status)
+        return json_response(body, status)
+
+    def rotate_keys(self, request: Request) -> Response:
+        """`POST /_devstack/keys/rotate` (devstack only): sign with a new key, keep the old published."""
+        return json_response({"kid": self.backend.tenant.issuer.rotate()})
 
     def _token(self, request: Request, tenant: str, *, v1: bool) -> Response:
         # Entra reads only a urlencoded form; any other body (JSON, multipart) carries no parameter.

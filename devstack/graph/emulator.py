@@ -1,6 +1,14 @@
 """The Microsoft Graph emulator: routes, token and permission checks, $batch, control endpoints.
 
-Devstack-only control endpoints (besides the common `/_devstack/requests` and `/_devstack/faults`):
+Every answer carries `x-ms-resource-unit`; requests are throttled per app + tenant as
+`throttling.py` describes (on by default).
+
+Devstack-only control endpoints (besides the common `/_devstack/requests` and `/_devstack/faults`),
+documented in `docs/contract.md`:
+- `GET /_devstack/throttling` -> the model in force: `{"enabled", "tenantSize",
+  "resourceUnitsPer10s", "writesPer150s"}`; `PUT` with any subset of those changes it (null
+  `tenantSize` / `resourceUnitsPer10s` goes back to the default), refills every bucket and
+  answers the model in force.
 - `GET /_devstack/subscriptions` -> every subscription, whichever app created it.
 - `POST /_devstack/subscriptions/{id}/notify` with `{"changeType": "updated", "resourceId": "...",
   "lifecycleEvent": null}` -> Graph posts a change notification (or, with `lifecycleEvent` =
@@ -20,6 +28,7 @@ from werkzeug.wrappers import Request, Response
 from devstack.core.emulator import Emulator, json_response, retry_after_header
 from devstack.graph.auth import authenticate
 from devstack.graph.batch import run_batch
+from devstack.graph.credentials import ApplicationCredentials
 from devstack.graph.exceptions import (
     BadRequest,
     GraphError,
@@ -27,13 +36,22 @@ from devstack.graph.exceptions import (
     TooManyRequests,
     request_id,
 )
+from devstack.graph.models import GraphBackend
 from devstack.graph.permissions import authorize, is_delegated
 from devstack.graph.responses import Call, GraphResponses, ok
 from devstack.graph.subscriptions import SubscriptionStore
+from devstack.graph.throttling import Decision, ThrottlingModel, request_cost
 from devstack.graph.urls import BATCH_PATH, URLS, VERSIONS
 from devstack.tenant.models import Tenant
 
 _NOTIFY = re.compile(r"^/_devstack/subscriptions/([^/]+)/notify/?$")
+_DECISION = "devstack.graph.throttle"
+
+
+def _under_version(path: str) -> str:
+    """`/v1.0/users/x` -> `/users/x` (what the cost table is written against)."""
+    segments = path.split("/", 2)
+    return "/" + segments[2] if len(segments) > 2 and segments[1] in VERSIONS else path
 
 
 class GraphEmulator(Emulator):
@@ -42,8 +60,11 @@ class GraphEmulator(Emulator):
     def __init__(self, tenant: Tenant) -> None:
         super().__init__()
         self.tenant = tenant
+        self.backend = GraphBackend(tenant)
+        self.credentials = ApplicationCredentials(tenant, self.backend.clock)
         self.subscriptions = SubscriptionStore(tenant)
-        self.responses = GraphResponses(tenant, self.subscriptions)
+        self.throttling = ThrottlingModel(lambda: len(tenant.users))
+        self.responses = GraphResponses(tenant, self.subscriptions, self.backend, self.credentials)
         for version in VERSIONS:
             for path, operation, method, methods in URLS:
                 handler = getattr(self.responses, method)
@@ -57,6 +78,8 @@ class GraphEmulator(Emulator):
         def guarded(request: Request, **args: Any) -> Response:
             try:
                 claims = authenticate(self.tenant, request)
+                if operation != "Batch":  # a batch's items are charged one by one
+                    self._throttle(request, claims)
                 if operation == "GetMe" and not is_delegated(claims):
                     raise BadRequest.me_needs_delegated()
                 authorize(claims, operation)
@@ -66,12 +89,36 @@ class GraphEmulator(Emulator):
 
         return guarded
 
+    def _throttle(self, request: Request, claims: dict[str, Any]) -> None:
+        """Charge the request to its app + tenant bucket; 429 TooManyRequests when it is empty."""
+        decision = self.throttling.charge(
+            str(claims.get("appid") or claims.get("azp") or ""),
+            str(claims.get("tid") or self.tenant.tenant_id),
+            request.method,
+            _under_version(request.path),
+            request.args,
+        )
+        request.environ[_DECISION] = decision
+        if decision.throttled:
+            raise TooManyRequests(decision.headers())
+
     def _batch(self, call: Call) -> Response:
-        return ok(run_batch(call.request, call.version, self.dispatch))
+        body = run_batch(call.request, call.version, self.dispatch)
+        units = sum(int(r["headers"].get("x-ms-resource-unit", 0)) for r in body["responses"])
+        response = ok(body)
+        response.headers["x-ms-resource-unit"] = str(units)
+        return response
 
     def dispatch(self, request: Request) -> Response:
         response = super().dispatch(request)
         if not request.path.startswith("/_devstack/"):
+            decision = request.environ.get(_DECISION)
+            if isinstance(decision, Decision):
+                for name, value in decision.headers().items():
+                    response.headers.setdefault(name, value)
+            else:  # refused before charging (401, unknown path, injected fault): what it would cost
+                cost = request_cost(request.method, _under_version(request.path), request.args)
+                response.headers.setdefault("x-ms-resource-unit", str(cost))
             response.headers.setdefault("request-id", request_id(request))
             response.headers.setdefault(
                 "client-request-id", request.headers.get("client-request-id") or request_id(request)
@@ -101,6 +148,8 @@ class GraphEmulator(Emulator):
         return error.to_response(request)
 
     def control(self, request: Request) -> Response:
+        if request.path.rstrip("/") == "/_devstack/throttling":
+            return self._throttling_control(request)
         if request.path.rstrip("/") == "/_devstack/subscriptions" and request.method == "GET":
             return json_response({"value": [s.to_json() for s in self.subscriptions.all()]})
         match = _NOTIFY.match(request.path)
@@ -119,3 +168,16 @@ class GraphEmulator(Emulator):
                 return exc.to_response(request)
             return json_response(report.to_json())
         return super().control(request)
+
+    def _throttling_control(self, request: Request) -> Response:
+        if request.method == "GET":
+            return json_response(self.throttling.describe())
+        if request.method != "PUT":
+            return json_response({"error": "use GET or PUT"}, 405, {"Allow": "GET, PUT"})
+        try:
+            spec = json.loads(request.get_data() or b"{}")
+            if not isinstance(spec, dict):
+                raise ValueError("body must be a JSON object")
+            return json_response(self.throttling.configure(spec))
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, 400)

@@ -5,6 +5,9 @@ Data plane (the real azure-keyvault-* SDKs, `verify_challenge_resource=False`):
 - Keys: get (latest or version) as a JWK; sign a digest (`/keys/{name}[/{version}]/sign`,
   RS256/384/512, PS256/384/512). `/keys/{name}//sign` (what CryptographyClient posts for a
   versionless id it could not resolve) answers 404 KeyNotFound: pass versioned key ids.
+  Decrypt and unwrap (`/keys/{name}[/{version}]/decrypt` and `/unwrapkey`, RSA-OAEP (SHA-1),
+  RSA-OAEP-256, RSA1_5): the private key never leaves the vault (what a non-exportable
+  certificate's key is for, e.g. Graph's rich notifications' `dataKey`).
 - Certificates: get, list, list versions, policy, import (PFX or PEM, base64), create (issued
   at once by the devstack CA; `/pending` answers `completed`). Each version has a key and a
   secret of the same name and version. A non-exportable certificate's secret exists but holds

@@ -28,6 +28,8 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 }
 _MAX_CN = 64  # X.520's upper bound for a common name
 SIGN_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
+# Key Vault's RSA encryption algorithms: RSA-OAEP is OAEP with SHA-1 (MGF1 SHA-1), as in RFC 7518.
+ENCRYPTION_ALGORITHMS = ("RSA-OAEP", "RSA-OAEP-256", "RSA1_5")
 
 
 class KeyVaultBackend:
@@ -90,6 +92,28 @@ class KeyVaultBackend:
             else padding.PSS(mgf=padding.MGF1(hash_type()), salt_length=size)
         )
         return kv, kv.key.sign(digest, pad, chosen)
+
+    def decrypt(
+        self, name: str, version: str | None, alg: str, ciphertext: bytes
+    ) -> tuple[KeyVersion, bytes]:
+        """RSA decryption with the vault's private key (`decrypt` and `unwrapKey` are this operation)."""
+        kv = self.get_key(name, version)
+        if alg not in ENCRYPTION_ALGORITHMS:
+            raise BadParameter(
+                f"Invalid algorithm: {alg}. Expected one of {', '.join(ENCRYPTION_ALGORITHMS)}."
+            )
+        pad: padding.AsymmetricPadding
+        if alg == "RSA1_5":
+            pad = padding.PKCS1v15()
+        else:
+            hash_type: hashes.HashAlgorithm = hashes.SHA1() if alg == "RSA-OAEP" else hashes.SHA256()  # noqa: S303
+            pad = padding.OAEP(mgf=padding.MGF1(hash_type), algorithm=hash_type, label=None)
+        try:
+            return kv, kv.key.decrypt(ciphertext, pad)
+        except ValueError as exc:
+            raise BadParameter(
+                "The parameter value is invalid: the ciphertext could not be decrypted."
+            ) from exc
 
     # -- certificates -----------------------------------------------------------------------
     def get_certificate(self, name: str, version: str | None = None) -> CertificateVersion:

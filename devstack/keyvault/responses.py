@@ -104,13 +104,24 @@ class KeyVaultResponses:
     def sign(self, request: Request, name: str, version: str | None = None) -> Response:
         self._begin(request, rbac.SIGN, f"keys/{name}", managed=self.backend.is_managed_key(name))
         body = self._json(request)
-        value = v.string(body, "value", required=True) or ""
-        if not _B64URL.fullmatch(value):
-            raise BadParameter("Property 'value' is required and must be base64url.")
-        digest = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        digest = _b64url_value(body)
         alg = v.string(body, "alg", required=True, max_length=16) or ""
         kv, signature = self.backend.sign(name, version, alg, digest)
         return json_response(self.out.signature(kv, signature))
+
+    def decrypt(self, request: Request, name: str, version: str | None = None) -> Response:
+        return self._decrypt(request, rbac.DECRYPT, name, version)
+
+    def unwrap_key(self, request: Request, name: str, version: str | None = None) -> Response:
+        return self._decrypt(request, rbac.UNWRAP_KEY, name, version)
+
+    def _decrypt(self, request: Request, action: str, name: str, version: str | None) -> Response:
+        self._begin(request, action, f"keys/{name}", managed=self.backend.is_managed_key(name))
+        body = self._json(request)
+        ciphertext = _b64url_value(body)
+        alg = v.string(body, "alg", required=True, max_length=16) or ""
+        kv, plaintext = self.backend.decrypt(name, version, alg, ciphertext)
+        return json_response(self.out.operation_result(kv, plaintext))
 
     def sign_empty_version(self, request: Request, name: str) -> Response:
         """`/keys/{name}//sign`: what CryptographyClient posts for a versionless id it could not resolve."""
@@ -176,3 +187,11 @@ class KeyVaultResponses:
             tags=tags,
         )
         return json_response(self.out.pending(cv, status="inProgress"), 202)
+
+
+def _b64url_value(body: dict[str, Any]) -> bytes:
+    """`value` as Key Vault's crypto operations take it: base64url, padded or not."""
+    value = v.string(body, "value", required=True) or ""
+    if not _B64URL.fullmatch(value):
+        raise BadParameter("Property 'value' is required and must be base64url.")
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 KEY_VAULT_APP_ID = "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"
 EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
 ARM_APP_ID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+STORAGE_APP_ID = "e406a681-f3d4-42a8-90b6-c2b029497af1"  # Azure Storage
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 
 
@@ -36,10 +38,26 @@ class ResourceApp:
     uris: list[str]  # the first one is the token's `aud`
     app_roles: list[str] = field(default_factory=list)
     scopes: list[str] = field(default_factory=list)
+    # The version of the access tokens this API gets: first-party APIs keep the devstack's v2
+    # shape; the tenant's own APIs follow their `accessTokenAcceptedVersion` (null means 1).
+    token_version: str = "2.0"
+    first_party: bool = True  # False for the tenant's own APIs (api://<appId>)
 
     @property
     def audience(self) -> str:
         return self.uris[0]
+
+    def audience_for(self, requested: str) -> str:
+        """`aud` of a token for this API: v2 always the app id; v1 the URI or id as requested."""
+        if self.first_party:
+            return self.audience
+        if self.token_version == "2.0":
+            return self.app_id
+        wanted = requested.removesuffix("/.default").rstrip("/").lower()
+        for uri in (*self.uris, self.app_id):
+            if uri.rstrip("/").lower() == wanted:
+                return uri
+        return self.audience
 
 
 @dataclass
@@ -63,15 +81,33 @@ class ManagedIdentity:
 
 @dataclass
 class KeyCredential:
-    """A certificate registered on an app (`keyCredentials`): only the public part."""
+    """A certificate registered on an app (`keyCredentials`): only the public part.
+
+    `certificate_source` is the certificate, or a function that builds it when first needed (the
+    scale seed registers thousands and builds none at start).
+    """
 
     key_id: str
     display_name: str
-    certificate: x509.Certificate
+    certificate_source: x509.Certificate | Callable[[], x509.Certificate]
     start: dt.datetime
     end: dt.datetime
     usage: str = "Verify"
     type: str = "AsymmetricX509Cert"
+    _thumbprint: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        if callable(self.certificate_source):
+            self.certificate_source = self.certificate_source()
+        return self.certificate_source
+
+    @property
+    def thumbprint(self) -> str:
+        """Upper-case hex SHA-1 of the certificate's DER (Graph's `customKeyIdentifier`)."""
+        if self._thumbprint is None:
+            self._thumbprint = sha1_hex(self.certificate)
+        return self._thumbprint
 
 
 @dataclass
@@ -116,7 +152,11 @@ class AppRegistration:
     trusted_subjects: list[TrustedSubject] = field(default_factory=list)
     identifier_uris: list[str] = field(default_factory=list)
     api_scopes: list[str] = field(default_factory=list)  # delegated scopes this app exposes
+    app_roles: list[str] = field(default_factory=list)  # app roles this app's API defines
+    access_token_version: int | None = None  # the manifest's accessTokenAcceptedVersion
+    public_client: bool = False  # isFallbackPublicClient: may redeem device codes without a secret
     created: dt.datetime = field(default_factory=utcnow)
+    owners: list[str] = field(default_factory=list)  # service principal / user object ids
 
     def principal(self) -> Principal:
         return Principal(
@@ -138,6 +178,8 @@ class User:
     department: str | None = None
     account_enabled: bool = True
     mail: str | None = None
+    # Set by revokeSignInSessions: refresh tokens and session cookies issued before are invalid.
+    sign_in_sessions_valid_from: dt.datetime | None = None
 
     def principal(self) -> Principal:
         return Principal(
@@ -158,6 +200,7 @@ class Group:
     security_enabled: bool = True
     mail_enabled: bool = False
     members: list[str] = field(default_factory=list)  # object ids
+    created: dt.datetime = field(default_factory=utcnow)
 
 
 def new_id() -> str:
@@ -232,15 +275,33 @@ class Tenant:
                     app_id=a.app_id,
                     display_name=a.display_name,
                     uris=a.identifier_uris or [f"api://{a.app_id}"],
+                    app_roles=a.app_roles,
                     scopes=a.api_scopes,
+                    token_version="2.0" if a.access_token_version == 2 else "1.0",
+                    first_party=False,
                 )
         return None
 
     def user(self, key: str) -> User | None:
+        """A user by object id or UPN (any case); an index keeps this fast at scale.
+
+        The index is rebuilt when the user list's length changes or `directory_changed()` is
+        called (what the Graph emulator's writes do).
+        """
         k = key.lower()
-        return next(
-            (u for u in self.users if k in (u.object_id.lower(), u.user_principal_name.lower())), None
-        )
+        cached = self.extra.get("_user_index")
+        if cached is None or cached[0] != len(self.users):
+            index: dict[str, User] = {}
+            for u in self.users:
+                index[u.object_id.lower()] = u
+                index[u.user_principal_name.lower()] = u
+            cached = self.extra["_user_index"] = (len(self.users), index)
+        found: User | None = cached[1].get(k)
+        return found
+
+    def directory_changed(self) -> None:
+        """Forget look-up indexes after users were added, removed or renamed."""
+        self.extra.pop("_user_index", None)
 
     def roles_for(self, principal_object_id: str, resource_app_id: str) -> set[str]:
         return set(self.app_role_grants.get(principal_object_id, {}).get(resource_app_id, set()))
@@ -275,7 +336,7 @@ class Tenant:
         cred = KeyCredential(
             key_id=new_id(),
             display_name=display_name or certificate.subject.rfc4514_string(),
-            certificate=certificate,
+            certificate_source=certificate,
             start=certificate.not_valid_before_utc,
             end=certificate.not_valid_after_utc,
         )
@@ -287,9 +348,7 @@ class Tenant:
         """Remove the key credential whose certificate has this SHA-1 thumbprint (hex, any case)."""
         with self.lock:
             before = len(app.key_credentials)
-            app.key_credentials = [
-                k for k in app.key_credentials if sha1_hex(k.certificate) != sha1_thumbprint.upper()
-            ]
+            app.key_credentials = [k for k in app.key_credentials if k.thumbprint != sha1_thumbprint.upper()]
             return len(app.key_credentials) != before
 
     def add_password_credential(

@@ -74,6 +74,8 @@ OPERATIONS = [
     ("POST", "/keys/{n}/{v}/sign"),
     ("POST", "/certificates/{n}/import"),
     ("POST", "/certificates/{n}/create"),
+    ("POST", "/keys/{n}/decrypt"),
+    ("POST", "/keys/{n}/{v}/unwrapkey"),
     ("GET", "/secrets"),
     ("GET", "/secrets/{n}/"),
     ("GET", "/secrets/{n}/{v}"),
@@ -85,7 +87,7 @@ OPERATIONS = [
 ]
 
 
-WRITES = OPERATIONS[:6]
+WRITES = OPERATIONS[:8]
 
 
 @st.composite
@@ -130,6 +132,8 @@ def VALID_BODIES(fuzz: FuzzTenant) -> dict[str, Any]:
         },
         "/keys/{n}/sign": {"alg": "RS256", "value": b64url(b"\x01" * 32)},
         "/keys/{n}/{v}/sign": {"alg": "PS256", "value": b64url(b"\x01" * 32)},
+        "/keys/{n}/decrypt": {"alg": "RSA-OAEP-256", "value": b64url(b"\x02" * 256)},
+        "/keys/{n}/{v}/unwrapkey": {"alg": "RSA-OAEP", "value": b64url(b"\x02" * 256)},
         "/certificates/{n}/import": {"value": fuzz.pfx, "pwd": "", "policy": policy, "tags": {"a": "b"}},
         "/certificates/{n}/create": {"policy": policy, "tags": {"a": "b"}},
     }
