@@ -95,7 +95,8 @@ class Emulator:
         )
 
     def not_found(self, request: Request) -> Response:
-        return json_response({"error": {"code": "NotFound", "message": "No route for this path."}}, 404)
+        """No operation for this method and path, in the service's error shape."""
+        return self.http_error(404, "No route for this path.")
 
     def http_error(self, status: int, detail: str) -> Response:
         """A malformed request (the server's 400/408/413/414/431/505) in this service's error shape."""

@@ -27,7 +27,6 @@ documented in `docs/contract.md`:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +34,8 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from devstack.core.emulator import Emulator, json_response, retry_after_header
+from devstack.core.problems import ControlBody, ControlError, problem
+from devstack.core.server import default_error_page
 from devstack.graph import representations as rep
 from devstack.graph.auth import authenticate
 from devstack.graph.batch import run_batch
@@ -150,6 +151,14 @@ class GraphEmulator(Emulator):
             error.status = status
         return error.to_response(request)
 
+    def http_error(self, status: int, detail: str) -> Response:
+        """Unreadable requests in Graph's error shape (`BadRequest` for a 400)."""
+        error = BadRequest(detail)
+        if status != 400:
+            error.status = status
+            error.code = default_error_page(status, detail).get_json()["error"]["code"]
+        return error.to_response()
+
     def not_found(self, request: Request) -> Response:
         segments = [s for s in request.path.split("/") if s]
         if not segments or segments[0] not in VERSIONS:
@@ -176,16 +185,14 @@ class GraphEmulator(Emulator):
             return Response(status=204)
         match = _NOTIFY.match(request.path)
         if match and request.method == "POST":
+            spec = ControlBody.of(request)  # bad JSON: a problem+json 400
             try:
-                spec = json.loads(request.get_data() or b"{}")
                 report = self.subscriptions.notify(
                     match.group(1),
-                    change_type=spec.get("changeType"),
-                    resource_id=spec.get("resourceId"),
-                    lifecycle_event=spec.get("lifecycleEvent"),
+                    change_type=spec.string("changeType", max_length=64),
+                    resource_id=spec.string("resourceId", max_length=256),
+                    lifecycle_event=spec.string("lifecycleEvent", max_length=64),
                 )
-            except (ValueError, AttributeError):
-                return json_response({"error": "body must be a JSON object"}, 400)
             except GraphError as exc:
                 return exc.to_response(request)
             return json_response(report.to_json())
@@ -283,11 +290,11 @@ class GraphEmulator(Emulator):
         if request.method == "GET":
             return json_response(self.throttling.describe())
         if request.method != "PUT":
-            return json_response({"error": "use GET or PUT"}, 405, {"Allow": "GET, PUT"})
+            return problem(405, "Use GET or PUT.", {"Allow": "GET, PUT"})
+        spec = ControlBody.of(request)
         try:
-            spec = json.loads(request.get_data() or b"{}")
-            if not isinstance(spec, dict):
-                raise ValueError("body must be a JSON object")
-            return json_response(self.throttling.configure(spec))
-        except ValueError as exc:
-            return json_response({"error": str(exc)}, 400)
+            return json_response(self.throttling.configure(spec.fields))
+        except ValueError as exc:  # configure names the bad field in its own words
+            raise ControlError(str(exc)) from None
+        except TypeError:
+            raise ControlError("tenantSize must be S, M or L") from None

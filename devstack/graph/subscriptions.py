@@ -18,6 +18,7 @@ import datetime as dt
 import os
 import tempfile
 import threading
+import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Mapping
@@ -36,6 +37,7 @@ from devstack.tenant.models import Tenant
 from devstack.tenant.pki import utcnow
 
 VALIDATION_TIMEOUT_S = 10.0  # Graph waits 10 s for the validation answer
+MAX_VALIDATION_ANSWER = 64 * 1024
 DELIVERY_TIMEOUT_S = 10.0
 MAX_CLIENT_STATE = 128
 # Maximum subscription lifetime per resource (minutes): directory objects.
@@ -106,6 +108,24 @@ def graph_time7(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
 
 
+_STRING_PROPERTIES = (
+    "changeType",
+    "notificationUrl",
+    "resource",
+    "expirationDateTime",
+    "clientState",
+    "lifecycleNotificationUrl",
+)
+
+
+def _check_strings(spec: Mapping[str, Any]) -> None:
+    """The subscription's string properties must be JSON strings (Graph does not convert numbers)."""
+    for name in _STRING_PROPERTIES:
+        value = spec.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InvalidRequest(f"Invalid value for property '{name}': a string is expected.")  # ≈
+
+
 def _parse_time(value: Any) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
@@ -143,6 +163,7 @@ class SubscriptionStore:
 
     # -- CRUD -----------------------------------------------------------------
     def create(self, spec: Mapping[str, Any], claims: Mapping[str, Any]) -> Subscription:
+        _check_strings(spec)
         for name in ("changeType", "notificationUrl", "resource", "expirationDateTime"):
             if not spec.get(name):
                 raise InvalidRequest(f"Required property '{name}' is missing.")  # ≈
@@ -226,6 +247,7 @@ class SubscriptionStore:
 
     def renew(self, sub_id: str, spec: Mapping[str, Any], claims: Mapping[str, Any]) -> Subscription:
         sub = self.get(sub_id, claims)
+        _check_strings(spec)
         if "expirationDateTime" in spec:
             sub.expiration = self._check_expiration(sub.resource_kind, spec["expirationDateTime"])
         return sub
@@ -248,8 +270,13 @@ class SubscriptionStore:
 
     @staticmethod
     def _check_url(url: str) -> str:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK):
+        try:
+            parts = urllib.parse.urlsplit(url)
+            host, _ = parts.hostname, parts.port  # a bad port or IPv6 literal raises here
+        except ValueError:
+            host = None
+        printable = len(url) <= 2048 and all(0x21 <= ord(c) <= 0x7E for c in url)
+        if host and printable and (parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)):
             return url
         raise InvalidRequest(
             "Subscription validation request failed. NotificationUrl must be a valid https URL."  # ≈
@@ -288,6 +315,24 @@ class SubscriptionStore:
         )
         separator = "&" if urllib.parse.urlsplit(url).query else "?"
         target = f"{url}{separator}{urllib.parse.urlencode({'validationToken': token})}"
+        outcome: dict[str, Any] = {}
+        deadline = time.monotonic() + self.validation_timeout_s
+        worker = threading.Thread(
+            target=self._validation_exchange, args=(target, deadline, outcome), daemon=True
+        )
+        worker.start()
+        # The whole exchange, not each read: a subscriber trickling bytes cannot hold the create call.
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive() or isinstance(outcome.get("error"), requests.Timeout | TimeoutError):
+            raise ValidationError.timed_out()
+        if "error" in outcome:
+            raise InvalidRequest.validation_failed()
+        status, text = outcome["answer"]
+        if status != 200 or text != token:
+            raise InvalidRequest.validation_failed()
+
+    def _validation_exchange(self, target: str, deadline: float, outcome: dict[str, Any]) -> None:
+        """POST the validation request and read at most 64 KB of answer before `deadline`."""
         try:
             with self._session() as session:
                 answer = session.post(
@@ -295,13 +340,22 @@ class SubscriptionStore:
                     data=b"",
                     headers={"Content-Type": "text/plain; charset=utf-8"},
                     timeout=self.validation_timeout_s,
+                    stream=True,
                 )
-        except requests.Timeout:
-            raise ValidationError.timed_out() from None
-        except requests.RequestException:
-            raise InvalidRequest.validation_failed() from None
-        if answer.status_code != 200 or answer.text != token:
-            raise InvalidRequest.validation_failed()
+                body = bytearray()
+                for chunk in answer.iter_content(1024):
+                    body += chunk
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("validation deadline")
+                    if len(body) > MAX_VALIDATION_ANSWER:
+                        raise ValueError("validation answer too long")
+                try:
+                    text = body.decode(answer.encoding or "utf-8", "replace")
+                except LookupError:
+                    text = body.decode("utf-8", "replace")
+                outcome["answer"] = (answer.status_code, text)
+        except (requests.RequestException, OSError, ValueError) as exc:
+            outcome["error"] = exc
 
     # -- change notifications ---------------------------------------------------
     def on_change(self, change: Change, render: Callable[[Change], dict[str, Any]]) -> None:
