@@ -108,7 +108,7 @@ def test_report_is_exactly_the_seed_in_the_fewest_requests(
 def test_throttled_run_completes_waits_as_told_and_reports_the_waits(
     tenant: OfflineTenant, app_env: None, storage: Account, at_seed_time: clock.ManualClock
 ) -> None:
-    """With the throttling model on and a burst of 429s (Retry-After 1 s), the job waits, completes and says so."""
+    """Throttling model on and a burst of 429s (Retry-After 1 s): the job waits, completes and says so."""
     with tls_session(tenant.state()["caBundle"]) as http:
         fault = {"match": "/applications", "status": 429, "times": 3, "retryAfter": 1}
         assert (
@@ -138,7 +138,7 @@ def test_notification_reaches_the_webhook_named_by_a_vault_secret(
     at_seed_time: clock.ManualClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The summary is posted to the Teams webhook whose URL is a Key Vault secret; the URL is stored nowhere."""
+    """The summary goes to the Teams webhook whose URL is a Key Vault secret; the URL is stored nowhere."""
     hook = f"{tenant.servers['sink'].url}/webhookb2/team-ops/IncomingWebhook/abc123/def456"
     with tls_session(tenant.state()["caBundle"]) as http:
         put = http.put(
@@ -168,7 +168,7 @@ def test_fan_out_over_five_connections_one_without_the_role(
     at_seed_time: clock.ManualClock,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Five connections, one whose identity lacks Application.Read.All: 4 succeed, 1 fails with the missing role named."""
+    """Five connections, one lacking Application.Read.All: 4 succeed, 1 fails naming the missing role."""
     monkeypatch.setenv(
         "JOB_CREDENTIAL_EXPIRY_CONNECTIONS", "graph_cert,graph_secret,graph_federated,graph_kvkey,graph_mi"
     )
