@@ -130,7 +130,9 @@ def request_run(req: func.HttpRequest, name: str) -> func.HttpResponse:
                 connection=connection.strip().lower() if connection else None,
             )
         except JobDisabled as exc:
-            return problem_response(409, str(exc), slug="job-disabled", instance=instance_of(req))
+            return problem_response(
+                409, exc.message, slug="job-disabled", instance=instance_of(req), hint=exc.hint
+            )
         location = f"{_base(req)}/jobs/{job.name}/runs/{run.id}"
         headers = {"Location": location, **({} if created else {"Idempotent-Replayed": "true"})}
         return _json(run.to_dict(), 202, headers)
