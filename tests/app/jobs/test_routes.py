@@ -127,12 +127,13 @@ def test_runs_page_with_a_next_link(echo: Any, storage: Account) -> None:
 
 def test_unknown_job_is_404_naming_the_known_ones(echo: Any) -> None:
     """Every route answers 404 problem+json for an unknown job, listing the declared ones."""
-    for call in (
-        lambda: function_app.jobs_run(_req("POST", "/api/jobs/nope/run", route={"name": "nope"})),
-        lambda: function_app.jobs_runs(_req("GET", "/api/jobs/nope/runs", route={"name": "nope"})),
-        lambda: function_app.jobs_run_get(_req("GET", "/x", route={"name": "nope", "id": "1"})),
-    ):
-        body = _problem(call(), 404)
+    answers = [
+        function_app.jobs_run(_req("POST", "/api/jobs/nope/run", route={"name": "nope"})),
+        function_app.jobs_runs(_req("GET", "/api/jobs/nope/runs", route={"name": "nope"})),
+        function_app.jobs_run_get(_req("GET", "/x", route={"name": "nope", "id": "1"})),
+    ]
+    for answer in answers:
+        body = _problem(answer, 404)
         assert "echo" in body["known"]
 
 
