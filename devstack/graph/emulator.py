@@ -27,6 +27,7 @@ documented in `docs/contract.md`:
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
