@@ -61,3 +61,13 @@ def automation_worker(msg: func.QueueMessage) -> None:
     from shared.automations._runs import execute
 
     execute(msg.get_body())
+
+
+@app.function_name("openapi")
+@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """OpenAPI 3.1 of every HTTP route this app serves, generated from its indexed functions."""
+    from shared.openapi import openapi_response
+
+    response: func.HttpResponse = openapi_response(app)
+    return response
