@@ -11,6 +11,7 @@ from devstack.offline_tenant import OfflineTenant
 from shared.automations._audit import latest
 from tests import caller_tokens as ct
 from tests.app.automations.support import body, call
+from tests.app_env import counts, reset_counts
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -233,3 +234,13 @@ def test_a_refused_token_is_audited_without_a_caller() -> None:
     assert run.caller is None
     assert run.error is not None
     assert run.error.message == "No bearer token was presented."
+
+
+def test_warm_whoami_makes_no_entra_request(adele: str, devstack: OfflineTenant) -> None:
+    """After a first whoami, the next one reuses msal's OBO cache and the cached keys: 0 Entra calls."""
+    assert call("whoami", {}, token=adele).status_code == 200
+    reset_counts(devstack)
+    assert call("whoami", {}, token=adele).status_code == 200
+    seen = counts(devstack)
+    assert seen["entra"] == 0
+    assert seen["graph"] == 1
