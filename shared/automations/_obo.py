@@ -61,29 +61,29 @@ def reset_obo_cache() -> None:
 
 
 def _exchange(connection: str, user_token: str, scopes: list[str]) -> OboToken:
-    from shared.connections import get_connection
-    from shared.http import Deadline, deadline_scope
+    from shared import boundary
+    from shared.http import deadline_scope
+    from shared.identity import connection as named
     from shared.identity._app_credential import AppCredential
-    from shared.identity._errors import STEP_ENTRA, boundary, map_msal_result
     from shared.identity._msal import app_for
 
-    conn = get_connection(connection)
+    conn = named(connection)
     credential: Any = conn._credential
     if not isinstance(credential, AppCredential):
         raise ConfigurationError(
-            f"Connection '{connection}' is a {conn.kind} connection: on-behalf-of needs the app "
+            f"Connection '{connection}' is a {conn.kind.value} connection: on-behalf-of needs the app "
             "registration's own credential (certificate, federated-identity, keyvault-key or client-secret)."
         )
-    with deadline_scope(Deadline.after(30)):
+    with deadline_scope():
         ctx = credential._context()
         key = (*credential._prefix, credential._version())
         # The app the connection uses for its own tokens: one discovery request per process.
         msal_app = app_for(key, lambda: credential._build(ctx, key))
         msal_app.recorder.forget()
-        with boundary(STEP_ENTRA, ctx):
+        with boundary.mapped(boundary.STEP_ENTRA, ctx):
             result: dict[str, Any] = msal_app.app.acquire_token_on_behalf_of(user_token, scopes) or {}
     if "access_token" not in result:
-        raise map_msal_result(result, STEP_ENTRA, status=msal_app.recorder.last.status, ctx=ctx)
+        raise boundary.msal_result_error(result, status=msal_app.recorder.last.status, ctx=ctx)
     return OboToken(
         token=str(result["access_token"]),
         expires_on=int(time.time()) + int(result.get("expires_in", 0)),

@@ -9,7 +9,7 @@ import pytest
 from devstack.offline_tenant import OfflineTenant
 from shared.auth import reset_signing_keys
 from shared.automations._obo import reset_obo_cache
-from shared.connections import reset_connections
+from shared.identity import reset_connections
 from shared.runs import reset_ledger
 from shared.storage import Account
 from tests import caller_tokens as ct
