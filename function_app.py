@@ -68,6 +68,16 @@ def automation_worker(msg: func.QueueMessage) -> None:
     execute(msg.get_body())
 
 
+@app.function_name("openapi")
+@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """OpenAPI 3.1 of every HTTP route this app serves, generated from its indexed functions."""
+    from shared.openapi import openapi_response
+
+    response: func.HttpResponse = openapi_response(app)
+    return response
+
+
 # -- webhooks (shared/webhooks; docs/webhooks.md) ------------------------------------------
 # Your handler modules are named with one line, `webhook_handlers("your_package.module")`
 # (from shared.webhooks): they are imported on first use, so this file stays light.
