@@ -132,7 +132,7 @@ def run_queue(store: Any, *, max_dequeue: int = 5, rounds: int = 50) -> dict[str
             msg = QueueMessage(id=m.id, body=bytes(m.content), dequeue_count=m.dequeue_count)  # type: ignore[no-untyped-call]
             try:
                 function_app.webhooks_process(msg)
-            except Exception:  # noqa: BLE001 - the host's contract: any failure retries the message
+            except Exception:
                 if (m.dequeue_count or 0) >= max_dequeue:
                     store.queue("webhook-events-poison").send_message(m.content)
                     queue.delete_message(m)

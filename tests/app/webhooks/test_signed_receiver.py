@@ -1,4 +1,4 @@
-"""POST /api/webhooks/signed/{source} against Key Vault and Azurite: stored then 2xx, processed once, refusals."""
+"""POST /api/webhooks/signed/{source} on Key Vault and Azurite: stored then 2xx, processed once, refusals."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ def _post(source: str, body: bytes, headers: dict[str, str]) -> func.HttpRespons
         route_params={"source": source},
         body=body,
     )
-    return function_app.webhooks_signed(req)
+    response: func.HttpResponse = function_app.webhooks_signed(req)
+    return response
 
 
 def _standard(
@@ -72,7 +73,7 @@ def test_standard_webhook_is_stored_then_processed_once(
 def test_replayed_id_is_refused_and_not_stored(
     devstack: OfflineTenant, webhook_env: Any, received: list[WebhookEvent]
 ) -> None:
-    """The same webhook-id again (even freshly signed) is refused 409 once processed; nothing more is enqueued."""
+    """The same webhook-id again (even freshly signed) is refused 409 once processed; nothing enqueued."""
     secret = secret_value(devstack, SECRET_STANDARD)
     body = b'{"type": "ping"}'
     msg_id = f"msg_{uuid.uuid4().hex}"
@@ -88,7 +89,7 @@ def test_replayed_id_is_refused_and_not_stored(
 def test_github_documented_signature_shape_is_accepted(
     devstack: OfflineTenant, webhook_env: Any, received: list[WebhookEvent]
 ) -> None:
-    """X-Hub-Signature-256 over the raw body with the `webhook-github` secret is accepted; X-GitHub-Event is the type."""
+    """X-Hub-Signature-256 over the raw body with `webhook-github` is accepted; X-GitHub-Event is the type."""
     secret = secret_value(devstack, "webhook-github")
     body = json.dumps({"zen": "Keep it logically awesome.", "hook_id": 1}).encode()
     headers = {
@@ -121,7 +122,7 @@ def test_refusals_enqueue_nothing(
     case: str,
     status: int,
 ) -> None:
-    """Bad or missing signature and stale timestamp 401, malformed 400, unknown source 404, too large 413: nothing stored."""
+    """Bad/missing signature, stale timestamp 401; malformed 400; unknown 404; too large 413: none stored."""
     monkeypatch.setenv("WEBHOOKS_MAX_BODY_BYTES", "2048")
     secret = secret_value(devstack, SECRET_STANDARD)
     body = b'{"type": "x"}'
@@ -150,7 +151,7 @@ def test_refusals_enqueue_nothing(
 def test_a_new_secret_version_is_picked_up_without_restart(
     devstack: OfflineTenant, webhook_env: Any, received: list[WebhookEvent], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """After a new version of webhook-standard is added, a delivery signed with it is accepted (one vault re-read)."""
+    """After a new version of webhook-standard is added, a delivery signed with it is accepted."""
     monkeypatch.setattr("shared.webhooks._secrets.FRESH_READ_INTERVAL_S", 0.0)
     old = secret_value(devstack, SECRET_STANDARD)
     body = b'{"type": "a"}'
