@@ -69,7 +69,9 @@ _loaded: set[str] = set()
 
 def _register(reg: Registration) -> None:
     with _lock:
-        if not any(r.name == reg.name and r.source == reg.source for r in _registrations):
+        if not any(
+            (r.name, r.source, r.pattern) == (reg.name, reg.source, reg.pattern) for r in _registrations
+        ):
             _registrations.append(reg)
 
 
