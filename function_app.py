@@ -10,6 +10,9 @@ import json
 
 import azure.functions as func
 
+# Role declarations are data, registered at import (no SDK is loaded): /api/context knows
+# every one of them as soon as the app is indexed. Modules that declare roles are imported here.
+import shared.context.declarations  # noqa: F401
 from shared import __version__
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -34,6 +37,33 @@ def context(req: func.HttpRequest) -> func.HttpResponse:
     from shared.context import context_response
 
     return context_response(req)
+
+
+@app.function_name("automations")
+@app.route(route="automations/{name}", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def automations(req: func.HttpRequest) -> func.HttpResponse:
+    """Run an automation for the caller: an Entra bearer token, validated in code, is the auth."""
+    from shared.automations._route import handle
+
+    return handle(req)
+
+
+@app.function_name("automation_run")
+@app.route(route="automations/{name}/runs/{runId}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def automation_run(req: func.HttpRequest) -> func.HttpResponse:
+    """A long-running automation's run, for the caller that started it (bearer token)."""
+    from shared.automations._route import run_status
+
+    return run_status(req)
+
+
+@app.function_name("automation_worker")
+@app.queue_trigger(arg_name="msg", queue_name="automation-runs", connection="AzureWebJobsStorage")
+def automation_worker(msg: func.QueueMessage) -> None:
+    """Runs a queued long-running automation (202 answers); the outcome goes to its run record."""
+    from shared.automations._runs import execute
+
+    execute(msg.get_body())
 
 
 # -- webhooks (shared/webhooks; docs/webhooks.md) ------------------------------------------

@@ -138,7 +138,7 @@ class _Handler(WSGIRequestHandler):
     def make_environ(self) -> Any:
         environ = super().make_environ()
         environ["wsgi.input"] = io.BytesIO(self._body)
-        environ.pop("wsgi.input_terminated", None)
+        environ["wsgi.input_terminated"] = True  # the whole body, already read (chunked included)
         if self._body or "CONTENT_LENGTH" in environ:
             environ["CONTENT_LENGTH"] = str(len(self._body))
         return environ

@@ -26,9 +26,9 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from devstack.core.emulator import Emulator, json_response, retry_after_header
-from devstack.graph import writes
 from devstack.graph.auth import authenticate
 from devstack.graph.batch import run_batch
+from devstack.graph.credentials import ApplicationCredentials
 from devstack.graph.exceptions import (
     BadRequest,
     GraphError,
@@ -36,6 +36,7 @@ from devstack.graph.exceptions import (
     TooManyRequests,
     request_id,
 )
+from devstack.graph.models import GraphBackend
 from devstack.graph.permissions import authorize, is_delegated
 from devstack.graph.responses import Call, GraphResponses, ok
 from devstack.graph.subscriptions import SubscriptionStore
@@ -59,18 +60,16 @@ class GraphEmulator(Emulator):
     def __init__(self, tenant: Tenant) -> None:
         super().__init__()
         self.tenant = tenant
+        self.backend = GraphBackend(tenant)
+        self.credentials = ApplicationCredentials(tenant, self.backend.clock)
         self.subscriptions = SubscriptionStore(tenant)
         self.throttling = ThrottlingModel(lambda: len(tenant.users))
-        self.responses = GraphResponses(tenant, self.subscriptions)
-        self.writes = writes.GraphWrites(self.responses)
+        self.responses = GraphResponses(tenant, self.subscriptions, self.backend, self.credentials)
         for version in VERSIONS:
             for path, operation, method, methods in URLS:
                 handler = getattr(self.responses, method)
                 self.route(f"/{version}{path}", operation, self._guarded(operation, handler), methods)
             self.route(f"/{version}{BATCH_PATH}", "Batch", self._guarded("Batch", self._batch), ["POST"])
-            for path, operation, method, methods in writes.URLS:
-                handler = getattr(self.writes, method)
-                self.route(f"/{version}{path}", operation, self._guarded(operation, handler), methods)
 
     # -- every Graph call -----------------------------------------------------
     def _guarded(self, operation: str, handler: Callable[..., Response]) -> Callable[..., Response]:

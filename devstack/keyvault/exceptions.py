@@ -7,6 +7,7 @@
     │   ├── InvalidAudience               AKV10022
     │   ├── InvalidIssuer                 AKV10032
     │   ├── UnresolvedSigningKey          AKV10046
+    │   ├── MalformedToken                [BearerReadAccessTokenFailed] S2S12005
     │   └── TokenExpired                  [TokenExpired] S2S12086
     ├── ForbiddenByRbac                   403 Forbidden / innererror ForbiddenByRbac
     ├── SecretNotFound, KeyNotFound       404
@@ -106,6 +107,13 @@ class UnresolvedSigningKey(Unauthorized):
             f"EncodedJwtHeader: '{encoded_header}'.",
             challenge,
         )
+
+
+class MalformedToken(Unauthorized):
+    """401: a bearer value that is not a JWT at all; the service's S2S text, nothing echoed."""
+
+    def __init__(self, challenge: str) -> None:
+        super().__init__("[BearerReadAccessTokenFailed] Error validating token: 'S2S12005'.", challenge)
 
 
 class TokenExpired(Unauthorized):

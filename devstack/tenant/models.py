@@ -25,6 +25,7 @@ GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 KEY_VAULT_APP_ID = "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"
 EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
 ARM_APP_ID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+STORAGE_APP_ID = "e406a681-f3d4-42a8-90b6-c2b029497af1"  # Azure Storage
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
 
 
@@ -155,6 +156,7 @@ class AppRegistration:
     access_token_version: int | None = None  # the manifest's accessTokenAcceptedVersion
     public_client: bool = False  # isFallbackPublicClient: may redeem device codes without a secret
     created: dt.datetime = field(default_factory=utcnow)
+    owners: list[str] = field(default_factory=list)  # service principal / user object ids
 
     def principal(self) -> Principal:
         return Principal(
@@ -176,6 +178,8 @@ class User:
     department: str | None = None
     account_enabled: bool = True
     mail: str | None = None
+    # Set by revokeSignInSessions: refresh tokens and session cookies issued before are invalid.
+    sign_in_sessions_valid_from: dt.datetime | None = None
 
     def principal(self) -> Principal:
         return Principal(
@@ -196,6 +200,7 @@ class Group:
     security_enabled: bool = True
     mail_enabled: bool = False
     members: list[str] = field(default_factory=list)  # object ids
+    created: dt.datetime = field(default_factory=utcnow)
 
 
 def new_id() -> str:

@@ -23,6 +23,9 @@ GRAPH_ROLES = [
     "Group.ReadWrite.All",
     "GroupMember.Read.All",
     "GroupMember.ReadWrite.All",
+    "Group.Create",
+    "Application.ReadWrite.OwnedBy",
+    "Directory.ReadWrite.All",
     "User.RevokeSessions.All",
     "Organization.Read.All",
     "User.Read.All",
@@ -59,6 +62,9 @@ def first_party_resources() -> list[m.ResourceApp]:
             ["https://management.azure.com", "https://management.core.windows.net"],
             [],
             ["user_impersonation"],
+        ),
+        m.ResourceApp(
+            m.STORAGE_APP_ID, "Azure Storage", ["https://storage.azure.com"], [], ["user_impersonation"]
         ),
     ]
 

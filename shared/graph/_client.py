@@ -33,6 +33,8 @@ RETRYABLE = frozenset({429, 503, 504})
 # A write that got 503/504 may have been applied; only a 429 says it was not processed.
 RETRYABLE_WRITE = frozenset({429})
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A retry is only worth starting with this much of the deadline left after its wait.
+MIN_ATTEMPT_S = 0.1
 VERSIONS = ("v1.0", "beta")
 
 
@@ -260,6 +262,7 @@ class GraphClient:
         deadline: Deadline,
         *,
         retry_on: frozenset[int] | None = None,
+        count_units: bool = True,
     ) -> requests.Response:
         """One logical request: sent, and sent again on 429/503/504 while the deadline allows."""
         path = urlsplit(url).path
@@ -300,7 +303,8 @@ class GraphClient:
                 self._id,
                 requests=1,
                 throttled=int(status in RETRYABLE),
-                resource_units=resource_units(resp.headers),
+                # A throttled request takes nothing from the bucket, whatever its header says.
+                resource_units=resource_units(resp.headers) if count_units and status != 429 else 0.0,
             )
             if status < 400:
                 return resp
@@ -311,7 +315,7 @@ class GraphClient:
                 raise response_error(resp, method=method, path=path)
             retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
             delay = backoff_delay(attempt, retry_after)
-            if delay >= deadline.remaining():
+            if delay + MIN_ATTEMPT_S >= deadline.remaining():
                 raise graph_error(
                     status,
                     resp.headers,

@@ -20,6 +20,17 @@ from shared.errors import AutomationError
 
 log = logging.getLogger(__name__)
 
+# Entra's answers after which a newer Key Vault version may fix things (reload and retry once):
+# certificate not registered or expired, secret wrong or expired.
+# https://learn.microsoft.com/entra/identity-platform/reference-error-codes
+ROTATION_CODES = frozenset({700027, 700024, 7000215, 7000222, 700023})
+
+
+def is_stale_credential(aadsts: int | None) -> bool:
+    """True for the AADSTS numbers a newer credential version can cure."""
+    return aadsts in ROTATION_CODES
+
+
 R = TypeVar("R")
 M = TypeVar("M")
 

@@ -11,10 +11,11 @@ import pytest
 import requests
 
 from devstack.offline_tenant import OfflineTenant
+from shared.connections import get_connection, reset_connections
 from shared.errors import GraphError, GraphTimeoutError, UpstreamError
 from shared.graph import GraphClient
-from tests.app.graph.support import app_token, graph_counts, user_ids
-from tests.app_env import fault
+from tests.app.graph.support import GRAPH, app_token, graph_counts, user_ids
+from tests.app_env import app_connection, configure, fault
 from tests.conftest import tls_session
 
 
@@ -171,13 +172,14 @@ def test_deadline_passed_by_a_slow_answer(devstack: OfflineTenant, graph: GraphC
 def test_retries_stop_within_repeated_throttling(devstack: OfflineTenant, graph: GraphClient) -> None:
     """Throttling that never ends is retried until the deadline, then raised before it passes."""
     uid = user_ids(devstack, 1)[0]
-    fault(devstack, "graph", match=f"/users/{uid}$", status=429, times=50, retryAfter=0.3)
+    fault(devstack, "graph", match=f"/users/{uid}$", status=429, times=50, retryAfter=0.25)
     started = time.monotonic()
     with graph.tracking() as usage, pytest.raises(GraphTimeoutError):
         graph.get(f"/users/{uid}", deadline=1.0)
     assert time.monotonic() - started < 1.0
-    assert usage.requests == 4  # waits of 0.3 s fit three times in one second
-    assert usage.waited_seconds == pytest.approx(0.9, abs=0.01)
+    # Three waits of 0.25 s fit; a fourth would leave less than a useful attempt's time (0.1 s).
+    assert usage.requests == 4
+    assert usage.waited_seconds == pytest.approx(0.75, abs=0.01)
 
 
 def test_unreachable_graph_is_an_outage_mapped_from_requests(ca_bundle: str) -> None:
@@ -214,3 +216,21 @@ def test_tracking_is_per_thread(devstack: OfflineTenant, graph: GraphClient) -> 
     for t in threads:
         t.join(30)
     assert seen == {"t2": 2, "t5": 5}
+
+
+def test_a_real_connection_token_lists_users(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch, ca_bundle: str
+) -> None:
+    """With a certificate connection's token (msal against the devstack Entra), the client lists users."""
+    configure(
+        monkeypatch,
+        devstack,
+        {"cert": app_connection(devstack, "certificate", CERTIFICATE="entra-automation-cert")},
+    )
+    conn = get_connection("cert")
+    with tls_session(ca_bundle) as session:
+        g = GraphClient(
+            token=lambda: conn.get_token(GRAPH).token, base_url=devstack.state()["graphUrl"], session=session
+        )
+        assert len(list(g.pages("/users", select=["id"], top=999))) == len(devstack.tenant.users)
+    reset_connections()

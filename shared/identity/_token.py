@@ -1,4 +1,4 @@
-"""Access tokens in memory, and a single-flight cache: one fetch in flight per key.
+"""The one token type, and the single-flight cache the connection keeps its tokens in.
 
 The warm path is a dict read and a clock comparison, with no lock; only a miss takes the
 key's lock, re-checks, and fetches. N threads missing the same key cost one fetch.
@@ -6,36 +6,53 @@ key's lock, re-checks, and fetches. N threads missing the same key cost one fetc
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
-
-import jwt
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 
-@dataclass(frozen=True)
-class AccessToken:
-    """A bearer token and when it expires (epoch seconds). The token never shows in a repr."""
+def unverified_claims(token: str) -> Mapping[str, Any]:
+    """A JWT's claims decoded WITHOUT verification (informational only); {} for a non-JWT token.
 
-    token: str = field(repr=False)
+    Never used to decide access: the services that accept the token verify it.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return MappingProxyType({})
+    body = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(body))
+    except ValueError:  # binascii.Error, UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return MappingProxyType({})
+    return MappingProxyType(claims if isinstance(claims, dict) else {})
+
+
+@dataclass(frozen=True)
+class Token:
+    """A bearer token (`value`, never in repr or str), its expiry in epoch seconds, and its claims.
+
+    `claims` are decoded WITHOUT verification (roles, oid, tid, ...): for reports, not for access.
+    """
+
+    value: str = field(repr=False)
     expires_on: int
+    claims: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), repr=False, compare=False)
+
+    @classmethod
+    def of(cls, value: str, expires_on: int) -> Token:
+        return cls(value=value, expires_on=int(expires_on), claims=unverified_claims(value))
 
     def fresh(self, margin_s: float, now: float | None = None) -> bool:
+        """True while the token has more than `margin_s` seconds to live."""
         return self.expires_on - (now if now is not None else time.time()) > margin_s
-
-
-def unverified_claims(token: str) -> dict[str, Any]:
-    """A JWT's claims decoded WITHOUT verification (informational only); {} for a non-JWT token."""
-    try:
-        claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return {}  # not every resource's token is a JWT
-    return claims
 
 
 class SingleFlightCache(Generic[K, V]):
@@ -50,6 +67,9 @@ class SingleFlightCache(Generic[K, V]):
     def peek(self, key: K) -> V | None:
         return self._values.get(key)
 
+    def values(self) -> list[V]:
+        return list(self._values.values())
+
     def get(self, key: K, fetch: Callable[[], V]) -> V:
         value = self._values.get(key)
         if value is not None and self._is_fresh(value):
@@ -61,12 +81,6 @@ class SingleFlightCache(Generic[K, V]):
             value = fetch()
             self._values[key] = value
             return value
-
-    def put(self, key: K, value: V) -> None:
-        self._values[key] = value
-
-    def discard(self, key: K) -> None:
-        self._values.pop(key, None)
 
     def discard_where(self, predicate: Callable[[K], bool]) -> None:
         with self._guard:

@@ -28,7 +28,7 @@ def test_defaults_are_the_public_cloud_and_system_assigned_identity() -> None:
     """An empty environment means AzureCloud, the system-assigned identity, no connections."""
     settings = load_settings({})
     assert settings.cloud.name == "AzureCloud"
-    assert settings.managed_identity.kind == "system"
+    assert settings.managed_identity.type == "system-assigned"
     assert settings.connection_names() == []
     assert settings.timing == Timing()
     assert settings.ca_bundle is None
@@ -38,7 +38,7 @@ def test_user_assigned_client_id_is_lower_cased() -> None:
     """AZURE_CLIENT_ID selects a user-assigned identity by client id."""
     settings = load_settings({"AZURE_CLIENT_ID": MI.upper()})
     assert settings.managed_identity.client_id == MI
-    assert settings.managed_identity.kind == "user"
+    assert settings.managed_identity.type == "user-assigned"
 
 
 @pytest.mark.parametrize(
@@ -105,7 +105,7 @@ def test_connection_names_and_fields_are_case_insensitive() -> None:
     conn = settings.connection("GRAPH")
     assert conn.credential == "certificate"
     assert conn.key_vault_url == VAULT
-    assert conn.managed_identity.kind == "system"
+    assert conn.managed_identity.type == "system-assigned"
 
 
 def test_conflicting_spellings_of_one_setting_are_refused() -> None:
@@ -196,7 +196,7 @@ def test_managed_identity_connection_can_pick_system_or_a_user_identity() -> Non
             "CONNECTIONS__OTHER__CLIENT_ID": APP,
         }
     )
-    assert settings.connection("sys").managed_identity.kind == "system"
+    assert settings.connection("sys").managed_identity.type == "system-assigned"
     assert settings.connection("other").managed_identity.client_id == APP
 
 

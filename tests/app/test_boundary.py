@@ -1,67 +1,109 @@
-"""The error boundary: every foreign error becomes ours, with step, status and a hint."""
+"""shared/boundary.py: every foreign error becomes ours, with step, status and a hint; others propagate."""
 
 from __future__ import annotations
 
 import inspect
+import types
+from collections.abc import Iterable
 
 import msal.exceptions
 import pytest
 import requests
 from azure.core import exceptions as azure_exceptions
 
-from shared import errors
-from shared.identity._errors import (
-    Context,
-    map_azure_error,
-    map_exception,
-    map_identity_response,
-    map_msal_result,
-)
+from shared import boundary, errors
+from shared.boundary import Context, identity_response_error, map_exception, mapped, msal_result_error
 
 CTX = Context(
     connection="graph", client_id="app-1", tenant_id="tenant-1", thumbprint="ABC123", vault_object="cert"
 )
+FOREIGN_MODULES = (requests.exceptions, azure_exceptions, msal.exceptions)
 
 
-def _public_exceptions(module: object) -> list[type[BaseException]]:
+def public_exceptions(module: types.ModuleType) -> list[type[BaseException]]:
+    """The exception classes a module defines publicly (warnings excluded: never raised as errors)."""
     return [
         obj
         for name, obj in vars(module).items()
         if inspect.isclass(obj)
         and issubclass(obj, Exception)
-        and not issubclass(obj, Warning)  # warnings are not raised as errors: nothing to map
+        and not issubclass(obj, Warning)
         and not name.startswith("_")
-        and obj.__module__ == getattr(module, "__name__", "")
+        and obj.__module__ == module.__name__
     ]
 
 
-def _instance(cls: type[BaseException]) -> BaseException:
+def undecided(modules: Iterable[types.ModuleType]) -> list[str]:
+    """Public exceptions under a foreign root that the boundary's table does not name."""
+    return sorted(
+        f"{cls.__module__}.{cls.__name__}"
+        for module in modules
+        for cls in public_exceptions(module)
+        if issubclass(cls, boundary.FOREIGN_ROOTS) and cls not in boundary.MAPPED
+    )
+
+
+def _instance(cls: type[BaseException]) -> Exception:
     for args in ((), ("boom",), ("boom", None)):
         try:
-            return cls(*args)
+            made = cls(*args)
         except Exception:
             continue
-    return cls.__new__(cls)
+        assert isinstance(made, Exception)
+        return made
+    made = cls.__new__(cls)
+    assert isinstance(made, Exception)
+    return made
+
+
+def test_every_public_foreign_exception_is_decided() -> None:
+    """Each public exception of requests, azure-core and msal under a mapped root is named in MAPPED."""
+    assert undecided(FOREIGN_MODULES) == []
+
+
+def test_a_new_foreign_exception_makes_the_walk_fail() -> None:
+    """A library growing a public exception the table does not name is reported by the walk."""
+    fake = types.ModuleType("azure.core.exceptions")
+
+    class QuotaExceededError(azure_exceptions.HttpResponseError):
+        pass
+
+    QuotaExceededError.__module__ = fake.__name__
+    fake.QuotaExceededError = QuotaExceededError  # type: ignore[attr-defined]
+    assert undecided([fake]) == ["azure.core.exceptions.QuotaExceededError"]
 
 
 @pytest.mark.parametrize(
     "cls",
-    _public_exceptions(requests.exceptions)
-    + _public_exceptions(azure_exceptions)
-    + _public_exceptions(msal.exceptions),
+    [c for m in FOREIGN_MODULES for c in public_exceptions(m) if issubclass(c, boundary.FOREIGN_ROOTS)],
     ids=lambda c: f"{c.__module__}.{c.__name__}",
 )
-def test_no_foreign_error_escapes_unmapped(cls: type[BaseException]) -> None:
-    """Every public exception of requests, azure-core and msal maps to an AutomationError subclass."""
-    mapped = map_exception(_instance(cls), "entra", CTX)
-    assert isinstance(mapped, errors.AutomationError)
-    assert type(mapped) is not errors.AutomationError
-    assert mapped.step
+def test_each_foreign_error_maps_to_a_leaf_of_our_tree(cls: type[BaseException]) -> None:
+    """Every mapped foreign exception becomes an AutomationError subclass that names its step."""
+    with pytest.raises(errors.AutomationError) as info, mapped("entra", CTX):
+        raise _instance(cls)
+    assert type(info.value) is not errors.AutomationError
+    assert info.value.step == "entra"
+    assert isinstance(info.value.__cause__, cls)
+
+
+@pytest.mark.parametrize("exc", [KeyError("k"), TypeError("t"), ValueError("v"), OSError("o")])
+def test_unknown_exceptions_propagate_unmapped(exc: Exception) -> None:
+    """An exception that is not a foreign library's leaves the boundary as it is: a bug to see."""
+    with pytest.raises(type(exc)) as info, mapped("entra", CTX):
+        raise exc
+    assert info.value is exc
+
+
+def test_map_exception_refuses_what_it_does_not_know() -> None:
+    """map_exception() called with a non-foreign exception raises TypeError naming it."""
+    with pytest.raises(TypeError, match="KeyError is not a foreign exception the boundary maps"):
+        map_exception(KeyError("x"), "entra", CTX)
 
 
 def test_aadsts700027_names_the_thumbprint_and_app() -> None:
     """An unregistered certificate is a misconfiguration whose hint names the thumbprint and app."""
-    err = map_msal_result(
+    err = msal_result_error(
         {
             "error": "invalid_client",
             "error_description": "AADSTS700027: The certificate with identifier used to sign the client "
@@ -72,7 +114,7 @@ def test_aadsts700027_names_the_thumbprint_and_app() -> None:
         ctx=CTX,
     )
     assert isinstance(err, errors.AuthenticationFailedError)
-    assert (err.code, err.status, err.step) == ("AADSTS700027", 401, "entra")
+    assert (err.code, err.aadsts, err.status, err.step) == ("AADSTS700027", 700027, 401, "entra")
     assert "thumbprint ABC123 is not registered on app app-1" in (err.hint or "")
     assert "Trace ID" not in str(err)
 
@@ -90,14 +132,14 @@ def test_aadsts700027_names_the_thumbprint_and_app() -> None:
 )
 def test_known_aadsts_codes_get_hints(code: int, hint: str) -> None:
     """Common Entra refusals say what to fix."""
-    err = map_msal_result({"error": "invalid_request", "error_codes": [code]}, status=400, ctx=CTX)
+    err = msal_result_error({"error": "invalid_request", "error_codes": [code]}, status=400, ctx=CTX)
     assert isinstance(err, errors.AuthenticationFailedError)
     assert hint in (err.hint or "")
 
 
 def test_entra_throttling_is_an_outage() -> None:
     """A 429 or 503 from Entra is an outage with the real status."""
-    err = map_msal_result({"error": "temporarily_unavailable"}, status=503, ctx=CTX)
+    err = msal_result_error({"error": "temporarily_unavailable"}, status=503, ctx=CTX)
     assert isinstance(err, errors.IdentityUnavailableError)
     assert err.outage
     assert err.status == 503
@@ -107,16 +149,16 @@ def test_identity_endpoint_400_unassigned_identity_is_a_misconfiguration() -> No
     """App Service's 400 for an unassigned identity says to assign it and use the client id."""
     message = "No User Assigned or Delegated Managed Identity found for specified ClientId."
     body = '{"statusCode":400,"message":"' + message + '"}'
-    err = map_identity_response(400, body, CTX)
+    err = identity_response_error(400, body, CTX)
     assert isinstance(err, errors.AuthenticationFailedError)
     assert not err.outage
-    assert "CLIENT id, not its object id" in (err.hint or "")
+    assert "Enable the system-assigned identity" in (err.hint or "")
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 429])
 def test_identity_endpoint_5xx_and_429_are_outages(status: int) -> None:
     """Outages keep their real status."""
-    err = map_identity_response(status, '{"message":"An unexpected error occured"}', CTX)
+    err = identity_response_error(status, '{"message":"An unexpected error occured"}', CTX)
     assert isinstance(err, errors.IdentityUnavailableError)
     assert err.status == status
 
@@ -130,10 +172,10 @@ def _http_error(status: int, code: str) -> azure_exceptions.HttpResponseError:
 
 def test_key_vault_403_asks_for_a_role_and_404_names_the_object() -> None:
     """Forbidden is a misconfiguration naming the roles; not found is a KeyVaultError naming the object."""
-    forbidden = map_azure_error(_http_error(403, "Forbidden"), ctx=CTX)
+    forbidden = map_exception(_http_error(403, "Forbidden"), "key-vault", CTX)
     assert isinstance(forbidden, errors.AuthenticationFailedError)
     assert "Key Vault Secrets User" in (forbidden.hint or "")
-    missing = map_azure_error(_http_error(404, "SecretNotFound"), ctx=CTX)
+    missing = map_exception(_http_error(404, "SecretNotFound"), "key-vault", CTX)
     assert type(missing) is errors.KeyVaultError
     assert (missing.status, missing.code) == (404, "SecretNotFound")
     assert "'cert'" in str(missing)
@@ -141,7 +183,7 @@ def test_key_vault_403_asks_for_a_role_and_404_names_the_object() -> None:
 
 def test_key_vault_throttling_is_an_outage() -> None:
     """A 429 from Key Vault is a KeyVaultError flagged as an outage."""
-    err = map_azure_error(_http_error(429, "Throttled"), ctx=CTX)
+    err = map_exception(_http_error(429, "Throttled"), "key-vault", CTX)
     assert err.outage
     assert err.status == 429
 
@@ -163,4 +205,5 @@ def test_error_tree_matches_the_docstring() -> None:
     for name in ("ConfigurationError", "CredentialError", "KeyVaultError", "UpstreamError"):
         assert issubclass(getattr(errors, name), errors.AutomationError)
         assert name in (errors.__doc__ or "")
+    assert "shared/boundary.py" in (errors.__doc__ or "")
     assert errors.KeyVaultError("x").to_dict()["step"] == "key-vault"

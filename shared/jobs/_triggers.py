@@ -1,0 +1,39 @@
+"""The timer trigger of one job, added to the Functions app by one line in function_app.py."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from shared.jobs._declare import Job
+
+
+def add_timer(app: Any, job: Job) -> Any:
+    """Add `job_<name>`, a timer on %JOB_<NAME>_SCHEDULE% (the declared default when unset).
+
+    `run_on_startup` stays off (it causes extra runs: azure-functions-host#4115); past-due runs
+    are the engine's business (the job's catch-up policy), so the schedule monitor stays on.
+    """
+    import azure.functions as func
+
+    schedule = (
+        f"%{job.schedule_setting}%"
+        if os.environ.get(job.schedule_setting, "").strip()
+        else job.schedule_default
+    )
+    name = job.name
+
+    def handler(timer: func.TimerRequest) -> None:
+        from shared.jobs._engine import engine
+
+        engine().on_timer(name, past_due=bool(timer.past_due))
+
+    handler.__name__ = job.function_name
+    handler.__qualname__ = job.function_name
+    handler.__doc__ = f"Timer for job {name}: one run per schedule slot (shared.jobs)."
+    app.function_name(job.function_name)(
+        app.timer_trigger(arg_name="timer", schedule=schedule, run_on_startup=False, use_monitor=True)(
+            handler
+        )
+    )
+    return handler
