@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from devstack.offline_tenant import OfflineTenant
-from shared.connections import reset_connections
+from shared.identity import reset_connections
 from tests.app.webhooks.support import APP_ID, TENANT
 
 
