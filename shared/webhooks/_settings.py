@@ -23,6 +23,7 @@ GRAPH_TENANT_ID = "WEBHOOKS_GRAPH_TENANT_ID"
 GRAPH_ENCRYPTION_CERTIFICATE = "WEBHOOKS_GRAPH_ENCRYPTION_CERTIFICATE"
 GRAPH_NOTIFICATION_URL = "WEBHOOKS_GRAPH_NOTIFICATION_URL"
 GRAPH_SUBSCRIPTIONS = "WEBHOOKS_GRAPH_SUBSCRIPTIONS"
+HANDLER_MODULES = "WEBHOOKS_HANDLER_MODULES"  # comma-separated modules that register handlers
 MAX_DEQUEUE = "AzureFunctionsJobHost__extensions__queues__maxDequeueCount"
 
 QUEUE = "webhook-events"  # fixed: function_app.py names it in the queue trigger
