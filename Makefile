@@ -38,8 +38,10 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
+# Random order (pytest-randomly): the run prints "Using --randomly-seed=N"; replay a failure with
+# `$(PY) -m pytest -m "not infra" -p randomly --randomly-seed=N`.
 test: install lint infra-check
-	$(PY) -m pytest -m "not infra"
+	$(PY) -m pytest -m "not infra" -p randomly
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .devstack .pytest_cache .mypy_cache .ruff_cache
