@@ -11,12 +11,13 @@ tests/app/test_boundary.py fails when a library grows a public exception the tab
 name, so someone decides. Anything else (a KeyError, a TypeError) is a bug and propagates
 unmapped.
 
-Answers that are not exceptions are mapped here too: msal's result dicts with `error`, the
-managed identity endpoint's non-200 answers, Graph's error bodies; and the Graph client's
-requests exceptions (`graph_transport_error`: they carry the call's method, path and
-client-request-id, so they become `GraphError`/`GraphTimeoutError`, not credential errors).
-Errors carry the integer HTTP status and AADSTS number as fields; messages quote service text
-up to its trace ids and never a request body (which holds assertions and secrets).
+Answers that are not exceptions are mapped here too: msal's result dicts with `error` and the
+managed identity endpoint's non-200 answers. (Graph's answers are the Graph client's:
+shared/graph maps them to GraphError.) The Graph client's requests exceptions come here
+(`graph_transport_error`: they carry the call's method, path and client-request-id, so they
+become `GraphError`/`GraphTimeoutError`, not credential errors). Errors carry the integer
+HTTP status and AADSTS number as fields; messages quote service text up to its trace ids
+and never a request body (which holds assertions and secrets).
 """
 
 from __future__ import annotations
@@ -41,7 +42,6 @@ from shared.errors import (
     GraphTimeoutError,
     IdentityUnavailableError,
     KeyVaultError,
-    UpstreamError,
 )
 from shared.http import RETRYABLE_STATUSES
 from shared.identity import _hints
@@ -279,6 +279,34 @@ def msal_result_error(result: Mapping[str, Any], *, status: int | None, ctx: Con
     )
 
 
+def msal_discovery_error(
+    exc: Exception, *, status: int | None, tenant_id: str, ctx: Context
+) -> CredentialError | None:
+    """msal's constructor failing on the tenant's OpenID configuration, by the status Entra sent.
+
+    msal raises ValueError ("Unable to get authority configuration") or an HTTP error for it;
+    the status our HTTP client saw says which case it is. None when no answer explains `exc`
+    (a bug or a bad credential dict: the caller lets it propagate).
+    """
+    if status is not None and status in RETRYABLE_STATUSES:
+        return IdentityUnavailableError(
+            f"Entra's OpenID configuration for tenant {tenant_id} answered HTTP {status}: an outage; "
+            "retry later.",
+            step=STEP_ENTRA,
+            status=status,
+        )
+    if status is not None and 400 <= status < 500:
+        return AuthenticationFailedError(
+            f"Entra has no OpenID configuration for tenant '{tenant_id}' (HTTP {status}).",
+            step=STEP_ENTRA,
+            status=status,
+            code="AADSTS90002",
+            aadsts=90002,
+            hint=_hints.aadsts_hint(90002, ctx),
+        )
+    return None
+
+
 # -- the managed identity endpoint ---------------------------------------------------------
 
 
@@ -335,30 +363,6 @@ def _message_of(body: str) -> str:
 
 
 # -- Graph answers (the context probe) -----------------------------------------------------
-
-
-def graph_response_error(status: int, body: str, what: str, hint: str | None) -> UpstreamError:
-    """Graph's `{"error": {"code", "message"}}` answer to `what` as an UpstreamError."""
-    code: str | None = None
-    message = "(no JSON body)"
-    try:
-        error = json.loads(body).get("error") or {}
-    except (ValueError, AttributeError):
-        error = None
-    if isinstance(error, dict):
-        code = str(error["code"]) if error.get("code") else None
-        message = clean_description(str(error.get("message") or ""))
-    return UpstreamError(
-        f"Graph answered {status} {code or ''} to {what}: {message}".replace("  ", " "),
-        step=STEP_GRAPH,
-        status=status,
-        code=code,
-        hint=hint,
-        outage=status in RETRYABLE_STATUSES,
-    )
-
-
-# -- the Graph client's transport (shared/graph) ----------------------------------------------
 
 
 def graph_transport_error(
