@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
+from devstack.core.problems import loads
 from devstack.graph import representations as rep
 from devstack.graph.credentials import ApplicationCredentials
 from devstack.graph.delta import DEFAULT_PAGE_SIZE, DeltaState, delta_page
@@ -45,7 +46,7 @@ class Call:
 
     def json_body(self) -> Item:
         try:
-            body = json.loads(self.request.get_data() or b"{}")
+            body = loads(self.request.get_data() or b"{}")  # bounded depth: never a RecursionError
         except ValueError:
             raise BadRequest("Unable to read JSON request payload.") from None
         if not isinstance(body, dict):

@@ -154,11 +154,6 @@ def _graph() -> Any:
     name = webhook_settings().graph_connection
     if not name:
         raise ConfigurationError(f"Graph subscriptions need {GRAPH_CONNECTION} (a connection name).")
-    return _graph_client(name)
-
-
-def _graph_client(name: str) -> Any:
-    """The connection's GraphClient (built once, kept on the connection)."""
     from shared.identity import connection
 
     return connection(name).graph
@@ -328,10 +323,21 @@ def _purge(now: datetime) -> int:
     return EventLog().purge(timedelta(days=webhook_settings().retention_days))
 
 
+_noted: dict[str, float] = {}
+NOTE_INTERVAL_S = 60.0
+
+
 def note_notifications(subscription_ids: set[str], received_at: str) -> None:
-    """Remember when each subscription last notified (one row per subscription id)."""
+    """Remember when each subscription last notified: one row per subscription, written at most
+    once a minute per instance (a burst must not cost a write per notification)."""
+    import time
+
     store = _store()
+    now = time.monotonic()
     for sid in subscription_ids:
+        if now - _noted.get(sid, -NOTE_INTERVAL_S) < NOTE_INTERVAL_S:
+            continue
+        _noted[sid] = now
         store.upsert(TABLE, {"PartitionKey": "seen", "RowKey": sid, "lastNotification": received_at})
 
 

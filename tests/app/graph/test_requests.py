@@ -234,3 +234,24 @@ def test_a_real_connection_token_lists_users(
         )
         assert len(list(g.pages("/users", select=["id"], top=999))) == len(devstack.tenant.users)
     reset_connections()
+
+
+def test_a_connections_graph_is_the_readme_example(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`connection(name).graph.pages("/users", select=[...])` works as written, one client per connection."""
+    configure(
+        monkeypatch,
+        devstack,
+        {"graph_cert": app_connection(devstack, "certificate", CERTIFICATE="entra-automation-cert")},
+    )
+    try:
+        g = connection("graph_cert").graph
+        assert g is connection("graph_cert").graph
+        users = list(g.pages("/users", select=["id", "displayName"]))
+        assert len(users) == len(devstack.tenant.users)
+        with pytest.raises(GraphError) as caught:
+            g.get("/users/00000000-0000-0000-0000-000000000000")
+        assert caught.value.code == "Request_ResourceNotFound"
+    finally:
+        reset_connections()
