@@ -68,6 +68,7 @@ param queueNames string[] = [
   'automation-runs'
   'jobs-runs'
   'jobs-units'
+  'jobs-units-poison'
   'webhook-events'
 ]
 

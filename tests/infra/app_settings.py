@@ -58,7 +58,7 @@ FEATURE = (
 )
 NOT_SET_BY_BICEP_PATTERNS = {
     r"JOB_[A-Z0-9_]+_SCHEDULE": "optional per-job schedule override; the job's declared schedule applies",
-    r"JOB_[A-Z0-9_]+_(ENABLED|CONNECTION|CONNECTIONS)": FEATURE,
+    r"JOB_[A-Z0-9_]+": "a job's own setting (JOB_<NAME>_<SETTING>), with a default or optional: " + FEATURE,
     r"WEBHOOKS_[A-Z0-9_]+": FEATURE,
     r"AUTOMATIONS__[A-Z0-9_]+": FEATURE,
     r"RUNS_[A-Z0-9_]+": FEATURE,

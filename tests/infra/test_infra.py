@@ -686,6 +686,9 @@ def string_list_param(name: str) -> set[str]:
     return set(re.findall(r"'([^']+)'", block.group(1)))
 
 
+STORAGE_WORDS = {"queue", "table", "container", "blob", "timer", "http"}
+
+
 def storage_names_in_code() -> dict[str, set[str]]:
     """Queue, table and container names the code names in QUEUE / TABLE / CONTAINER constants."""
     found: dict[str, set[str]] = {"QUEUE": set(), "TABLE": set(), "CONTAINER": set()}
@@ -701,7 +704,10 @@ def storage_names_in_code() -> dict[str, set[str]]:
                 )
                 value = node.value.value
                 # Storage names only (3-63 lower-case letters, digits, hyphens), not setting names.
-                if kind and isinstance(value, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]{2,62}", value):
+                if not kind or not isinstance(value, str):
+                    continue
+                # "queue", "table" are kinds of trigger or service (TRIGGER_QUEUE = "queue"), not names.
+                if re.fullmatch(r"[a-z0-9][a-z0-9-]{2,62}", value) and value not in STORAGE_WORDS:
                     found[kind.group(1)].add(value)
     return found
 
