@@ -61,21 +61,28 @@ param zoneRedundant bool = false
 @description('Optional. The named connections the app uses (CONNECTIONS__<NAME>__* settings). None by default: the app then acts only with its managed identity.')
 param connections connectionType[]?
 
-@description('Optional. Names of the storage queues the app uses.')
+// The names below are the ones the code uses (tests/infra/test_infra.py compares them with the
+// QUEUE / TABLE / CONTAINER constants of function_app.py and shared/).
+@description('Optional. Names of the storage queues the app uses (created here; the app and the host may create more, such as poison queues).')
 param queueNames string[] = [
-  'job-runs'
-  'webhook-notifications'
+  'automation-runs'
+  'jobs-runs'
+  'jobs-units'
+  'webhook-events'
 ]
 
 @description('Optional. Names of the storage tables the app uses (letters and digits only).')
 param tableNames string[] = [
-  'jobs'
+  'automationaudit'
+  'jobleases'
   'runs'
+  'webhooksubscriptions'
 ]
 
-@description('Optional. Names of the blob containers the app keeps data in (job outputs). The app\'s identity gets Storage Blob Data Contributor on these containers only.')
+@description('Optional. Names of the blob containers the app keeps data in (job outputs, webhook payloads). The app\'s identity gets Storage Blob Data Contributor on these containers only.')
 param dataContainerNames string[] = [
   'run-outputs'
+  'webhook-payloads'
 ]
 
 @description('Optional. Public network access of the Key Vault. Defaults to Disabled with virtual network integration, Enabled without.')

@@ -1,6 +1,6 @@
 """The base of every emulator: routing, request counting, fault injection, JSON helpers.
 
-Control endpoints (`../shared/CONTRACT.md`), under each emulator's base URL:
+Control endpoints (docs/contract.md), under each emulator's base URL:
 - `GET /_devstack/requests` -> `{"total": N, "byOperation": {...}}`; `DELETE` resets.
 - `POST /_devstack/faults` `{"match", "status", "times", "retryAfter", "delayMs"}`; `DELETE` clears.
   `retryAfter` is seconds (decimals allowed) or an HTTP-date string, sent verbatim as `Retry-After`.

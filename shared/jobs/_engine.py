@@ -299,6 +299,8 @@ class Engine:
             output, status, error = None, Status.FAILED, exc
         usage = GraphUsage.of(ctx.usage) if ctx.usage is not None else None
         ctx.close()
+        if isinstance(error, AutomationError) and error.status == 403 and job.roles and connection:
+            error = _diagnosed(job, connection, error)
         return Outcome(status, output, dict(ctx.counts), usage, error)
 
     def _record(self, run: Run, outcome: Outcome) -> Run | None:
@@ -475,6 +477,25 @@ class Engine:
         row = self.store.get(LEASES_TABLE, "lease", f"job.{job.name}")
         if row is not None and row.get("run") == run.id:
             self.store.delete(LEASES_TABLE, "lease", f"job.{job.name}", etag=row.etag)
+
+
+def _diagnosed(job: Job, connection: str, error: AutomationError) -> AutomationError:
+    """A 403 with the roles the job declares and the connection's token lacks, named in the hint."""
+    from shared.jobs._connections import open_connection
+    from shared.permissions import compare
+
+    try:
+        claims = open_connection(connection).token(job.resource).claims
+    except AutomationError:
+        return error  # the token itself fails: the original error says why
+    missing = compare(claims.get("roles") or [], {r: [job.name] for r in job.roles}).missing
+    if missing:
+        error.hint = (
+            f"Connection {connection} lacks {', '.join(missing)} (job {job.name} declares them): "
+            "grant the application permission(s) and admin consent."
+        )
+        error.code = error.code or "MissingRoles"
+    return error
 
 
 def _default_aggregate(outputs: Mapping[str, Any]) -> Any:

@@ -24,6 +24,7 @@ from shared.webhooks._registry import (
     webhook_handlers,
 )
 from shared.webhooks._signatures import GITHUB, STANDARD
+from shared.webhooks._subscriptions import graph_subscription
 
 __all__ = [
     "GITHUB",
@@ -31,6 +32,7 @@ __all__ = [
     "Refused",
     "WebhookEvent",
     "declare_signed_source",
+    "graph_subscription",
     "on_eventgrid",
     "on_graph",
     "on_signed",

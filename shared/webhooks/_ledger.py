@@ -14,7 +14,7 @@ claimed again by the message's retry (ETag-conditional). Outcomes:
     duplicate  another delivery of an event already claimed (`detail.duplicateOf`)
 
 The payload (without secrets: the receivers dropped clientState, tokens and signature
-headers) is the run's output blob, kept until the retention setting purges the run.
+headers) is kept in the run (small) or as its output blob, until retention purges the run.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shared.storage import Account
 
 TRIGGER = "queue"
+MAX_INLINE_PAYLOAD = 4000  # characters of JSON kept in the run's detail; larger payloads go to a blob
 # The ack path must answer within a sender's deadline (Graph: 3 s), not ride out an outage.
 ACK_CLIENT_OPTIONS: dict[str, Any] = {"retry_total": 0, "connection_timeout": 2, "read_timeout": 2}
 
@@ -140,12 +141,17 @@ class EventLog:
         rejected: bool = False,
     ) -> Run | None:
         """Record the outcome if our claim still holds (ETag); None when another message took it over."""
+        import json
+
         from shared.runs import Status
 
         output = run.output
-        if output is None and payload is not None:
-            output = self.ledger.write_output(run, payload)
         detail: dict[str, Any] = {"handlers": handlers}
+        if output is None and payload is not None:
+            if len(json.dumps(payload, default=str)) <= MAX_INLINE_PAYLOAD:
+                detail["payload"] = payload  # small: in the run itself, no blob write
+            else:
+                output = self.ledger.write_output(run, payload)
         if poisoned:
             detail["poisoned"] = True
         if rejected:
@@ -178,7 +184,7 @@ class EventLog:
             return None
         record = to_record(run)
         data = self.ledger.read_output(run)
-        record["payload"] = json.loads(data) if data else None
+        record["payload"] = json.loads(data) if data else run.detail.get("payload")
         return record
 
     def list(
@@ -211,6 +217,7 @@ class EventLog:
 def to_record(run: Run) -> dict[str, Any]:
     """The operator's view: the Run, plus the event's own facts and where to read it."""
     body = run.to_dict()
+    body["detail"] = {k: v for k, v in body["detail"].items() if k != "payload"}
     body["source"] = run.name
     body["eventId"] = run.detail.get("eventId") or run.key or None
     body["href"] = f"webhooks/events/{run.name}/{run.id}"

@@ -69,7 +69,9 @@ _loaded: set[str] = set()
 
 def _register(reg: Registration) -> None:
     with _lock:
-        if not any(r.name == reg.name and r.source == reg.source for r in _registrations):
+        if not any(
+            (r.name, r.source, r.pattern) == (reg.name, reg.source, reg.pattern) for r in _registrations
+        ):
             _registrations.append(reg)
 
 
@@ -134,7 +136,12 @@ def webhook_handlers(*modules: str) -> None:
 
 def load_handlers() -> None:
     """Import the named handler modules once (an import error is a bug: it propagates)."""
-    for module in list(_modules):
+    import os
+
+    from shared.webhooks._settings import HANDLER_MODULES
+
+    configured = [m.strip() for m in (os.environ.get(HANDLER_MODULES) or "").split(",") if m.strip()]
+    for module in [*_modules, *configured]:
         if module not in _loaded:
             importlib.import_module(module)
             with _lock:

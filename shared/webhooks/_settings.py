@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from shared.errors import ConfigurationError
 from shared.webhooks._signatures import SCHEMES
@@ -20,6 +23,7 @@ GRAPH_TENANT_ID = "WEBHOOKS_GRAPH_TENANT_ID"
 GRAPH_ENCRYPTION_CERTIFICATE = "WEBHOOKS_GRAPH_ENCRYPTION_CERTIFICATE"
 GRAPH_NOTIFICATION_URL = "WEBHOOKS_GRAPH_NOTIFICATION_URL"
 GRAPH_SUBSCRIPTIONS = "WEBHOOKS_GRAPH_SUBSCRIPTIONS"
+HANDLER_MODULES = "WEBHOOKS_HANDLER_MODULES"  # comma-separated modules that register handlers
 MAX_DEQUEUE = "AzureFunctionsJobHost__extensions__queues__maxDequeueCount"
 
 QUEUE = "webhook-events"  # fixed: function_app.py names it in the queue trigger
@@ -88,8 +92,19 @@ def load(environ: Mapping[str, str]) -> WebhookSettings:
         graph_encryption_certificate=text(GRAPH_ENCRYPTION_CERTIFICATE),
         graph_notification_url=text(GRAPH_NOTIFICATION_URL),
         graph_subscriptions=text(GRAPH_SUBSCRIPTIONS),
-        max_dequeue_count=_int(environ, MAX_DEQUEUE, 5, 1, 1000),
+        max_dequeue_count=_int(environ, MAX_DEQUEUE, _host_max_dequeue(), 1, 1000),
     )
+
+
+@functools.cache
+def _host_max_dequeue() -> int:
+    """host.json's extensions.queues.maxDequeueCount (the host's default, 5, when absent)."""
+    try:
+        doc = json.loads((Path(__file__).resolve().parents[2] / "host.json").read_text(encoding="utf-8"))
+        value = doc["extensions"]["queues"]["maxDequeueCount"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return 5
+    return value if isinstance(value, int) and value > 0 else 5
 
 
 def webhook_settings() -> WebhookSettings:

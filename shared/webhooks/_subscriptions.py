@@ -154,30 +154,9 @@ def _graph() -> Any:
     name = webhook_settings().graph_connection
     if not name:
         raise ConfigurationError(f"Graph subscriptions need {GRAPH_CONNECTION} (a connection name).")
-    return _graph_client(name)
+    from shared.identity import connection
 
-
-_clients: dict[str, Any] = {}
-
-
-def _graph_client(name: str) -> Any:
-    """The connection's GraphClient (built once per connection name)."""
-    found = _clients.get(name)
-    if found is None:
-        # Until the identity face `connection(name).graph` lands, build the client here from
-        # the connection's token (one cache: the connection's) and the cloud's Graph URL.
-        from shared.config import get_settings
-        from shared.connections import get_connection
-        from shared.graph import GraphClient
-        from shared.http import session
-
-        def token() -> str:
-            return get_connection(name).get_token("graph").token
-
-        found = _clients[name] = GraphClient(
-            token=token, base_url=get_settings().cloud.graph_url, session=session()
-        )
-    return found
+    return connection(name).graph
 
 
 def _notification_url() -> str:
@@ -344,10 +323,21 @@ def _purge(now: datetime) -> int:
     return EventLog().purge(timedelta(days=webhook_settings().retention_days))
 
 
+_noted: dict[str, float] = {}
+NOTE_INTERVAL_S = 60.0
+
+
 def note_notifications(subscription_ids: set[str], received_at: str) -> None:
-    """Remember when each subscription last notified (one row per subscription id)."""
+    """Remember when each subscription last notified: one row per subscription, written at most
+    once a minute per instance (a burst must not cost a write per notification)."""
+    import time
+
     store = _store()
+    now = time.monotonic()
     for sid in subscription_ids:
+        if now - _noted.get(sid, -NOTE_INTERVAL_S) < NOTE_INTERVAL_S:
+            continue
+        _noted[sid] = now
         store.upsert(TABLE, {"PartitionKey": "seen", "RowKey": sid, "lastNotification": received_at})
 
 

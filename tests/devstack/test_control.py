@@ -1,4 +1,4 @@
-"""The control endpoints every emulator answers (CONTRACT.md): request counts and fault injection."""
+"""The control endpoints every emulator answers (docs/contract.md): request counts and fault injection."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ The settings tests compare what function_app.py and shared/ read with what the B
 either set by the Bicep (add it to main.bicep's `var appSettings`, and to CONTRACT_SETTINGS if the
 config module does not exist yet) or read with a default the code owns: then list it in
 NOT_SET_BY_BICEP (a name) or NOT_SET_BY_BICEP_PATTERNS (a family such as JOB_<NAME>_SCHEDULE),
-with the reason. A literal in the code counts as a setting name when SETTING_NAME matches it
+with the reason (a connection field: CONNECTION_FIELDS_NOT_SET_BY_BICEP). A literal in the code counts as a setting name when SETTING_NAME matches it
 (extend SETTING_PREFIXES for a new family) or when it is a value of the config module's
 `EnvironmentVariables` / `ConnectionFields` classes.
 """
@@ -29,6 +29,12 @@ CONNECTION_FIELDS = {
     "SEND_CERTIFICATE_CHAIN",
 }
 
+# Connection fields the code reads that the Bicep never sets, with the reason.
+CONNECTION_FIELDS_NOT_SET_BY_BICEP = {
+    "MANAGED_IDENTITY_OBJECT_ID": "alternative to MANAGED_IDENTITY_CLIENT_ID, which connectionType names",
+    "MANAGED_IDENTITY_RESOURCE_ID": "alternative to MANAGED_IDENTITY_CLIENT_ID, which connectionType names",
+}
+
 # Read by the code but never set by the Bicep, with the reason.
 NOT_SET_BY_BICEP = {
     "AZURE_AUTHORITY_HOST": "devstack override of the Entra endpoint (Azure derives it from AZURE_CLOUD)",
@@ -41,6 +47,8 @@ NOT_SET_BY_BICEP = {
     "TOKEN_DEADLINE_SECONDS": "optional tuning; the code's default suits Functions",
     "RETRY_AFTER_CAP_SECONDS": "optional tuning; the code's default suits Functions",
     "KEY_VAULT_REFRESH_SECONDS": "optional tuning; the code's default suits Functions",
+    "AZURE_MANAGED_IDENTITY_OBJECT_ID": "alternative to AZURE_CLIENT_ID, which the Bicep sets",
+    "AZURE_MANAGED_IDENTITY_RESOURCE_ID": "alternative to AZURE_CLIENT_ID, which the Bicep sets",
 }
 
 # Families of optional settings, by pattern, with the reason.

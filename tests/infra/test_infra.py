@@ -31,6 +31,7 @@ from tree_sitter import Node
 
 from tests.infra.app_settings import (
     CONNECTION_FIELDS,
+    CONNECTION_FIELDS_NOT_SET_BY_BICEP,
     CONTRACT_SETTINGS,
     HOST_SETTINGS,
     PLATFORM_PREFIXES,
@@ -635,14 +636,14 @@ def test_every_setting_the_code_reads_is_set() -> None:
         if not not_set_by_bicep(n) and not n.startswith(PLATFORM_PREFIXES) and not HOST_SETTINGS.match(n)
     }
     assert unset == set()
-    assert read_fields <= fields
+    assert read_fields - CONNECTION_FIELDS_NOT_SET_BY_BICEP.keys() <= fields
 
 
 def test_no_orphan_setting() -> None:
     """Each setting the Bicep sets for the code is read by it (the contract's list until config.py lands)."""
     names, fields = settings_set_by_bicep()
     for_code = {n for n in names if not HOST_SETTINGS.match(n)}
-    if (ROOT / "shared" / "config.py").exists():
+    if (ROOT / "shared" / "config.py").exists() or (ROOT / "shared" / "config").is_dir():
         read, read_fields = settings_read_by_code()
         assert for_code - read == set()
         assert fields - read_fields == set()
@@ -650,20 +651,66 @@ def test_no_orphan_setting() -> None:
         assert for_code == CONTRACT_SETTINGS
 
 
+def string_list_param(name: str) -> set[str]:
+    """The default values of a `param NAME string[] = [...]` of main.bicep."""
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    block = re.search(rf"param {name} string\[\] = \[(.*?)\]", main, re.DOTALL)
+    assert block, f"main.bicep: param {name} string[] = [...] not found"
+    return set(re.findall(r"'([^']+)'", block.group(1)))
+
+
+def storage_names_in_code() -> dict[str, set[str]]:
+    """Queue, table and container names the code names in QUEUE / TABLE / CONTAINER constants."""
+    found: dict[str, set[str]] = {"QUEUE": set(), "TABLE": set(), "CONTAINER": set()}
+    for path in code_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Constant):
+                continue
+            for target in node.targets:
+                kind = (
+                    re.search(r"(QUEUE|TABLE|CONTAINER)$", target.id)
+                    if isinstance(target, ast.Name)
+                    else None
+                )
+                value = node.value.value
+                # Storage names only (3-63 lower-case letters, digits, hyphens), not setting names.
+                if kind and isinstance(value, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]{2,62}", value):
+                    found[kind.group(1)].add(value)
+    return found
+
+
+def test_the_storage_the_code_uses_exists_with_its_roles() -> None:
+    """Each queue, table and blob container the code names is created; containers get their own role."""
+    named = storage_names_in_code()
+    assert named["QUEUE"] <= string_list_param("queueNames")
+    assert named["TABLE"] <= string_list_param("tableNames")
+    # Blob roles are per container (not on the account): a container missing here would be denied.
+    assert named["CONTAINER"] <= string_list_param("dataContainerNames")
+    assert named["CONTAINER"], "no CONTAINER constant found in the code"
+
+
 def test_queues_the_code_triggers_on_exist() -> None:
     """Every queue_name in function_app.py is a queue the Bicep creates, on a connection it configures."""
-    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
-    block = re.search(r"param queueNames string\[\] = \[(.*?)\]", main, re.DOTALL)
-    assert block
-    created = set(re.findall(r"'([^']+)'", block.group(1)))
+    created = string_list_param("queueNames")
     names, _ = settings_set_by_bicep()
-    for node in ast.walk(ast.parse((ROOT / "function_app.py").read_text(encoding="utf-8"))):
-        if isinstance(node, ast.keyword) and isinstance(node.value, ast.Constant):
-            value = str(node.value.value)
-            if node.arg == "queue_name" and not value.startswith("%"):
-                assert value in created
-            if node.arg == "connection":
-                assert f"{value}__accountName" in names
+    tree_ = ast.parse((ROOT / "function_app.py").read_text(encoding="utf-8"))
+    constants = {
+        t.id: n.value.value
+        for n in ast.walk(tree_)
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    for node in ast.walk(tree_):
+        if not isinstance(node, ast.keyword):
+            continue
+        value = node.value.value if isinstance(node.value, ast.Constant) else None
+        if isinstance(node.value, ast.Name):
+            value = constants.get(node.value.id)
+        if node.arg == "queue_name" and isinstance(value, str) and not value.startswith("%"):
+            assert value in created
+        if node.arg == "connection" and isinstance(value, str):
+            assert f"{value}__accountName" in names
 
 
 # --------------------------------------------------------------------------------------------

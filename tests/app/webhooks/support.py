@@ -84,3 +84,63 @@ def notification(
         "tenantId": TENANT,
         **extra,
     }
+
+
+# -- the app against the devstack and Azurite ---------------------------------------------
+
+SECRET_STANDARD = "webhook-standard"
+CLIENT_STATE_SECRET = "webhook-graph-clientstate"
+
+
+def put_secret(devstack: Any, name: str, value: str) -> None:
+    """Add a new version of a Key Vault secret through the emulator's control endpoint."""
+    from tests.conftest import tls_session
+
+    with tls_session(devstack.state()["caBundle"]) as s:
+        s.put(
+            f"{devstack.servers['keyvault'].url}/_devstack/secrets/{name}", json={"value": value}, timeout=10
+        ).raise_for_status()
+
+
+def secret_value(devstack: Any, name: str) -> str:
+    """The latest value of a seeded secret, read from the emulator's model (as a sender would hold it)."""
+    version = devstack.tenant.vault.latest_secret(name)
+    assert version is not None
+    return str(version.value)
+
+
+def queue_depth(store: Any) -> int:
+    """Messages waiting in the webhook queue (visible ones)."""
+    props = store.queue("webhook-events").get_queue_properties()
+    return int(props.approximate_message_count or 0)
+
+
+def run_queue(store: Any, *, max_dequeue: int = 5, rounds: int = 50) -> dict[str, int]:
+    """Drain the webhook queue through function_app's queue function, as the Functions host does:
+    delete on success, make visible again on failure, move to `-poison` after `max_dequeue` tries."""
+    from azure.functions.queue import QueueMessage
+
+    import function_app
+
+    queue = store.queue("webhook-events")
+    seen = {"ok": 0, "failed": 0, "poisoned": 0}
+    for _ in range(rounds):
+        messages = list(queue.receive_messages(max_messages=32, visibility_timeout=60))
+        if not messages:
+            return seen
+        for m in messages:
+            msg = QueueMessage(id=m.id, body=bytes(m.content), dequeue_count=m.dequeue_count)  # type: ignore[no-untyped-call]
+            try:
+                function_app.webhooks_process(msg)
+            except Exception:
+                if (m.dequeue_count or 0) >= max_dequeue:
+                    store.queue("webhook-events-poison").send_message(m.content)
+                    queue.delete_message(m)
+                    seen["poisoned"] += 1
+                else:
+                    queue.update_message(m, visibility_timeout=0)
+                    seen["failed"] += 1
+                continue
+            queue.delete_message(m)
+            seen["ok"] += 1
+    return seen

@@ -1,4 +1,4 @@
-"""Each sender's handshake through the function_app routes: Graph validation, Event Grid validation, CloudEvents OPTIONS."""
+"""Each sender's handshake through function_app: Graph and Event Grid validation, CloudEvents OPTIONS."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _request(
     ],
 )
 def test_graph_validation_echoes_the_decoded_token_as_text(token: str) -> None:
-    """?validationToken= (URL-encoded on the wire, decoded by the host) comes back as 200 text/plain, unchanged."""
+    """?validationToken= (URL-encoded on the wire, decoded by the host) comes back 200 text/plain."""
     url = f"http://localhost/api/webhooks/graph?validationToken={quote(token)}"
     response = function_app.webhooks_graph(_request("POST", url, params={"validationToken": token}))
     assert response.status_code == 200
@@ -43,7 +43,7 @@ def test_graph_validation_echoes_the_decoded_token_as_text(token: str) -> None:
 
 
 def test_graph_validation_does_no_key_vault_storage_or_sdk_work(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With no Key Vault, no storage and no identity configured, the handshake still answers, loading no SDK."""
+    """With no Key Vault, storage or identity configured, the handshake answers, loading no SDK."""
     for name in ("KEY_VAULT_URL", "AzureWebJobsStorage", "IDENTITY_ENDPOINT"):
         monkeypatch.delenv(name, raising=False)
     before = {
