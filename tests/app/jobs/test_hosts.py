@@ -25,12 +25,12 @@ HOST = (
 
 
 def test_two_hosts_on_one_storage_account_run_each_slot_once(azurite: Azurite) -> None:
-    """Both hosts fire every second; each slot has one run and the other host's firing is a duplicate."""
+    """Both hosts fire every 5 s; each slot has one run and the other host's firing is a duplicate."""
     name = "two-hosts-" + secrets.token_hex(3)
     env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string, "HOST_TEST_JOB": name}
     hosts = [
         subprocess.Popen(
-            [sys.executable, "-c", HOST, "5"],
+            [sys.executable, "-c", HOST, "12"],
             cwd=ROOT,
             env={**env, "HOST_TEST_NAME": f"host-{i}"},
             stdout=subprocess.PIPE,
@@ -46,7 +46,7 @@ def test_two_hosts_on_one_storage_account_run_each_slot_once(azurite: Azurite) -
     by_slot: dict[str, list[Status]] = defaultdict(list)
     for run in runs:
         by_slot[str(run.detail["slot"])].append(run.status)
-    assert len(by_slot) >= 3
+    assert len(by_slot) >= 2
     for slot, statuses in by_slot.items():
         assert statuses.count(Status.SUCCEEDED) == 1, (slot, statuses)
         assert set(statuses) <= {Status.SUCCEEDED, Status.DUPLICATE}, (slot, statuses)
