@@ -59,13 +59,15 @@ param connections connectionType[]?
 
 @description('Optional. Names of the storage queues the app uses.')
 param queueNames string[] = [
-  'job-runs'
+  'jobs-runs'
+  'jobs-units'
+  'jobs-units-poison'
   'webhook-notifications'
 ]
 
 @description('Optional. Names of the storage tables the app uses (letters and digits only).')
 param tableNames string[] = [
-  'jobs'
+  'jobleases'
   'runs'
 ]
 
