@@ -1,11 +1,11 @@
-"""Warm get_token overhead per connection kind, and network calls per 1,000 invocations.
+"""Warm Connection.token() overhead per connection kind, and network calls per 1,000 invocations.
 
     .venv/bin/python -m benchmarks.bench_tokens [--calls 10000]
 
 Starts the offline tenant, then measures each credential kind in a fresh Python process (a
 cold start: the azure-keyvault packages keep a process-wide challenge cache, so a kind measured
 after another would inherit its challenge), and reports (1) median and p99 microseconds of a
-warm `get_token` and (2) the requests each emulator counted (`/_devstack/requests`) for 1,000
+warm `token()` and (2) the requests each emulator counted (`/_devstack/requests`) for 1,000
 invocations, with Key Vault's by operation, against the minimum: one token per connection and
 resource per token lifetime, one Key Vault read per certificate/secret version (plus the
 identity's vault token; keyvault-key signs once per assertion), and one unauthenticated
@@ -27,7 +27,7 @@ from pathlib import Path
 import requests
 
 from devstack.offline_tenant import OfflineTenant
-from shared.connections import get_connection, reset_connections
+from shared.identity import connection, reset_connections
 
 GRAPH = "https://graph.microsoft.com"
 EMULATORS = ("identity", "entra", "keyvault", "graph")
@@ -90,14 +90,14 @@ def measure(kind: str, calls: int, servers: dict[str, str], ca: str) -> dict[str
 
     reset_connections()
     counts(reset=True)
-    conn = get_connection(kind.replace("-", "_"))
+    conn = connection(kind.replace("-", "_"))
     for _ in range(1000):
-        conn.get_token(GRAPH)
+        conn.token(GRAPH)
     seen = counts()
     samples = []
     for _ in range(calls):
         started = time.perf_counter_ns()
-        conn.get_token(GRAPH)
+        conn.token(GRAPH)
         samples.append((time.perf_counter_ns() - started) / 1000)
     samples.sort()
     return {

@@ -34,6 +34,12 @@ class _Slot:
             return Response("starting", status=503)(environ, start_response)
         return self.app(environ, start_response)
 
+    def http_error(self, status: int, detail: str) -> Response:
+        """A malformed request's answer, in the emulator's own error shape."""
+        if self.app is None:
+            return Response(detail, status=status)
+        return self.app.http_error(status, detail)
+
 
 class OfflineTenant:
     """The running emulators: identity endpoint, Entra ID, Key Vault and Graph."""
@@ -74,7 +80,7 @@ class OfflineTenant:
         servers: dict[str, RunningServer] = {}
         try:
             for name, slot in slots.items():
-                servers[name] = serve(slot, ssl_context=None if name == "identity" else tls)
+                servers[name] = serve(slot, ssl_context=None if name == "identity" else tls, name=name)
             tenant = build_tenant(servers["entra"].url, ca=ca)
             tenant.extra["urls"] = {name: s.url for name, s in servers.items()}
             if scale:
@@ -144,6 +150,10 @@ class OfflineTenant:
         for s in self.servers.values():
             s.stop()
         self.servers = {}
+        for emulator in self.emulators.values():
+            close = getattr(emulator, "close", None)
+            if callable(close):
+                close()
 
 
 def handle_locally(emulator: Emulator, request: Request) -> Response:

@@ -32,8 +32,12 @@ param functionAppName string?
 @description('Optional. Name of the storage account. Defaults to a name derived from environmentName.')
 param storageAccountName string?
 
-@description('Optional. Name of the Key Vault. Defaults to a name derived from environmentName.')
+@description('Optional. Name of the Key Vault. Defaults to a name derived from environmentName and keyVaultNameSalt.')
 param keyVaultName string?
+
+@description('Optional. Up to 8 lower-case letters or digits appended to the default Key Vault name. A deleted vault keeps its name for its retention period (purge protection is on), so `azd down` followed by `azd up` needs a new one: the azd hooks (infra/hooks/azd_env.py) keep a random salt in the azd environment and change it after `azd down`.')
+@maxLength(8)
+param keyVaultNameSalt string = ''
 
 @description('Optional. Memory of each Flex Consumption instance, in MB.')
 @allowed([
@@ -43,8 +47,8 @@ param keyVaultName string?
 ])
 param instanceMemoryMB int = 2048
 
-@description('Optional. Maximum number of instances the app scales out to.')
-@minValue(1)
+@description('Optional. Maximum number of instances the app scales out to (Flex Consumption: 40 to 1000).')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
@@ -57,18 +61,29 @@ param zoneRedundant bool = false
 @description('Optional. The named connections the app uses (CONNECTIONS__<NAME>__* settings). None by default: the app then acts only with its managed identity.')
 param connections connectionType[]?
 
-@description('Optional. Names of the storage queues the app uses.')
+// The names below are the ones the code uses (tests/infra/test_infra.py compares them with the
+// QUEUE / TABLE / CONTAINER constants of function_app.py and shared/).
+@description('Optional. Names of the storage queues the app uses (created here; the app and the host may create more, such as poison queues).')
 param queueNames string[] = [
+  'automation-runs'
   'jobs-runs'
   'jobs-units'
   'jobs-units-poison'
-  'webhook-notifications'
+  'webhook-events'
 ]
 
 @description('Optional. Names of the storage tables the app uses (letters and digits only).')
 param tableNames string[] = [
+  'automationaudit'
   'jobleases'
   'runs'
+  'webhooksubscriptions'
+]
+
+@description('Optional. Names of the blob containers the app keeps data in (job outputs, webhook payloads). The app\'s identity gets Storage Blob Data Contributor on these containers only.')
+param dataContainerNames string[] = [
+  'run-outputs'
+  'webhook-payloads'
 ]
 
 @description('Optional. Public network access of the Key Vault. Defaults to Disabled with virtual network integration, Enabled without.')
@@ -80,10 +95,10 @@ param networking networkingType?
 @description('Optional. Object (principal) id of whoever deploys (azd sets AZURE_PRINCIPAL_ID): gets Key Vault Certificates Officer so they can import the certificate.')
 param deployerPrincipalId string?
 
-@description('Optional. Type of the deployer\'s principal.')
+@description('Optional. Type of the deployer\'s principal: the azd preprovision hook sets AZURE_PRINCIPAL_TYPE from what azd is signed in as (User, or ServicePrincipal in CI).')
 param deployerPrincipalType ('User' | 'ServicePrincipal' | 'Group') = 'User'
 
-@description('Optional. Also create, with the Microsoft Graph Bicep extension, an app registration whose federated credential trusts the user-assigned identity. Needs Graph permissions at deployment time (Application.ReadWrite.All, and AppRoleAssignment.ReadWrite.All for app roles).')
+@description('Optional. Also create, with the Microsoft Graph Bicep extension (Bicep 0.36.1 or later), an app registration whose federated credential trusts the user-assigned identity. Public cloud (AzureCloud) only: the deployment fails elsewhere. Needs Graph permissions at deployment time (Application.ReadWrite.All, and AppRoleAssignment.ReadWrite.All for app roles).')
 param deployGraphApp bool = false
 
 @description('Optional. Microsoft Graph app roles to grant when deployGraphApp is true, to the user-assigned identity or to the app registration.')
@@ -98,13 +113,57 @@ var baseName = toLower(environmentName)
 var allTags = union(tags ?? {}, { 'azd-env-name': environmentName })
 var siteName = functionAppName ?? 'func-${baseName}-${resourceToken}'
 var deploymentContainerName = 'app-package'
+// The Functions host keeps leases, timer status and keys in these containers.
+var hostContainerNames = [
+  'azure-webjobs-hosts'
+  'azure-webjobs-secrets'
+]
 var useNetworking = networking != null
 
 // AzureCloud, AzureChinaCloud or AzureUSGovernment: the app derives its endpoints from it.
 var cloudName = environment().name
 
-var connectionList = connections ?? []
-var usesKeyVaultKey = length(filter(connectionList, c => c.credential == 'keyvault-key')) > 0
+// The Microsoft Graph Bicep extension deploys only to the public cloud
+// (https://learn.microsoft.com/graph/templates/bicep/overview-bicep-templates-for-graph).
+var graphAppRequested = deployGraphApp ? (cloudName == 'AzureCloud' ? true : fail('deployGraphApp: the Microsoft Graph Bicep extension deploys only to the public cloud (AzureCloud), and this deployment runs in ${cloudName}. Set DEPLOY_GRAPH_APP=false and create the app registration by hand (infra/README.md).')) : false
+
+// A connection that cannot work is a deployment error, raised before anything is deployed (the
+// loops below read validatedConnections, and a loop's array is computed at the start).
+var connectionErrors = flatten(map(connections ?? [], c => concat(
+  c.credential != 'managed-identity' && c.?clientId == null && !(c.credential == 'federated-identity' && deployGraphApp) ? ['${c.name} (${c.credential}) needs clientId${c.credential == 'federated-identity' ? ' (or DEPLOY_GRAPH_APP=true, whose app registration it then uses)' : ''}'] : [],
+  c.credential == 'certificate' && c.?certificateName == null ? ['${c.name} (certificate) needs certificateName'] : [],
+  c.credential == 'client-secret' && c.?secretName == null ? ['${c.name} (client-secret) needs secretName'] : [],
+  c.credential == 'keyvault-key' && c.?keyName == null ? ['${c.name} (keyvault-key) needs keyName'] : [],
+  c.?keyVaultResourceId != null && c.credential == 'managed-identity' ? ['${c.name} (managed-identity) reads no vault: remove keyVaultResourceId'] : []
+)))
+var connectionList = empty(connectionErrors) ? (connections ?? []) : fail('These connections cannot work: ${join(connectionErrors, '; ')}.')
+
+// The Key Vault roles each kind of connection needs on the vault holding its objects: a
+// certificate's private key and a client secret are read as secrets; a keyvault-key connection
+// reads its certificate (the x5t of the assertion) and signs with its key.
+var vaultRolesByCredential = {
+  'managed-identity': []
+  'federated-identity': []
+  certificate: [
+    'Key Vault Secrets User'
+  ]
+  'client-secret': [
+    'Key Vault Secrets User'
+  ]
+  'keyvault-key': [
+    'Key Vault Crypto User'
+    'Key Vault Certificate User'
+  ]
+}
+var usesKeyVaultKey = length(filter(connectionList, c => c.credential == 'keyvault-key' && c.?keyVaultResourceId == null)) > 0
+var otherVaultConnections = [
+  for c in filter(connectionList, x => x.?keyVaultResourceId != null): {
+    credential: c.credential
+    subscriptionId: split(c.?keyVaultResourceId ?? '', '/')[2]
+    resourceGroupName: split(c.?keyVaultResourceId ?? '', '/')[4]
+    vaultName: last(split(c.?keyVaultResourceId ?? '', '/'))
+  }
+]
 
 // ---------------------------------------------------------------------------------------------
 // Identity, telemetry, storage, Key Vault
@@ -114,6 +173,17 @@ module identity 'modules/identity.bicep' = {
   name: 'identity'
   params: {
     name: 'id-${baseName}-${resourceToken}'
+    location: location
+    tags: allTags
+  }
+}
+
+// Writes and reads the deployment package, and nothing else: the identity the code runs as has no
+// role on the package's container, so a connection's token cannot rewrite the app.
+module deploymentIdentity 'modules/identity.bicep' = {
+  name: 'deploymentIdentity'
+  params: {
+    name: 'id-deploy-${baseName}-${resourceToken}'
     location: location
     tags: allTags
   }
@@ -142,15 +212,14 @@ module storage 'modules/storage.bicep' = {
     location: location
     tags: allTags
     deploymentContainerName: deploymentContainerName
+    blobContainerNames: concat(hostContainerNames, dataContainerNames)
     queueNames: queueNames
     tableNames: tableNames
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
     publicNetworkAccess: useNetworking ? 'Disabled' : 'Enabled'
+    // Queues and tables on the account: the host creates poison queues and its diagnostic tables,
+    // the app its tables, on first use.
     roleAssignments: [
-      {
-        // The Functions host keeps leases, keys and the deployment package in blobs.
-        roleDefinitionIdOrName: 'Storage Blob Data Owner'
-        principalId: identity.outputs.principalId
-      }
       {
         roleDefinitionIdOrName: 'Storage Queue Data Contributor'
         principalId: identity.outputs.principalId
@@ -160,13 +229,35 @@ module storage 'modules/storage.bicep' = {
         principalId: identity.outputs.principalId
       }
     ]
+    // Blobs container by container: the host's own (Storage Blob Data Owner, as the Functions docs
+    // ask for host storage), the app's data, and the deployment package for the deployment identity.
+    containerRoleAssignments: concat(
+      map(hostContainerNames, name => {
+        roleDefinitionIdOrName: 'Storage Blob Data Owner'
+        principalId: identity.outputs.principalId
+        containerName: name
+      }),
+      map(dataContainerNames, name => {
+        roleDefinitionIdOrName: 'Storage Blob Data Contributor'
+        principalId: identity.outputs.principalId
+        containerName: name
+      }),
+      [
+        {
+          roleDefinitionIdOrName: 'Storage Blob Data Contributor'
+          principalId: deploymentIdentity.outputs.principalId
+          containerName: deploymentContainerName
+        }
+      ]
+    )
   }
 }
 
 // The app reads certificates (through their secrets), client secrets and the webhook signing
 // secrets (webhook-{source}), so Key Vault Secrets User is granted on the vault: a per-secret
 // scope is not possible at deployment time, as those objects are imported afterwards. Key Vault
-// Crypto User (sign with a non-exportable key) only when a keyvault-key connection exists.
+// Crypto User (sign with a non-exportable key) and Key Vault Certificate User (read that key's
+// certificate) only when a keyvault-key connection keeps its key in this vault.
 var secretsUserAssignments = [
   {
     roleDefinitionIdOrName: 'Key Vault Secrets User'
@@ -177,6 +268,10 @@ var secretsUserAssignments = [
 var cryptoUserAssignments = usesKeyVaultKey ? [
   {
     roleDefinitionIdOrName: 'Key Vault Crypto User'
+    principalId: identity.outputs.principalId
+  }
+  {
+    roleDefinitionIdOrName: 'Key Vault Certificate User'
     principalId: identity.outputs.principalId
   }
 ] : []
@@ -192,9 +287,10 @@ var deployerAssignments = deployerPrincipalId != null ? [
 module keyVault 'modules/keyvault.bicep' = {
   name: 'keyVault'
   params: {
-    name: keyVaultName ?? 'kv-${resourceToken}'
+    name: keyVaultName ?? 'kv-${resourceToken}${toLower(keyVaultNameSalt)}'
     location: location
     tags: allTags
+    workspaceResourceId: monitoring.outputs.workspaceResourceId
     publicNetworkAccess: keyVaultPublicNetworkAccess ?? (useNetworking ? 'Disabled' : 'Enabled')
     roleAssignments: concat(secretsUserAssignments, cryptoUserAssignments, deployerAssignments)
   }
@@ -235,11 +331,24 @@ module privateEndpoints 'modules/private-endpoints.bicep' = if (useNetworking) {
   }
 }
 
+// A connection whose objects sit in another vault: the roles it needs, on that vault.
+module connectionVaultAccess 'modules/vault-access.bicep' = [
+  for (c, i) in otherVaultConnections: {
+    name: 'vaultAccess-${resourceToken}-${i}'
+    scope: resourceGroup(c.subscriptionId, c.resourceGroupName)
+    params: {
+      vaultName: c.vaultName
+      principalId: identity.outputs.principalId
+      roleNames: vaultRolesByCredential[c.credential]
+    }
+  }
+]
+
 // ---------------------------------------------------------------------------------------------
 // Optional: app registration trusting the identity (Microsoft Graph Bicep extension)
 // ---------------------------------------------------------------------------------------------
 
-module graphApp 'modules/graph-app.bicep' = if (deployGraphApp) {
+module graphApp 'modules/graph-app.bicep' = if (graphAppRequested) {
   name: 'graphApp'
   params: {
     uniqueName: 'entra-automation-${baseName}-${resourceToken}'
@@ -261,7 +370,7 @@ module connectionSettings 'modules/connection-settings.bicep' = {
     connections: connectionList
     tenantId: tenant().tenantId
     managedIdentityClientId: identity.outputs.clientId
-    federatedClientId: deployGraphApp ? graphApp!.outputs.applicationClientId : null
+    federatedClientId: graphAppRequested ? graphApp!.outputs.applicationClientId : null
   }
 }
 
@@ -289,6 +398,7 @@ module functionApp 'modules/function-app.bicep' = {
     location: location
     tags: union(allTags, { 'azd-service-name': 'api' })
     userAssignedIdentityResourceId: identity.outputs.resourceId
+    deploymentIdentityResourceId: deploymentIdentity.outputs.resourceId
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     appSettings: appSettings
@@ -329,4 +439,4 @@ output userAssignedIdentityClientId string = identity.outputs.clientId
 output userAssignedIdentityPrincipalId string = identity.outputs.principalId
 
 @description('The client id of the app registration of the Graph module, when deployGraphApp is true.')
-output graphApplicationClientId string? = deployGraphApp ? graphApp!.outputs.applicationClientId : null
+output graphApplicationClientId string? = graphAppRequested ? graphApp!.outputs.applicationClientId : null

@@ -12,7 +12,9 @@ param location = readEnvironmentVariable('AZURE_LOCATION', 'swedencentral')
 // azd sets AZURE_PRINCIPAL_ID to the signed-in principal: it gets Key Vault Certificates Officer.
 param deployerPrincipalId = empty(readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')) ? null : readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 
-// any(): an environment variable is a plain string; the deployment checks it against the allowed values.
+// The preprovision hook (infra/hooks/azd_env.py) sets AZURE_PRINCIPAL_TYPE from what azd is signed
+// in as (ServicePrincipal in CI). any(): an environment variable is a plain string; the deployment
+// checks it against the allowed values.
 param deployerPrincipalType = any(readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', 'User'))
 
 param instanceMemoryMB = any(int(readEnvironmentVariable('DEPLOY_INSTANCE_MEMORY_MB', '2048')))
@@ -33,3 +35,7 @@ param deployGraphApp = bool(readEnvironmentVariable('DEPLOY_GRAPH_APP', 'false')
 
 // JSON array, for example [{"principal": "managedIdentity", "appRole": "User.Read.All"}].
 param graphAppRoleAssignments = json(readEnvironmentVariable('DEPLOY_GRAPH_APP_ROLES', '[]'))
+
+// A random suffix of the vault name kept in the azd environment (infra/hooks/azd_env.py): a new
+// one after `azd down`, as the deleted vault keeps its name while purge protection holds it.
+param keyVaultNameSalt = readEnvironmentVariable('AZURE_KEY_VAULT_SALT', '')

@@ -40,8 +40,8 @@ type connectionType = {
   @description('Optional. Client id of the managed identity the connection uses to reach Key Vault or as its federated assertion. Defaults to the app\'s (AZURE_CLIENT_ID).')
   managedIdentityClientId: string?
 
-  @description('Optional. URL of another Key Vault that holds this connection\'s certificate, secret or key. Defaults to the app\'s (KEY_VAULT_URL).')
-  keyVaultUrl: string?
+  @description('Optional. Resource id of another Key Vault that holds this connection\'s certificate, secret or key (any subscription or resource group of the tenant). The app\'s identity gets the roles the connection needs on it, and CONNECTIONS__<NAME>__KEY_VAULT_URL points to it. Defaults to the app\'s vault (KEY_VAULT_URL).')
+  keyVaultResourceId: string?
 }
 
 @export()

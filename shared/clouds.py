@@ -24,7 +24,10 @@ AZURE_US_GOVERNMENT = "AzureUSGovernment"
 GRAPH = "graph"
 ARM = "arm"
 EXCHANGE = "exchange"
-KEY_VAULT = "key-vault"
+KEY_VAULT = "keyvault"
+STORAGE = "storage"
+# Every logical resource name `Connection.token()` takes.
+LOGICAL_RESOURCES = (GRAPH, ARM, EXCHANGE, KEY_VAULT, STORAGE)
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Cloud:
     arm_resource: str
     exchange_resource: str
     key_vault_resource: str
+    storage_resource: str = "https://storage.azure.com"
     authority_overridden: bool = False
     graph_overridden: bool = False
     arm_overridden: bool = False
@@ -55,12 +59,15 @@ class Cloud:
         return f"{self.graph_resource}/.default"
 
     def resource(self, logical_or_uri: str) -> str:
-        """The token resource of `graph`, `arm`, `exchange` or `key-vault` in this cloud; a URI unchanged."""
+        """The token resource of `graph`, `arm`, `exchange`, `keyvault` or `storage` here; a URI unchanged."""
         known = {
             GRAPH: self.graph_resource,
             ARM: self.arm_resource,
             EXCHANGE: self.exchange_resource,
             KEY_VAULT: self.key_vault_resource,
+            # Azure Storage takes this audience in every cloud:
+            # https://learn.microsoft.com/azure/storage/blobs/authorize-access-azure-active-directory
+            STORAGE: self.storage_resource,
         }
         return known.get(logical_or_uri, logical_or_uri)
 

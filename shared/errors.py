@@ -13,14 +13,16 @@
     └── StorageError                 Table, Blob or Queue storage refused or failed (shared/storage)
 
 Every error carries `step` (where it happened: "identity-endpoint", "key-vault", "entra",
-"graph", "certificate", "configuration", "storage"), `status` (the HTTP status seen, when there was one),
-`code` (the service's own code, e.g. "AADSTS700027", "SecretNotFound") and `hint` (what to
+"graph", "certificate", "configuration", "storage"), `status` (the HTTP status seen, an int,
+when there was one), `code` (the service's own code, e.g. "AADSTS700027", "SecretNotFound"),
+`aadsts` (Entra's error number as an int, e.g. 700027, when Entra sent one) and `hint` (what to
 grant or fix). `outage` is True when retrying later may help (5xx, 429, timeout, refused
 connection) and False when a person must change something.
 
-Foreign errors (azure-core, msal result dicts, requests) are mapped at one boundary
-(`shared/identity/_errors.py`) with ``raise ... from exc``; messages say what to do and never
-carry a token, secret, key or assertion.
+Foreign errors (azure-core, msal result dicts and exceptions, requests) are mapped at one
+boundary, `shared/boundary.py`, with ``raise ... from exc``; an exception it does not know is
+left alone (a bug to see). Messages say what to do and never carry a token, secret, key or
+assertion.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class AutomationError(Exception):
         code: str | None = None,
         hint: str | None = None,
         outage: bool | None = None,
+        aadsts: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -48,6 +51,7 @@ class AutomationError(Exception):
         self.status = status
         self.code = code
         self.hint = hint
+        self.aadsts = aadsts
         if outage is not None:
             self.outage = outage
 
@@ -61,6 +65,7 @@ class AutomationError(Exception):
             "step": self.step,
             "status": self.status,
             "code": self.code,
+            "aadsts": self.aadsts,
             "outage": self.outage,
             "message": self.message,
             "hint": self.hint,

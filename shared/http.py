@@ -1,9 +1,9 @@
-"""The one pooled `requests.Session` the app's identity code uses, and bounded retry timing.
+"""Pooled `requests.Session`s, deadlines that nested calls inherit, and bounded retry timing.
 
 `trust_env=False`: requests would otherwise let `REQUESTS_CA_BUNDLE` / `CURL_CA_BUNDLE` from
-the environment override `verify=` (FACTS.md), and proxies from the environment apply to
-token calls. The CA bundle comes from `shared.config` and is passed explicitly; TLS
-verification is never turned off.
+the environment override `verify=` (docs/identity.md, "TLS"), and proxies from the environment
+apply to token calls. The CA bundle comes from `shared.config` and is passed explicitly; TLS
+verification is never turned off. `requests` is imported on first use, not at import.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-
-import requests
-from requests.adapters import HTTPAdapter
+from typing import TYPE_CHECKING
 
 from shared.config import get_settings
+
+if TYPE_CHECKING:
+    import requests
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -36,15 +37,23 @@ def session() -> requests.Session:
         return current
     with _lock:
         if _session is None:
-            s = requests.Session()
-            s.trust_env = False
-            s.verify = get_settings().ca_bundle or True
-            # Concurrent cold starts open a few connections per host; keep them pooled.
-            adapter = HTTPAdapter(pool_connections=8, pool_maxsize=32, max_retries=0)
-            s.mount("https://", adapter)
-            s.mount("http://", adapter)
-            _session = s
+            _session = new_session()
         return _session
+
+
+def new_session() -> requests.Session:
+    """A new pooled session: `trust_env=False`, `verify` = the CA bundle or True, no silent retries."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    s = requests.Session()
+    s.trust_env = False
+    s.verify = get_settings().ca_bundle or True
+    # Concurrent cold starts open a few connections per host; keep them pooled.
+    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=32, max_retries=0)
+    s.mount("https://", adapter)
+    s.mount("http://", adapter)
+    return s
 
 
 def reset_session() -> None:

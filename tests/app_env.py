@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from devstack.offline_tenant import OfflineTenant
-from shared.connections import reset_connections
+from shared.identity import reset_connections
 from tests.conftest import tls_session
 
 EMULATORS = ("identity", "entra", "keyvault", "graph")

@@ -1,10 +1,11 @@
 """The base of every emulator: routing, request counting, fault injection, JSON helpers.
 
-Control endpoints (`../shared/CONTRACT.md`), under each emulator's base URL:
+Control endpoints (docs/contract.md), under each emulator's base URL:
 - `GET /_devstack/requests` -> `{"total": N, "byOperation": {...}}`; `DELETE` resets.
 - `POST /_devstack/faults` `{"match", "status", "times", "retryAfter", "delayMs"}`; `DELETE` clears.
   `retryAfter` is seconds (decimals allowed) or an HTTP-date string, sent verbatim as `Retry-After`.
 A fault with no `status` (or 0) only delays the matching requests, then serves them.
+Control endpoints answer their client mistakes as `application/problem+json` (400/404/405).
 """
 
 from __future__ import annotations
@@ -24,7 +25,14 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from devstack.core.problems import ControlBody, ControlError, problem
+from devstack.core.server import default_error_page
+
 log = logging.getLogger(__name__)
+
+MAX_FAULT_TIMES = 1_000_000
+MAX_RETRY_AFTER_S = 86_400
+MAX_DELAY_MS = 60_000
 
 Handler = Callable[..., Response]
 
@@ -87,7 +95,12 @@ class Emulator:
         )
 
     def not_found(self, request: Request) -> Response:
-        return json_response({"error": {"code": "NotFound", "message": f"No route for {request.path}"}}, 404)
+        """No operation for this method and path, in the service's error shape."""
+        return self.http_error(404, "No route for this path.")
+
+    def http_error(self, status: int, detail: str) -> Response:
+        """A malformed request (the server's 400/408/413/414/431/505) in this service's error shape."""
+        return default_error_page(status, detail)
 
     # -- WSGI -----------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -122,6 +135,8 @@ class Emulator:
             return self.handlers[str(operation)](request, **args)
         except ServiceError as exc:
             return exc.to_response()
+        except HTTPException as exc:  # werkzeug's own refusals (e.g. too many form parts)
+            return self.http_error(exc.code or 400, "The request could not be read.")
         except Exception:
             log.exception("%s: unhandled error in %s", self.name, operation)
             return json_response(
@@ -139,6 +154,14 @@ class Emulator:
 
     # -- control endpoints ----------------------------------------------------
     def _control(self, request: Request) -> Response:
+        try:
+            return self._control_unchecked(request)
+        except ControlError as exc:
+            return exc.to_response()
+        except HTTPException as exc:
+            return problem(exc.code or 400, "The request could not be read.")
+
+    def _control_unchecked(self, request: Request) -> Response:
         if request.path.rstrip("/") == "/_devstack/requests":
             if request.method == "GET":
                 with self._lock:
@@ -149,6 +172,7 @@ class Emulator:
                 with self._lock:
                     self._counts.clear()
                 return Response(status=204)
+            return problem(405, "This control endpoint accepts GET and DELETE.")
         if request.path.rstrip("/") == "/_devstack/faults":
             if request.method == "POST":
                 return self._add_fault(request)
@@ -164,28 +188,34 @@ class Emulator:
                             for f in self._faults
                         ]
                     )
+            return problem(405, "This control endpoint accepts GET, POST and DELETE.")
         return self.control(request)
 
     def control(self, request: Request) -> Response:
-        """Emulator-specific control endpoints (Key Vault's secret seeding); 404 by default."""
-        return json_response({"error": "unknown control endpoint"}, 404)
+        """Emulator-specific control endpoints (Key Vault's secret seeding); 404 by default.
+
+        Raise `ControlError` for a client mistake: it is answered as problem+json.
+        """
+        return problem(404, "No such control endpoint.")
 
     def _add_fault(self, request: Request) -> Response:
+        spec = ControlBody.of(request)
+        match = spec.string("match", ".*", max_length=1024) or ".*"
         try:
-            spec = json.loads(request.get_data() or b"{}")
-            retry_after, retry_after_text = _parse_retry_after(spec.get("retryAfter"))
-            fault = Fault(
-                pattern=re.compile(str(spec.get("match", ".*"))),
-                status=int(spec.get("status") or 0),
-                times=int(spec.get("times", 1)),
-                retry_after=retry_after,
-                delay_ms=int(spec.get("delayMs") or 0),
-                retry_after_text=retry_after_text,
-            )
-        except (ValueError, TypeError, re.error, AttributeError) as exc:
-            return json_response({"error": f"bad fault: {exc}"}, 400)
-        if fault.times < 1 or not (fault.status == 0 or 100 <= fault.status <= 599):
-            return json_response({"error": "times must be >= 1 and status an HTTP status"}, 400)
+            pattern = re.compile(match)
+        except re.error as exc:
+            raise ControlError("'match' must be a regular expression.") from exc
+        retry_after, retry_after_text = _retry_after(spec)
+        fault = Fault(
+            pattern=pattern,
+            status=spec.integer("status", 0, low=0, high=599),
+            times=spec.integer("times", 1, low=1, high=MAX_FAULT_TIMES),
+            retry_after=retry_after,
+            delay_ms=spec.integer("delayMs", 0, low=0, high=MAX_DELAY_MS),
+            retry_after_text=retry_after_text,
+        )
+        if fault.status and fault.status < 100:
+            raise ControlError("'status' must be 0 (delay only) or an HTTP status from 100 to 599.")
         with self._lock:
             self._faults.append(fault)
         return json_response(
@@ -198,17 +228,24 @@ class Emulator:
             return dict(self._counts)
 
 
-def _parse_retry_after(value: Any) -> tuple[float | None, str | None]:
+def _retry_after(spec: ControlBody) -> tuple[float | None, str | None]:
     """Seconds as a number, or an HTTP-date kept as text (services send both forms)."""
-    if value is None:
-        return None, None
+    value = spec.get("retryAfter")
     if isinstance(value, str):
         try:
-            return float(value), None
+            seconds = float(value)
         except ValueError:
-            email.utils.parsedate_to_datetime(value)  # ValueError/TypeError: not an HTTP-date
-            return None, value
-    return float(value), None
+            pass
+        else:
+            if 0 <= seconds <= MAX_RETRY_AFTER_S:
+                return seconds, None
+            raise ControlError(f"'retryAfter' must be from 0 to {MAX_RETRY_AFTER_S:g} seconds.")
+        try:
+            email.utils.parsedate_to_datetime(value)
+        except (ValueError, TypeError) as exc:
+            raise ControlError("'retryAfter' must be seconds or an HTTP-date.") from exc
+        return None, value
+    return spec.number("retryAfter", low=0, high=MAX_RETRY_AFTER_S), None
 
 
 def _fmt_retry(seconds: float) -> str:

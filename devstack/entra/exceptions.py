@@ -10,7 +10,7 @@
         │                           FederatedSubjectNotFound 700213, ClientCredentialMissing 7000218
         ├── unauthorized_client     ApplicationNotFound 700016
         ├── invalid_request         TenantNotFound 90002, MissingParameter 900144, MalformedJwt 50027,
-        │                           PostRequired 900561
+        │                           PostRequired 900561, MalformedRequest 9002313
         ├── invalid_scope           InvalidScope 70011, DefaultScopeRequired 1002012
         ├── invalid_resource        ResourceNotFound 500011
         ├── invalid_grant           OboSignatureInvalid 50013, OboAudienceMismatch 500131,
@@ -18,7 +18,8 @@
         │                           ConsentRequired 65001
         └── unsupported_grant_type  UnsupportedGrantType 70003
 
-The texts were taken from real answers; "≈" in FACTS.md marks the ones not confirmed.
+The texts were taken from real answers (Entra's codes:
+https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
 """
 
 from __future__ import annotations
@@ -264,6 +265,16 @@ class PostRequired(AadstsError):
 
     def __init__(self, method: str) -> None:
         super().__init__(f"The endpoint only accepts POST requests. Received a {method} request.")
+
+
+class MalformedRequest(AadstsError):
+    """The request could not be read at all (bad HTTP, a body that is not a form)."""
+
+    code = 9002313
+
+    def __init__(self, status: int = 400) -> None:
+        super().__init__("Invalid request. Request is malformed or invalid.")
+        self.status = status
 
 
 class MalformedJwt(AadstsError):

@@ -15,6 +15,7 @@ from typing import Any
 
 from devstack.entra import exceptions as e
 from devstack.entra.assertions import CLOCK_SKEW_S, entra_time, verify_client_assertion
+from devstack.entra.device_code import DEVICE_CODE_GRANT, DeviceFlows
 from devstack.tenant.models import GRAPH_APP_ID, AppRegistration, ResourceApp, Tenant
 from devstack.tenant.pki import b64url, utcnow
 from devstack.tenant.tokens import (
@@ -44,6 +45,7 @@ class TokenRequest:
 class EntraBackend:
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
+        self.device_flows = DeviceFlows(self)
 
     # -- tenants and discovery ---------------------------------------------------
     def resolve_tenant(self, segment: str) -> str:
@@ -107,6 +109,8 @@ class EntraBackend:
         if grant == JWT_BEARER and req.form.get("requested_token_use") == "on_behalf_of":
             app = self.authenticate_client(req)
             return self._on_behalf_of(app, req)
+        if grant == DEVICE_CODE_GRANT:
+            return self.device_flows.redeem(req)
         raise e.UnsupportedGrantType(grant)
 
     def authenticate_client(self, req: TokenRequest) -> AppRegistration:
@@ -146,10 +150,15 @@ class EntraBackend:
             raise e.InvalidClientSecret(app.app_id)
 
     def _client_credentials(self, app: AppRegistration, req: TokenRequest) -> dict[str, Any]:
-        api = self._v1_resource(req) if req.v1 else self._default_scope_resource(_required(req.form, "scope"))
+        requested = _required(req.form, "resource" if req.v1 else "scope")
+        api = self._v1_resource(req) if req.v1 else self._default_scope_resource(requested)
         roles = sorted(self.tenant.roles_for(app.sp_object_id, api.app_id))
         token, exp = self.tenant.issuer.issue(
-            app.principal(), api.audience, roles=roles, client_auth=_client_auth(req)
+            app.principal(),
+            api.audience_for(requested),
+            roles=roles,
+            client_auth=_client_auth(req),
+            version=api.token_version,
         )
         return _token_response(token, exp, resource=api.audience if req.v1 else None)
 
@@ -227,6 +236,42 @@ class EntraBackend:
         if not names or not names <= granted:
             raise e.ConsentRequired(app.app_id, app.display_name)
         return api, sorted(names)
+
+    # -- user sign-in (device code; devstack/entra/device_code.py) ------------------------
+    def user_tokens(
+        self, client: AppRegistration, user_oid: str, scope: str, *, client_info: str | None = None
+    ) -> dict[str, Any]:
+        """What a public client gets once the user signed in: access token, id token, client_info.
+
+        The access token is for the one API the scopes name, in that API's token version, with
+        the consented `scp` and the app roles assigned to the user (`roles`).
+        """
+        user = self.tenant.user(user_oid)
+        if user is None:
+            raise e.UserNotFound(user_oid, self.tenant.display_name)
+        if not user.account_enabled:
+            raise e.UserDisabled()
+        api, names = self._delegated_scopes(client, scope)
+        requested = next(s for s in scope.split() if s.lower() not in OIDC_SCOPES)
+        resource = requested.rpartition("/")[0] if "/" in requested else api.audience
+        roles = sorted(self.tenant.roles_for(user.object_id, api.app_id))
+        token, exp = self.tenant.issuer.issue(
+            user.principal(),
+            api.audience_for(resource),
+            scopes=names,
+            roles=roles,
+            azp=client.app_id,
+            client_auth=CLIENT_AUTH_PUBLIC,
+            version=api.token_version,
+        )
+        id_token, _ = self.tenant.issuer.issue(user.principal(), client.app_id, azp=client.app_id)
+        out = _token_response(token, exp)
+        out["scope"] = " ".join(f"{api.audience}/{n}" for n in names)
+        out["id_token"] = id_token
+        if client_info == "1":
+            info = {"uid": user.object_id, "utid": self.tenant.tenant_id}
+            out["client_info"] = b64url(json.dumps(info).encode())
+        return out
 
     # -- devstack only: user tokens without ROPC ---------------------------------------
     def user_token(

@@ -19,4 +19,6 @@ url_paths: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("/<tenant>/discovery/keys", "GetKeysV1", "keys", ("GET",)),
     ("/<tenant>/oauth2/v2.0/token", "Token", "token", ("POST",)),
     ("/<tenant>/oauth2/token", "TokenV1", "token_v1", ("POST",)),
+    ("/<tenant>/oauth2/v2.0/devicecode", "DeviceCode", "device_code", ("POST",)),
+    ("/<tenant>/oauth2/devicecode", "DeviceCodeV1", "device_code", ("POST",)),
 ]

@@ -3,11 +3,13 @@
     ServiceError (devstack.core.emulator)
     └── GraphError                      {"error": {"code", "message", "innerError"}}
         ├── InvalidAuthenticationToken  401 (missing, expired, wrong audience, bad signature)
+        ├── AuthenticationMissingOrMalformed 401 an addKey/removeKey proof that does not verify
         ├── AuthorizationRequestDenied  403 missing app role or delegated scope
         ├── ResourceNotFound            404 Request_ResourceNotFound
         ├── UnsupportedQuery            400 Request_UnsupportedQuery ($top bounds, $filter clauses)
-        ├── RequestBadRequest           400 Request_BadRequest ($select, $count)
+        ├── RequestBadRequest           400 Request_BadRequest ($select, $count, write validation)
         ├── BadRequest                  400 BadRequest (malformed body, /me with an app token, $batch)
+        │   └── UnknownProperty         400 a write names a property the type does not have
         ├── TooManyRequests             429 with Retry-After
         ├── ServiceNotAvailable         503 with Retry-After
         ├── ExtensionError              400 subscription lifetime too long
@@ -79,6 +81,17 @@ class InvalidAuthenticationToken(GraphError):
     status = 401
 
 
+class AuthenticationMissingOrMalformed(GraphError):
+    """401: the proof-of-possession JWT of addKey/removeKey is missing, unsigned by a current key of
+    the app, for another audience or issuer, or lives longer than 10 minutes (Graph says no more)."""
+
+    code = "Authentication_MissingOrMalformed"
+    status = 401
+
+    def __init__(self) -> None:
+        super().__init__("Access Token missing or malformed.")
+
+
 class AuthorizationRequestDenied(GraphError):
     """403: the token lacks every app role (or delegated scope) the operation accepts."""
 
@@ -134,6 +147,25 @@ class RequestBadRequest(GraphError):
     def count_unsupported(cls) -> RequestBadRequest:
         return cls("$count is not currently supported.")
 
+    @classmethod
+    def required(cls, prop: str) -> RequestBadRequest:
+        return cls(f"Property '{prop}' value is required but is empty or missing.")
+
+    @classmethod
+    def invalid_value(cls, prop: str, resource: str) -> RequestBadRequest:
+        return cls(f"Invalid value specified for property '{prop}' of resource '{resource}'.")
+
+    @classmethod
+    def duplicate(cls, prop: str) -> RequestBadRequest:
+        return cls(f"Another object with the same value for property {prop} already exists.")
+
+    @classmethod
+    def members_exist(cls) -> RequestBadRequest:
+        return cls(
+            "One or more added object references already exist for the following modified properties: "
+            "'members'."
+        )
+
 
 class BadRequest(GraphError):
     """400 for malformed requests; ≈ for the `$batch` limit and `$filter` syntax texts."""
@@ -152,6 +184,16 @@ class BadRequest(GraphError):
     @classmethod
     def filter_syntax(cls, text: str) -> BadRequest:
         return cls(f"Invalid filter clause: syntax error in '{text}'.")
+
+
+class UnknownProperty(BadRequest):
+    """400: a write body names a property its type does not define (OData's text)."""
+
+    def __init__(self, prop: str, type_name: str) -> None:
+        super().__init__(
+            f"The property '{prop}' does not exist on type '{type_name}'. Make sure to only use "
+            "property names that are defined by the type or mark the type as open type."
+        )
 
 
 class TooManyRequests(GraphError):

@@ -57,6 +57,21 @@ _GROUP_MEMBERS = _p(
     f"GroupMember.Read.All Group.Read.All GroupMember.ReadWrite.All Group.ReadWrite.All {_DIRECTORY_RW}",
 )
 _ANY = _p("", "")
+_REVOKE_SESSIONS = _p(
+    "User.RevokeSessions.All User.ReadWrite.All Directory.ReadWrite.All",
+    "User.RevokeSessions.All User.ReadWrite.All Directory.ReadWrite.All",
+)
+_DIRECTORY_W = "Directory.ReadWrite.All"
+_USERS_WRITE = _p(f"User.ReadWrite.All {_DIRECTORY_W}", f"User.ReadWrite.All {_DIRECTORY_W}")
+_GROUPS_WRITE = _p(f"Group.ReadWrite.All {_DIRECTORY_W}", f"Group.ReadWrite.All {_DIRECTORY_W}")
+_APPLICATIONS_WRITE = _p(
+    f"Application.ReadWrite.OwnedBy Application.ReadWrite.All {_DIRECTORY_W}",
+    f"Application.ReadWrite.All {_DIRECTORY_W}",
+)
+_GROUP_MEMBERS_WRITE = _p(
+    "GroupMember.ReadWrite.All Group.ReadWrite.All Directory.ReadWrite.All",
+    "GroupMember.ReadWrite.All Group.ReadWrite.All Directory.ReadWrite.All",
+)
 
 REQUIRED: Mapping[str, Permission] = {
     "GetOrganization": _ORG,
@@ -82,6 +97,27 @@ REQUIRED: Mapping[str, Permission] = {
     "GetSubscription": _ANY,
     "UpdateSubscription": _ANY,
     "DeleteSubscription": _ANY,
+    # Writes: the least privileged application permission first, as Microsoft's pages list them.
+    "CreateUser": _USERS_WRITE,
+    "UpdateUser": _USERS_WRITE,
+    "DeleteUser": _USERS_WRITE,
+    "RevokeSignInSessions": _REVOKE_SESSIONS,
+    "UsersDelta": _USERS,
+    "CreateGroup": _p(
+        f"Group.Create Group.ReadWrite.All {_DIRECTORY_W}", f"Group.ReadWrite.All {_DIRECTORY_W}"
+    ),
+    "UpdateGroup": _GROUPS_WRITE,
+    "DeleteGroup": _GROUPS_WRITE,
+    "GroupsDelta": _GROUPS,
+    "AddGroupMember": _GROUP_MEMBERS_WRITE,
+    "RemoveGroupMember": _GROUP_MEMBERS_WRITE,
+    "UpdateApplication": _APPLICATIONS_WRITE,
+    "AddPassword": _APPLICATIONS_WRITE,
+    "RemovePassword": _APPLICATIONS_WRITE,
+    # An application may roll its own keys with no permission at all; for another application
+    # the caller needs _APPLICATIONS_WRITE: `credentials.authorize_write` checks both.
+    "AddKey": _ANY,
+    "RemoveKey": _ANY,
 }
 
 # What a subscription's `resource` (its first path segment) needs to be created.

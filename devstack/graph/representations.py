@@ -26,17 +26,21 @@ _NS = uuid.UUID("6d1f6c3e-3c1b-4b0e-9d0a-6f8e8f0d5a10")  # devstack's namespace 
 GRAPH_APP_ROLE_IDS: dict[str, str] = {
     "Application.Read.All": "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
     "Application.ReadWrite.All": "1bfefb4e-e0b5-418b-a88f-73c46d2cc8e9",
+    "Application.ReadWrite.OwnedBy": "18a4783c-866b-4cc7-a460-3d5e5662c884",
     "AuditLog.Read.All": "b0afded3-3588-46d8-8b3d-9842eff778da",
     "Directory.Read.All": "7ab1d382-f21e-4acd-a863-ba3e13f7da61",
     "Directory.ReadWrite.All": "19dbc75e-c2e2-444c-a770-ec69d8559fc7",
+    "Group.Create": "bf7b1a76-6e77-406b-b258-bf5c7720e98f",
     "Group.Read.All": "5b567255-7703-4780-807c-7be8301ae99b",
     "Group.ReadWrite.All": "62a82d76-70ea-41e2-9197-370581804d09",
     "GroupMember.Read.All": "98830695-27a2-44f7-8c18-0c3ebc9698f6",
+    "GroupMember.ReadWrite.All": "dbaae8cf-10b5-4b86-a4a1-f871c94c6695",
     "Mail.Send": "b633e1c5-b582-4048-a93e-9f11b44c7e96",
     "Organization.Read.All": "498476ce-e0fe-48b0-b801-37ba7e2685c6",
     "Sites.Selected": "883ea226-0bf2-4a8f-9f9d-92c9162a727d",
     "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
     "User.ReadWrite.All": "741f803b-c850-494e-b5df-cde7c675a1ca",
+    "User.RevokeSessions.All": "77f3a031-c388-4f99-b373-dc68676a979e",
 }
 
 
@@ -73,7 +77,8 @@ _USER_DEFAULTS = (
 USERS = _entity(
     "users",
     "User",
-    f"{_USER_DEFAULTS} accountEnabled department createdDateTime userType mailNickname",
+    f"{_USER_DEFAULTS} accountEnabled department createdDateTime userType mailNickname "
+    "signInSessionsValidFromDateTime",
     "id userPrincipalName displayName mail givenName surname accountEnabled department jobTitle userType",
     _USER_DEFAULTS,
 )
@@ -158,6 +163,9 @@ def user(u: m.User) -> Item:
         "department": u.department,
         "userType": "Member",
         "mailNickname": u.user_principal_name.split("@")[0],
+        "signInSessionsValidFromDateTime": (
+            graph_time(u.sign_in_sessions_valid_from) if u.sign_in_sessions_valid_from else None
+        ),
     }
 
 
@@ -171,6 +179,7 @@ def group(g: m.Group) -> Item:
         "mailEnabled": g.mail_enabled,
         "groupTypes": [],
         "mail": None,
+        "createdDateTime": graph_time(g.created),
     }
 
 
@@ -189,14 +198,14 @@ def key_credential(k: m.KeyCredential, *, include_key: bool) -> Item:
     }
 
 
-def password_credential(p: m.PasswordCredential) -> Item:
+def password_credential(p: m.PasswordCredential, *, secret_text: bool = False) -> Item:
     return {
         "customKeyIdentifier": None,
         "displayName": p.display_name,
         "endDateTime": graph_time(p.end),
         "hint": p.hint,
         "keyId": p.key_id,
-        "secretText": None,  # only in the answer to addPassword
+        "secretText": p.secret if secret_text else None,  # only in the answer to addPassword
         "startDateTime": graph_time(p.start),
     }
 

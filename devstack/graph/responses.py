@@ -14,8 +14,12 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
+from devstack.core.problems import loads
 from devstack.graph import representations as rep
+from devstack.graph.credentials import ApplicationCredentials
+from devstack.graph.delta import DEFAULT_PAGE_SIZE, DeltaState, delta_page
 from devstack.graph.exceptions import JSON, BadRequest, ResourceNotFound
+from devstack.graph.models import GraphBackend
 from devstack.graph.query import Entity, ODataQuery, apply, check_select, project
 from devstack.graph.subscriptions import SubscriptionStore
 from devstack.tenant.models import Tenant
@@ -42,7 +46,7 @@ class Call:
 
     def json_body(self) -> Item:
         try:
-            body = json.loads(self.request.get_data() or b"{}")
+            body = loads(self.request.get_data() or b"{}")  # bounded depth: never a RecursionError
         except ValueError:
             raise BadRequest("Unable to read JSON request payload.") from None
         if not isinstance(body, dict):
@@ -66,7 +70,7 @@ def collection(call: Call, items: Sequence[Item], entity: Entity, context: str |
         body["@odata.count"] = page.total
     if page.next_offset is not None:
         body["@odata.nextLink"] = (
-            f"{call.base}{call.request.path}?{urlencode(query.next_params(page.next_offset))}"
+            f"{call.base}{call.request.path}?{urlencode(query.next_params(page.next_offset), safe='$')}"
         )
     body["value"] = page.items
     return ok(body)
@@ -84,9 +88,17 @@ def entity_response(call: Call, item: Item, entity: Entity, context: str | None 
 class GraphResponses:
     """One method per operation; `urls.URLS` names them."""
 
-    def __init__(self, tenant: Tenant, subscriptions: SubscriptionStore) -> None:
+    def __init__(
+        self,
+        tenant: Tenant,
+        subscriptions: SubscriptionStore,
+        backend: GraphBackend,
+        credentials: ApplicationCredentials,
+    ) -> None:
         self.tenant = tenant
         self.subscriptions = subscriptions
+        self.backend = backend
+        self.credentials = credentials
 
     # -- organization ---------------------------------------------------------
     def get_organization(self, call: Call) -> Response:
@@ -193,6 +205,117 @@ class GraphResponses:
         items = [{"@odata.type": "#microsoft.graph.user", **rep.user(u)} for u in members if u]
         return collection(call, items, rep.MEMBERS)
 
+    # -- user and group writes -----------------------------------------------
+    def create_user(self, call: Call) -> Response:
+        user = self.backend.create_user(call.json_body())
+        return ok({"@odata.context": call.context("users/$entity"), **rep.user(user)}, 201)
+
+    def update_user(self, call: Call, key: str) -> Response:
+        self.backend.update_user(key, call.json_body())
+        return Response(status=204)
+
+    def delete_user(self, call: Call, key: str) -> Response:
+        self.backend.delete_user(key)
+        return Response(status=204)
+
+    def revoke_sign_in_sessions(self, call: Call, key: str) -> Response:
+        self.backend.revoke_sign_in_sessions(key)
+        return ok({"@odata.context": call.context("Edm.Boolean"), "value": True})
+
+    def create_group(self, call: Call) -> Response:
+        group = self.backend.create_group(call.json_body())
+        return ok({"@odata.context": call.context("groups/$entity"), **rep.group(group)}, 201)
+
+    def update_group(self, call: Call, object_id: str) -> Response:
+        self.backend.update_group(object_id, call.json_body())
+        return Response(status=204)
+
+    def delete_group(self, call: Call, object_id: str) -> Response:
+        self.backend.delete_group(object_id)
+        return Response(status=204)
+
+    def add_group_member(self, call: Call, object_id: str) -> Response:
+        self.backend.add_member(object_id, call.json_body())
+        return Response(status=204)
+
+    def remove_group_member(self, call: Call, object_id: str, member_id: str) -> Response:
+        self.backend.remove_member(object_id, member_id)
+        return Response(status=204)
+
+    # -- delta ----------------------------------------------------------------
+    def users_delta(self, call: Call) -> Response:
+        return self._delta(call, "users", rep.USERS)
+
+    def groups_delta(self, call: Call) -> Response:
+        return self._delta(call, "groups", rep.GROUPS)
+
+    def _delta(self, call: Call, resource: str, entity: Entity) -> Response:
+        args = call.request.args
+        if args.get("$deltatoken") == "latest":  # Graph's shortcut: no objects, just a token for now
+            select = tuple(p.strip() for p in args.get("$select", "").split(",") if p.strip())
+            latest = DeltaState(resource, self.backend.last_seq, self.backend.last_seq, 0, select)
+            link = f"{call.base}/{call.version}/{resource}/delta?$deltatoken={latest.encode()}"
+            return ok({"@odata.context": call.context(resource), "@odata.deltaLink": link, "value": []})
+        if "$deltatoken" in args:  # a new round: everything after the token, up to now
+            since = DeltaState.decode(args["$deltatoken"], resource)
+            state = DeltaState(resource, since.upto, self.backend.last_seq, 0, since.select)
+        elif "$skiptoken" in args:  # the next page of a round
+            state = DeltaState.decode(args["$skiptoken"], resource)
+        else:
+            select = tuple(p.strip() for p in args.get("$select", "").split(",") if p.strip())
+            query = ODataQuery(select=tuple(p for p in select if p != "members"))
+            check_select(query, entity)
+            state = DeltaState(resource, None, self.backend.last_seq, 0, select)
+        query = ODataQuery(select=tuple(p for p in state.select if p != "members"))
+        if resource == "users":
+            users = {u.object_id: u for u in self.tenant.users}
+
+            def render(kind: str, oid: str) -> dict[str, Any] | None:
+                found = users.get(oid)
+                return rep.user(found) if found else None
+        else:
+            groups = {g.object_id: g for g in self.tenant.groups}
+
+            def render(kind: str, oid: str) -> dict[str, Any] | None:
+                found = groups.get(oid)
+                return rep.group(found) if found else None
+
+        page = delta_page(
+            self.backend, state, _max_page_size(call.request), render, lambda i: project(i, query, entity)
+        )
+        fragment = resource + (f"({','.join(state.select)})" if state.select else "")
+        body: Item = {"@odata.context": call.context(fragment)}
+        link = f"{call.base}/{call.version}/{resource}/delta"
+        if page.next_token:
+            body["@odata.nextLink"] = f"{link}?$skiptoken={page.next_token}"  # tokens are URL-safe
+        else:
+            body["@odata.deltaLink"] = f"{link}?$deltatoken={page.delta_token}"
+        body["value"] = page.items
+        return ok(body)
+
+    # -- application credentials ---------------------------------------------
+    def update_application(self, call: Call, object_id: str) -> Response:
+        self.credentials.update(object_id, call.json_body(), call.claims)
+        return Response(status=204)
+
+    def add_key(self, call: Call, object_id: str) -> Response:
+        key = self.credentials.add_key(object_id, call.json_body(), call.claims)
+        body = rep.key_credential(key, include_key=False)
+        return ok({"@odata.context": call.context("microsoft.graph.keyCredential"), **body})
+
+    def remove_key(self, call: Call, object_id: str) -> Response:
+        self.credentials.remove_key(object_id, call.json_body(), call.claims)
+        return Response(status=204)
+
+    def add_password(self, call: Call, object_id: str) -> Response:
+        cred = self.credentials.add_password(object_id, call.json_body(), call.claims)
+        body = rep.password_credential(cred, secret_text=True)
+        return ok({"@odata.context": call.context("microsoft.graph.passwordCredential"), **body})
+
+    def remove_password(self, call: Call, object_id: str) -> Response:
+        self.credentials.remove_password(object_id, call.json_body(), call.claims)
+        return Response(status=204)
+
     # -- subscriptions --------------------------------------------------------
     def create_subscription(self, call: Call) -> Response:
         sub = self.subscriptions.create(call.json_body(), call.claims)
@@ -213,6 +336,15 @@ class GraphResponses:
     def delete_subscription(self, call: Call, sub_id: str) -> Response:
         self.subscriptions.delete(sub_id, call.claims)
         return Response(status=204)
+
+
+def _max_page_size(request: Request) -> int:
+    """`Prefer: odata.maxpagesize=N` (what delta pages by), else 100."""
+    for part in request.headers.get("Prefer", "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name.strip().lower() == "odata.maxpagesize" and value.strip().isdigit():
+            return max(1, min(999, int(value.strip())))
+    return DEFAULT_PAGE_SIZE
 
 
 CallHandler = Callable[..., Response]

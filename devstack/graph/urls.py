@@ -16,6 +16,17 @@ URLS: list[tuple[str, str, str, tuple[str, ...]]] = [
         ("GET",),
     ),
     ("/applications/<object_id>", "GetApplication", "get_application", ("GET",)),
+    ("/applications/<object_id>", "UpdateApplication", "update_application", ("PATCH",)),
+    *[
+        (f"/applications/<object_id>/{prefix}{action}", operation, handler, ("POST",))
+        for prefix in ("", "microsoft.graph.")
+        for action, operation, handler in (
+            ("addKey", "AddKey", "add_key"),
+            ("removeKey", "RemoveKey", "remove_key"),
+            ("addPassword", "AddPassword", "add_password"),
+            ("removePassword", "RemovePassword", "remove_password"),
+        )
+    ],
     (
         "/applications/<object_id>/federatedIdentityCredentials",
         "ListFederatedIdentityCredentials",
@@ -37,11 +48,27 @@ URLS: list[tuple[str, str, str, tuple[str, ...]]] = [
         ("GET",),
     ),
     ("/users", "ListUsers", "list_users", ("GET",)),
+    ("/users", "CreateUser", "create_user", ("POST",)),
+    ("/users/delta", "UsersDelta", "users_delta", ("GET",)),
     ("/users/<key>", "GetUser", "get_user", ("GET",)),
+    ("/users/<key>", "UpdateUser", "update_user", ("PATCH",)),
+    ("/users/<key>", "DeleteUser", "delete_user", ("DELETE",)),
+    ("/users/<key>/revokeSignInSessions", "RevokeSignInSessions", "revoke_sign_in_sessions", ("POST",)),
     ("/me", "GetMe", "get_me", ("GET",)),
     ("/groups", "ListGroups", "list_groups", ("GET",)),
+    ("/groups", "CreateGroup", "create_group", ("POST",)),
+    ("/groups/delta", "GroupsDelta", "groups_delta", ("GET",)),
     ("/groups/<object_id>", "GetGroup", "get_group", ("GET",)),
+    ("/groups/<object_id>", "UpdateGroup", "update_group", ("PATCH",)),
+    ("/groups/<object_id>", "DeleteGroup", "delete_group", ("DELETE",)),
     ("/groups/<object_id>/members", "ListGroupMembers", "list_group_members", ("GET",)),
+    ("/groups/<object_id>/members/$ref", "AddGroupMember", "add_group_member", ("POST",)),
+    (
+        "/groups/<object_id>/members/<member_id>/$ref",
+        "RemoveGroupMember",
+        "remove_group_member",
+        ("DELETE",),
+    ),
     ("/subscriptions", "CreateSubscription", "create_subscription", ("POST",)),
     ("/subscriptions", "ListSubscriptions", "list_subscriptions", ("GET",)),
     ("/subscriptions/<sub_id>", "GetSubscription", "get_subscription", ("GET",)),

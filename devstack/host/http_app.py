@@ -98,6 +98,10 @@ class HttpApp:
             response = problem(500, "The host failed to process the request.")
         return response(environ, start_response)
 
+    def http_error(self, status: int, detail: str) -> Response:
+        """The server's answer to a malformed request (400, 408, 413, 414, 431, 505)."""
+        return problem(status, detail)
+
     def _presented_key(self, request: Request) -> str | None:
         return request.headers.get(KEY_HEADER) or request.args.get(KEY_QUERY)
 

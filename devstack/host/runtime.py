@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
+from devstack.core.server import Limits, RunningServer, serve
 from devstack.host.auth import HostKeys
 from devstack.host.errors import HostStartupError
 from devstack.host.http_app import HttpApp
@@ -22,13 +20,6 @@ from devstack.host.timers import TimerRunner
 logger = logging.getLogger(__name__)
 
 LOOPBACK = "127.0.0.1"
-
-
-class _RequestHandler(WSGIRequestHandler):
-    """werkzeug's handler without its access log line: the query string may carry `code=<key>`."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logger.debug("%s %s -> %s", self.command, self.path.split("?", 1)[0], code)
 
 
 class FunctionsHost:
@@ -71,8 +62,7 @@ class FunctionsHost:
             send_outputs=self._outputs,
         )
         self._requested_port = port
-        self._server: BaseWSGIServer | None = None
-        self._server_thread: threading.Thread | None = None
+        self._server: RunningServer | None = None
 
     @classmethod
     def load(
@@ -89,7 +79,7 @@ class FunctionsHost:
         """The port the HTTP server listens on (known after `start`)."""
         if self._server is None:
             raise RuntimeError("the host is not started")
-        return int(self._server.server_port)
+        return self._server.port
 
     @property
     def base_url(self) -> str:
@@ -99,17 +89,17 @@ class FunctionsHost:
 
     def start(self) -> None:
         """Listen on loopback, then start timers and queue listeners."""
+        # Kestrel's limits (request line 8 KiB, headers 32 KiB) and the host's maxRequestBodySize.
+        limits = Limits(body_bytes=self.config.body_limit)
         try:
-            self._server = make_server(
-                LOOPBACK, self._requested_port, self.wsgi_app, threaded=True, request_handler=_RequestHandler
+            self._server = serve(
+                self.wsgi_app, ssl_context=None, port=self._requested_port, limits=limits, name="host"
             )
         except OSError as exc:
             raise HostStartupError(
                 f"cannot listen on {LOOPBACK}:{self._requested_port} ({exc.strerror}); "
                 "is another `make run` running? Choose another port with --port"
             ) from exc
-        self._server_thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
-        self._server_thread.start()
         for timer in self._timers:
             timer.start()
         for listener in self._queue_listeners:
@@ -119,8 +109,7 @@ class FunctionsHost:
     def stop(self) -> None:
         """Stop listening, stop timers and listeners (running invocations may finish); idempotent."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
         for timer in self._timers:
             timer.stop()

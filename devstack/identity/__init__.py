@@ -23,6 +23,10 @@ class IdentityEmulator(Emulator):
         for path, operation, handler, methods in url_paths:
             self.route(path, operation, getattr(responses, handler), methods)
 
+    def http_error(self, status: int, detail: str) -> Response:
+        """Unreadable requests in the endpoint's own `{"statusCode", "message"}` shape."""
+        return json_response({"statusCode": status, "message": detail}, status)
+
     def fault_response(self, status: int, retry_after: float | None, request: Request) -> Response:
         # Injected outages look like the endpoint's own errors, so clients parse them the same way.
         return json_response(

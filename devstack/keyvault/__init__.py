@@ -5,6 +5,9 @@ Data plane (the real azure-keyvault-* SDKs, `verify_challenge_resource=False`):
 - Keys: get (latest or version) as a JWK; sign a digest (`/keys/{name}[/{version}]/sign`,
   RS256/384/512, PS256/384/512). `/keys/{name}//sign` (what CryptographyClient posts for a
   versionless id it could not resolve) answers 404 KeyNotFound: pass versioned key ids.
+  Decrypt and unwrap (`/keys/{name}[/{version}]/decrypt` and `/unwrapkey`, RSA-OAEP (SHA-1),
+  RSA-OAEP-256, RSA1_5): the private key never leaves the vault (what a non-exportable
+  certificate's key is for, e.g. Graph's rich notifications' `dataKey`).
 - Certificates: get, list, list versions, policy, import (PFX or PEM, base64), create (issued
   at once by the devstack CA; `/pending` answers `completed`). Each version has a key and a
   secret of the same name and version. A non-exportable certificate's secret exists but holds
@@ -16,7 +19,7 @@ Data plane (the real azure-keyvault-* SDKs, `verify_challenge_resource=False`):
 Control endpoints (devstack only, no token), besides the common `/_devstack/requests` and
 `/_devstack/faults`:
 - `PUT /_devstack/secrets/{name}` `{"value", "contentType"?, "tags"?}` -> 200 secret bundle: a new
-  version, as a deployer would add it (CONTRACT.md).
+  version, as a deployer would add it (docs/contract.md).
 - `POST /_devstack/certificates/{name}` `{"subject"?, "contentType"?: "application/x-pkcs12" |
   "application/x-pem-file", "exportable"?, "validDays"?, "expired"?, "notYetValid"?,
   "notBefore"?, "notAfter"? (ISO 8601), "registerOnApp"?: appId or display name}` -> 201

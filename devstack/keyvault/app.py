@@ -7,7 +7,7 @@ from werkzeug.wrappers import Request, Response
 from devstack.core.emulator import Emulator, json_response, retry_after_header
 from devstack.keyvault.auth import Gatekeeper
 from devstack.keyvault.control import Control
-from devstack.keyvault.exceptions import KeyVaultError, Throttled
+from devstack.keyvault.exceptions import BadParameter, KeyVaultError, Throttled
 from devstack.keyvault.models import KeyVaultBackend
 from devstack.keyvault.responses import KeyVaultResponses
 from devstack.keyvault.serialize import Serializer
@@ -54,15 +54,19 @@ class KeyVaultEmulator(Emulator):
         error.code = _FAULT_CODES.get(status, "InjectedFault")
         return json_response(error.body(), status, retry_after_header(retry_after))
 
+    def http_error(self, status: int, detail: str) -> Response:
+        """Unreadable requests in Key Vault's shape; a 400 is its `BadParameter`."""
+        if status != 400:
+            return super().http_error(status, detail)
+        return BadParameter(detail).to_response()
+
     def not_found(self, request: Request) -> Response:
         """Unknown paths: the challenge first (as for any vault path), then a 404 BadParameter."""
         try:
             self.gate.authenticate(request)
         except KeyVaultError as exc:
             return exc.to_response()
-        return json_response(
-            {"error": {"code": "BadParameter", "message": f"Unsupported request path {request.path}."}}, 404
-        )
+        return json_response({"error": {"code": "BadParameter", "message": "Unsupported request path."}}, 404)
 
     def control(self, request: Request) -> Response:
         return self._control_endpoints(request)

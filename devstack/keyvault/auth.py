@@ -12,6 +12,7 @@ from devstack.keyvault.exceptions import (
     ForbiddenByRbac,
     InvalidAudience,
     InvalidIssuer,
+    MalformedToken,
     MissingToken,
     TokenExpired,
     Unauthorized,
@@ -74,8 +75,11 @@ class Gatekeeper:
             return TokenExpired(self.challenge)
         if exc.kind == "missing":
             return MissingToken(self.challenge)
-        # A signature we cannot check, or a token that is not a JWT at all.
-        return UnresolvedSigningKey(token.split(".", 1)[0], self.challenge)
+        if exc.kind == "signature":
+            # Only a well-formed JWT gets here: its header segment is what the service quotes.
+            return UnresolvedSigningKey(token.split(".", 1)[0], self.challenge)
+        # Not a JWT at all: never echo the value back (it may be a secret pasted by mistake).
+        return MalformedToken(self.challenge)
 
     def authorize(self, caller: Caller, action: str, object_path: str, *, managed: bool = False) -> None:
         """Raise 403 ForbiddenByRbac unless one of the caller's vault roles grants `action`."""

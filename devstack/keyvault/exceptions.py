@@ -7,13 +7,15 @@
     │   ├── InvalidAudience               AKV10022
     │   ├── InvalidIssuer                 AKV10032
     │   ├── UnresolvedSigningKey          AKV10046
+    │   ├── MalformedToken                [BearerReadAccessTokenFailed] S2S12005
     │   └── TokenExpired                  [TokenExpired] S2S12086
     ├── ForbiddenByRbac                   403 Forbidden / innererror ForbiddenByRbac
     ├── SecretNotFound, KeyNotFound       404
     ├── CertificateNotFound               404
     └── Throttled                         429 + Retry-After
 
-Texts from FACTS.md and from real answers quoted in public issues (Azure/azure-sdk-for-java,
+Texts from Key Vault's answers (docs/identity.md, Key Vault) and from real answers quoted
+in public issues (Azure/azure-sdk-for-java,
 CDCgov/prime-reportstream #2566 for the expired-token text). BadParameter texts are
 approximations: the service's exact wording for those was not confirmed.
 """
@@ -106,6 +108,13 @@ class UnresolvedSigningKey(Unauthorized):
             f"EncodedJwtHeader: '{encoded_header}'.",
             challenge,
         )
+
+
+class MalformedToken(Unauthorized):
+    """401: a bearer value that is not a JWT at all; the service's S2S text, nothing echoed."""
+
+    def __init__(self, challenge: str) -> None:
+        super().__init__("[BearerReadAccessTokenFailed] Error validating token: 'S2S12005'.", challenge)
 
 
 class TokenExpired(Unauthorized):

@@ -20,6 +20,8 @@ IMPORT_CERTIFICATE = f"{_V}/certificates/import/action"
 CREATE_CERTIFICATE = f"{_V}/certificates/create/action"
 READ_KEY = f"{_V}/keys/read"
 SIGN = f"{_V}/keys/sign/action"
+DECRYPT = f"{_V}/keys/decrypt/action"
+UNWRAP_KEY = f"{_V}/keys/unwrap/action"
 
 
 @dataclass(frozen=True)

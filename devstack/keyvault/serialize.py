@@ -82,7 +82,11 @@ class Serializer:
         return bundle
 
     def signature(self, kv: KeyVersion, signature: bytes) -> dict[str, Any]:
-        return {"kid": f"{self.vault}/keys/{kv.name}/{kv.version}", "value": b64url(signature)}
+        return self.operation_result(kv, signature)
+
+    def operation_result(self, kv: KeyVersion, value: bytes) -> dict[str, Any]:
+        """Key Vault's KeyOperationResult: the versioned key id and the base64url result."""
+        return {"kid": f"{self.vault}/keys/{kv.name}/{kv.version}", "value": b64url(value)}
 
     # -- certificates -----------------------------------------------------------------------
     def certificate_item(self, cv: CertificateVersion, *, versioned: bool) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """Key Vault's data-plane paths -> (operation name counted by `/_devstack/requests`, handler, methods).
 
-Latest and versioned reads share one operation name (`GetSecret`, `GetKey`, `GetCertificate`, `Sign`).
+Latest and versioned reads share one operation name (`GetSecret`, `GetKey`, `GetCertificate`, `Sign`,
+`Decrypt`, `UnwrapKey`).
 
 Rules that end in `/` also match without it (the map has `strict_slashes=False`): the SDKs
 ask for the latest version as `/secrets/{name}/`.
@@ -24,6 +25,10 @@ def url_paths(r: KeyVaultResponses) -> list[tuple[str, str, Handler, list[str]]]
         ("/keys/<name>/sign", "Sign", r.sign, ["POST"]),
         ("/keys/<name>//sign", "SignEmptyVersion", r.sign_empty_version, ["POST"]),
         ("/keys/<name>/<version>/sign", "Sign", r.sign, ["POST"]),
+        ("/keys/<name>/decrypt", "Decrypt", r.decrypt, ["POST"]),
+        ("/keys/<name>/<version>/decrypt", "Decrypt", r.decrypt, ["POST"]),
+        ("/keys/<name>/unwrapkey", "UnwrapKey", r.unwrap_key, ["POST"]),
+        ("/keys/<name>/<version>/unwrapkey", "UnwrapKey", r.unwrap_key, ["POST"]),
         ("/certificates", "ListCertificates", r.list_certificates, ["GET"]),
         ("/certificates/<name>/versions", "ListCertificateVersions", r.list_certificate_versions, ["GET"]),
         ("/certificates/<name>/policy", "GetCertificatePolicy", r.get_policy, ["GET"]),

@@ -25,7 +25,11 @@ GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 KEY_VAULT_APP_ID = "cfa8b339-82a2-471a-a3c9-0fc0be7a4093"
 EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
 ARM_APP_ID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+STORAGE_APP_ID = "e406a681-f3d4-42a8-90b6-c2b029497af1"  # Azure Storage
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+# Microsoft Graph Change Tracking: signs nothing itself, but is the `appid` of the
+# validationTokens in rich change notifications.
+CHANGE_TRACKING_APP_ID = "0bf30f3b-4a52-48df-9a82-234910c4a086"
 
 
 @dataclass
@@ -37,10 +41,26 @@ class ResourceApp:
     uris: list[str]  # the first one is the token's `aud`
     app_roles: list[str] = field(default_factory=list)
     scopes: list[str] = field(default_factory=list)
+    # The version of the access tokens this API gets: first-party APIs keep the devstack's v2
+    # shape; the tenant's own APIs follow their `accessTokenAcceptedVersion` (null means 1).
+    token_version: str = "2.0"
+    first_party: bool = True  # False for the tenant's own APIs (api://<appId>)
 
     @property
     def audience(self) -> str:
         return self.uris[0]
+
+    def audience_for(self, requested: str) -> str:
+        """`aud` of a token for this API: v2 always the app id; v1 the URI or id as requested."""
+        if self.first_party:
+            return self.audience
+        if self.token_version == "2.0":
+            return self.app_id
+        wanted = requested.removesuffix("/.default").rstrip("/").lower()
+        for uri in (*self.uris, self.app_id):
+            if uri.rstrip("/").lower() == wanted:
+                return uri
+        return self.audience
 
 
 @dataclass
@@ -135,7 +155,11 @@ class AppRegistration:
     trusted_subjects: list[TrustedSubject] = field(default_factory=list)
     identifier_uris: list[str] = field(default_factory=list)
     api_scopes: list[str] = field(default_factory=list)  # delegated scopes this app exposes
+    app_roles: list[str] = field(default_factory=list)  # app roles this app's API defines
+    access_token_version: int | None = None  # the manifest's accessTokenAcceptedVersion
+    public_client: bool = False  # isFallbackPublicClient: may redeem device codes without a secret
     created: dt.datetime = field(default_factory=utcnow)
+    owners: list[str] = field(default_factory=list)  # service principal / user object ids
 
     def principal(self) -> Principal:
         return Principal(
@@ -157,6 +181,8 @@ class User:
     department: str | None = None
     account_enabled: bool = True
     mail: str | None = None
+    # Set by revokeSignInSessions: refresh tokens and session cookies issued before are invalid.
+    sign_in_sessions_valid_from: dt.datetime | None = None
 
     def principal(self) -> Principal:
         return Principal(
@@ -177,6 +203,7 @@ class Group:
     security_enabled: bool = True
     mail_enabled: bool = False
     members: list[str] = field(default_factory=list)  # object ids
+    created: dt.datetime = field(default_factory=utcnow)
 
 
 def new_id() -> str:
@@ -251,7 +278,10 @@ class Tenant:
                     app_id=a.app_id,
                     display_name=a.display_name,
                     uris=a.identifier_uris or [f"api://{a.app_id}"],
+                    app_roles=a.app_roles,
                     scopes=a.api_scopes,
+                    token_version="2.0" if a.access_token_version == 2 else "1.0",
+                    first_party=False,
                 )
         return None
 

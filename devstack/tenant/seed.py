@@ -22,6 +22,11 @@ GRAPH_ROLES = [
     "Group.Read.All",
     "Group.ReadWrite.All",
     "GroupMember.Read.All",
+    "GroupMember.ReadWrite.All",
+    "Group.Create",
+    "Application.ReadWrite.OwnedBy",
+    "Directory.ReadWrite.All",
+    "User.RevokeSessions.All",
     "Organization.Read.All",
     "User.Read.All",
     "User.ReadWrite.All",
@@ -34,6 +39,10 @@ GRAPH_SCOPES = ["User.Read", "User.ReadBasic.All", "User.Read.All", "Group.Read.
 
 def first_party_resources() -> list[m.ResourceApp]:
     return [
+        # Its service principal is what rich change notifications' validation tokens name.
+        m.ResourceApp(
+            m.CHANGE_TRACKING_APP_ID, "Microsoft Graph Change Tracking", [m.CHANGE_TRACKING_APP_ID]
+        ),
         m.ResourceApp(
             m.GRAPH_APP_ID,
             "Microsoft Graph",
@@ -57,6 +66,9 @@ def first_party_resources() -> list[m.ResourceApp]:
             ["https://management.azure.com", "https://management.core.windows.net"],
             [],
             ["user_impersonation"],
+        ),
+        m.ResourceApp(
+            m.STORAGE_APP_ID, "Azure Storage", ["https://storage.azure.com"], [], ["user_impersonation"]
         ),
     ]
 
@@ -123,9 +135,23 @@ def _principal_object_id(tenant: m.Tenant, name: str) -> str:
         if mi.name == name:
             return mi.object_id
     app = tenant.app_by_name(name)
-    if app is None:
+    if app is not None:
+        return app.sp_object_id
+    user = tenant.user(f"{name}@{tenant.default_domain}")
+    if user is None:
         raise ValueError(f"seed names an unknown principal: {name}")
-    return app.sp_object_id
+    return user.object_id
+
+
+def _resource_app_id(tenant: m.Tenant, name: str) -> str:
+    """A first-party API by display name, or one of the tenant's own app registrations."""
+    found = next((r for r in tenant.resources if r.display_name == name), None)
+    if found is not None:
+        return found.app_id
+    app = tenant.app_by_name(name)
+    if app is None:
+        raise ValueError(f"seed names an unknown resource: {name}")
+    return app.app_id
 
 
 def _add_app(tenant: m.Tenant, spec: dict[str, Any]) -> None:
@@ -136,6 +162,9 @@ def _add_app(tenant: m.Tenant, spec: dict[str, Any]) -> None:
         display_name=spec["displayName"],
         identifier_uris=spec.get("identifierUris", []),
         api_scopes=spec.get("apiScopes", []),
+        app_roles=spec.get("appRoles", []),
+        access_token_version=spec.get("accessTokenAcceptedVersion"),
+        public_client=bool(spec.get("isFallbackPublicClient", False)),
     )
     tenant.apps.append(app)
     for c in spec.get("certificates", []):
@@ -209,16 +238,17 @@ def _add_directory(tenant: m.Tenant, directory: dict[str, Any]) -> None:
 
 
 def _add_grants(tenant: m.Tenant, seed: dict[str, Any]) -> None:
-    by_name = {r.display_name: r for r in tenant.resources}
     for a in seed["appRoleAssignments"]:
         tenant.grant_roles(
-            _principal_object_id(tenant, a["principal"]), by_name[a["resource"]].app_id, set(a["roles"])
+            _principal_object_id(tenant, a["principal"]),
+            _resource_app_id(tenant, a["resource"]),
+            set(a["roles"]),
         )
     for g in seed["delegatedGrants"]:
         client = tenant.app_by_name(g["client"])
         assert client is not None, g
         tenant.delegated_grants.setdefault(client.app_id, {}).setdefault(
-            by_name[g["resource"]].app_id, set()
+            _resource_app_id(tenant, g["resource"]), set()
         ).update(g["scopes"])
     for ra in seed["keyVault"]["roleAssignments"]:
         tenant.vault_roles.setdefault(_principal_object_id(tenant, ra["principal"]), set()).update(

@@ -52,20 +52,33 @@ class TokenIssuer:
     def __init__(self, tenant_id: str, issuer: str) -> None:
         self.tenant_id = tenant_id
         self.issuer = issuer
+        # v1 tokens name the tenant's STS: https://sts.windows.net/{tid}/ in Azure, here the
+        # authority's `{host}/{tid}/` (what the v1 OpenID configuration publishes).
+        self.issuer_v1 = issuer.removesuffix("v2.0").rstrip("/") + "/"
         self._key: rsa.RSAPrivateKey = new_rsa_key()
         self.kid = uuid.uuid4().hex
+        self._published: dict[str, rsa.RSAPrivateKey] = {self.kid: self._key}
+
+    def rotate(self) -> str:
+        """Sign with a new key from now on; the old one stays published (as in a real rollover)."""
+        self._key = new_rsa_key()
+        self.kid = uuid.uuid4().hex
+        self._published[self.kid] = self._key
+        return self.kid
+
+    def sign(self, claims: dict[str, Any], headers: dict[str, Any] | None = None) -> str:
+        """Any claims signed with the tenant's current key (devstack: genuine tokens with bad claims)."""
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid, **(headers or {})})
 
     def jwks(self) -> dict[str, Any]:
-        numbers = self._key.public_key().public_numbers()
-
         def _int(n: int) -> str:
             return b64url(n.to_bytes((n.bit_length() + 7) // 8, "big"))
 
-        return {
-            "keys": [
-                {"kty": "RSA", "use": "sig", "kid": self.kid, "n": _int(numbers.n), "e": _int(numbers.e)}
-            ]
-        }
+        keys = []
+        for kid, key in self._published.items():
+            numbers = key.public_key().public_numbers()
+            keys.append({"kty": "RSA", "use": "sig", "kid": kid, "n": _int(numbers.n), "e": _int(numbers.e)})
+        return {"keys": keys}
 
     def issue(
         self,
@@ -78,8 +91,12 @@ class TokenIssuer:
         lifetime_s: int = DEFAULT_LIFETIME_S,
         now: float | None = None,
         client_auth: str | None = None,
+        version: str = "2.0",
     ) -> tuple[str, int]:
         """Return (token, expires_on epoch seconds).
+
+        `version` "1.0" gives a v1 token (v1 issuer, `appid`/`appidacr`, `unique_name`, no
+        `azp`), as Entra issues for an API whose `accessTokenAcceptedVersion` is null or 1.
 
         `client_auth` is how the client proved itself, for `azpacr` (v2) and `appidacr` (v1):
         "0" public client, "1" client secret, "2" certificate or client assertion (managed
@@ -117,6 +134,12 @@ class TokenIssuer:
             claims["roles"] = sorted(roles)
         if scopes:
             claims["scp"] = " ".join(sorted(scopes))
+        if version == "1.0":
+            claims |= {"iss": self.issuer_v1, "ver": "1.0"}
+            for name in ("azp", "azpacr", "preferred_username"):
+                claims.pop(name, None)
+            if principal.upn:
+                claims["unique_name"] = principal.upn
         token = jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid, "typ": "JWT"})
         return token, exp
 
@@ -128,15 +151,16 @@ class TokenIssuer:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
             raise TokenRejected("IDX14100: JWT is not well formed.", "malformed") from exc
-        if header.get("kid") != self.kid:
+        key = self._published.get(str(header.get("kid")))
+        if key is None:
             raise TokenRejected("Signing key not found.", "signature")
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                self._key.public_key(),
+                key.public_key(),
                 algorithms=["RS256"],
                 audience=audiences,
-                issuer=self.issuer,
+                issuer=[self.issuer, self.issuer_v1],
                 leeway=leeway_s,
                 options={"require": ["exp", "iat", "aud", "iss"]},
             )
@@ -149,7 +173,8 @@ class TokenIssuer:
         except jwt.InvalidSignatureError as exc:
             raise TokenRejected("Signature validation failed.", "signature") from exc
         except jwt.PyJWTError as exc:
-            raise TokenRejected(f"Token validation failed: {type(exc).__name__}.", "malformed") from exc
+            # The reason reaches error bodies (AADSTS50013): never a Python class name.
+            raise TokenRejected("IDX10000: The token could not be validated.", "malformed") from exc
         return claims
 
     def peek(self, token: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ var connectionSettingObjects = [
     c.?keyName != null ? { 'CONNECTIONS__${toUpper(c.name)}__KEY': c.?keyName } : {}
     c.credential == 'certificate' ? { 'CONNECTIONS__${toUpper(c.name)}__SEND_CERTIFICATE_CHAIN': (c.?sendCertificateChain ?? false) ? 'true' : 'false' } : {}
     c.?managedIdentityClientId != null ? { 'CONNECTIONS__${toUpper(c.name)}__MANAGED_IDENTITY_CLIENT_ID': c.?managedIdentityClientId } : {}
-    c.?keyVaultUrl != null ? { 'CONNECTIONS__${toUpper(c.name)}__KEY_VAULT_URL': c.?keyVaultUrl } : {}
+    c.?keyVaultResourceId != null ? { 'CONNECTIONS__${toUpper(c.name)}__KEY_VAULT_URL': 'https://${last(split(c.?keyVaultResourceId ?? '', '/'))}${environment().suffixes.keyvaultDns}/' } : {}
   ], {}, (all, one) => union(all, one))
 ]
 

@@ -1,5 +1,5 @@
 metadata name = 'Function App on the Flex Consumption plan'
-metadata description = 'Linux, Python 3.11; the deployment package sits in a blob container reached with the user-assigned identity; HTTPS only, FTPS off, TLS 1.2.'
+metadata description = 'Linux, Python 3.11; the app runs as one user-assigned identity and the deployment package is reached with another (only that one may write it); HTTPS only, FTPS off, TLS 1.2.'
 
 @description('Required. Name of the Function App.')
 param name string
@@ -15,6 +15,9 @@ param tags object
 
 @description('Required. Resource id of the user-assigned managed identity the app runs as.')
 param userAssignedIdentityResourceId string
+
+@description('Required. Resource id of the user-assigned managed identity that writes and reads the deployment package (the only identity with a role on its container).')
+param deploymentIdentityResourceId string
 
 @description('Required. Blob container URL of the deployment package.')
 param deploymentContainerUrl string
@@ -33,8 +36,8 @@ param appSettings object
 ])
 param instanceMemoryMB int = 2048
 
-@description('Optional. Maximum number of instances the app scales out to.')
-@minValue(1)
+@description('Optional. Maximum number of instances the app scales out to (Flex Consumption: 40 to 1000).')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int = 40
 
@@ -51,10 +54,14 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
   name: applicationInsightsName
 }
 
-var allAppSettings = union(appSettings, {
-  // Where to send telemetry; publishing needs an Entra token (APPLICATIONINSIGHTS_AUTHENTICATION_STRING).
-  APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString
-})
+// A `for` needs a value known at the start of the deployment (Bicep BCP178): the loop runs over
+// the parameter only, and the connection string, known once the component is read, is appended.
+var appSettingsList = [
+  for setting in items(appSettings): {
+    name: setting.key
+    value: setting.value
+  }
+]
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: zone redundancy of a Flex Consumption plan is offered only in some regions; opt in with the zoneRedundant parameter.
@@ -73,7 +80,6 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
 }
 
 resource site 'Microsoft.Web/sites@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_16: the app has both a system-assigned and a user-assigned identity ('SystemAssigned, UserAssigned'); the check only recognises a single type.
   // checkov:skip=CKV_AZURE_17: callers authenticate with function keys, Entra bearer tokens or webhook signatures; Microsoft Graph and Event Grid cannot present client certificates.
   // checkov:skip=CKV_AZURE_212: numberOfWorkers does not apply to Flex Consumption, which scales per function (maximumInstanceCount, alwaysReady).
   // checkov:skip=CKV_AZURE_213: the App Service health check replaces unhealthy instances of dedicated plans; Flex Consumption manages its own instances, and /api/health stays for external probes.
@@ -83,9 +89,11 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   tags: tags
   kind: 'functionapp,linux'
   identity: {
-    type: 'SystemAssigned, UserAssigned'
+    // No system-assigned identity: nothing would use it.
+    type: 'UserAssigned'
     userAssignedIdentities: {
       '${userAssignedIdentityResourceId}': {}
+      '${deploymentIdentityResourceId}': {}
     }
   }
   properties: {
@@ -98,12 +106,13 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: [
-        for setting in items(allAppSettings): {
-          name: setting.key
-          value: setting.value
+      // Where to send telemetry; publishing needs an Entra token (APPLICATIONINSIGHTS_AUTHENTICATION_STRING).
+      appSettings: concat(appSettingsList, [
+        {
+          name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+          value: applicationInsights.properties.ConnectionString
         }
-      ]
+      ])
     }
     functionAppConfig: {
       deployment: {
@@ -112,7 +121,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
           value: deploymentContainerUrl
           authentication: {
             type: 'UserAssignedIdentity'
-            userAssignedIdentityResourceId: userAssignedIdentityResourceId
+            userAssignedIdentityResourceId: deploymentIdentityResourceId
           }
         }
       }
@@ -153,6 +162,3 @@ output resourceId string = site.id
 
 @description('The default host name of the Function App.')
 output defaultHostName string = site.properties.defaultHostName
-
-@description('The object (principal) id of the system-assigned identity (enabled, holds no role).')
-output systemAssignedPrincipalId string = site.identity.principalId

@@ -1,5 +1,5 @@
 metadata name = 'Key Vault'
-metadata description = 'Holds the certificates, secrets and keys of the connections and the webhook signing secrets; Azure RBAC only, soft delete and purge protection on.'
+metadata description = 'Holds the certificates, secrets and keys of the connections and the webhook signing secrets; Azure RBAC only, soft delete and purge protection on; audit events go to Log Analytics.'
 
 @description('Required. Name of the Key Vault (3-24 characters).')
 @minLength(3)
@@ -11,6 +11,9 @@ param location string
 
 @description('Required. Tags applied to the vault.')
 param tags object
+
+@description('Required. Resource id of the Log Analytics workspace that receives the vault\'s audit events (every read, write and denied request).')
+param workspaceResourceId string
 
 @description('Optional. Whether the vault is reachable from public networks (still with Entra authentication and RBAC). Set Disabled together with a private endpoint.')
 @allowed([
@@ -78,6 +81,20 @@ resource vaultRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-0
     }
   }
 ]
+
+resource vaultDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'audit-to-workspace'
+  scope: vault
+  properties: {
+    workspaceId: workspaceResourceId
+    logs: [
+      {
+        category: 'AuditEvent'
+        enabled: true
+      }
+    ]
+  }
+}
 
 @description('The name of the vault.')
 output name string = vault.name

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from shared.context._words import MANAGED_IDENTITY, resource_display_name
+from shared.config import CredentialKind
+from shared.context._words import resource_display_name
 from shared.errors import AutomationError
 from shared.redaction import redact
 
@@ -64,7 +65,7 @@ def diagnose_missing_roles(
     """What to grant when the token lacks roles the code requires (the connection otherwise works)."""
     api = resource_display_name(resource)
     roles = ", ".join(missing)
-    if kind == MANAGED_IDENTITY:
+    if kind == CredentialKind.MANAGED_IDENTITY:
         # Managed identities have no "API permissions" page: app roles are assigned with Graph.
         sp = principal_id or "<object id>"
         fix = (

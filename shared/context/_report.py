@@ -11,11 +11,11 @@ import platform
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from typing import Any
 
 from shared import __version__
 from shared.context._connection import ConnectionLike, evaluate_connection, iso_utc
 from shared.context._words import environment
+from shared.identity import Token
 from shared.permissions import PermissionRegistry, registry
 
 DEADLINE_S = 25.0
@@ -54,23 +54,21 @@ def build_report(
     *,
     names: Callable[[], list[str]] | None = None,
     connect: Callable[[str], ConnectionLike] | None = None,
-    scope_for: Callable[[str], str] | None = None,
-    probe: Callable[[str, Any], Mapping[str, object]] | None = None,
+    probe: Callable[[ConnectionLike, Token], Mapping[str, object]] | None = None,
     requirements: PermissionRegistry = registry,
     deadline_s: float = DEADLINE_S,
 ) -> dict[str, object]:
     """The context of every connection (or of `only`); raises UnknownConnectionError for a bad name.
 
-    `names`, `connect`, `scope_for` and `probe` default to shared.connections and the Graph probe;
-    tests of the report's shape pass their own (a `probe` of None skips it then).
+    `names` and `connect` default to shared.identity's, `probe` to the Graph probe; tests of the
+    report's shape pass their own (a `probe` of None skips it then).
     """
-    if names is None or connect is None or scope_for is None:
-        from shared.context._live import live_connections, probe_graph, scope_for_resource
+    if names is None or connect is None:
+        from shared.context._probe import probe_graph
+        from shared.identity import connection, connection_names
 
-        default_names, default_connect = live_connections()
-        names = names or default_names
-        connect = connect or default_connect
-        scope_for = scope_for or scope_for_resource
+        names = names or connection_names
+        connect = connect or connection
         probe = probe or probe_graph
     configured = names()
     selected = configured
@@ -79,7 +77,7 @@ def build_report(
         if not selected:
             raise UnknownConnectionError(only, configured)
     started = time.monotonic()
-    entries = _evaluate_all(selected, connect, requirements, scope_for, probe, deadline_s)
+    entries = _evaluate_all(selected, connect, requirements, probe, deadline_s)
     statuses = [str(e["status"]) for e in entries.values()]
     return {
         "status": max(statuses, key=_STATUS_RANK.__getitem__, default="ok"),
@@ -98,8 +96,7 @@ def _evaluate_all(
     selected: list[str],
     connect: Callable[[str], ConnectionLike],
     requirements: PermissionRegistry,
-    scope_for: Callable[[str], str],
-    probe: Callable[[str, Any], Mapping[str, object]] | None,
+    probe: Callable[[ConnectionLike, Token], Mapping[str, object]] | None,
     deadline_s: float,
 ) -> dict[str, dict[str, object]]:
     kinds: dict[str, str] = {}  # filled as connections are built, for entries that time out
@@ -108,7 +105,7 @@ def _evaluate_all(
         started = time.monotonic()
         try:
             conn = connect(name)
-            kinds[name] = conn.kind
+            kinds[name] = conn.kind.value
         except Exception as exc:  # noqa: BLE001 - a connection that cannot be built is reported
             from shared.context._diagnosis import diagnose_error
 
@@ -119,7 +116,7 @@ def _evaluate_all(
                 "diagnosis": diagnose_error(exc),
             }
         else:
-            entry = evaluate_connection(conn, requirements.for_connection(name), scope_for, probe)
+            entry = evaluate_connection(conn, requirements.for_connection(name), probe)
         entry["elapsedMs"] = round((time.monotonic() - started) * 1000)
         return entry
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from shared.config import CredentialKind
 from shared.permissions import ARM, EXCHANGE, GRAPH
-
-MANAGED_IDENTITY = "managed-identity"
 
 # Get-MgContext's TokenCredentialType; ours build a client assertion where PowerShell has no twin.
 _TOKEN_CREDENTIAL_TYPES = {
-    "certificate": "ClientCertificate",
-    "client-secret": "ClientSecret",
-    "federated-identity": "ClientAssertion",
-    "keyvault-key": "ClientAssertion",
+    CredentialKind.CERTIFICATE: "ClientCertificate",
+    CredentialKind.CLIENT_SECRET: "ClientSecret",
+    CredentialKind.FEDERATED_IDENTITY: "ClientAssertion",
+    CredentialKind.KEYVAULT_KEY: "ClientAssertion",
 }
 
 # Graph PowerShell's -Environment names for Azure's cloud names.
@@ -24,17 +23,17 @@ RESOURCE_NAMES = {
 }
 
 
-def auth_type(kind: str) -> str:
+def auth_type(kind: CredentialKind) -> str:
     """Get-MgContext's AuthType: every connection here is unattended (no user)."""
-    return "ManagedIdentity" if kind == MANAGED_IDENTITY else "AppOnly"
+    return "ManagedIdentity" if kind is CredentialKind.MANAGED_IDENTITY else "AppOnly"
 
 
-def token_credential_type(kind: str, managed_identity_type: str | None) -> str:
+def token_credential_type(kind: CredentialKind, managed_identity_type: str) -> str:
     """Get-MgContext's TokenCredentialType (UserManagedIdentity, ClientCertificate, ...)."""
-    if kind == MANAGED_IDENTITY:
+    if kind is CredentialKind.MANAGED_IDENTITY:
         system = managed_identity_type == "system-assigned"
         return "SystemManagedIdentity" if system else "UserManagedIdentity"
-    return _TOKEN_CREDENTIAL_TYPES.get(kind, "Unknown")
+    return _TOKEN_CREDENTIAL_TYPES[kind]
 
 
 def environment(cloud: str | None) -> str | None:

@@ -87,7 +87,7 @@ def run(
     client: GraphClient, requests: list[BatchRequest], deadline: Deadline | float | None
 ) -> list[BatchResponse]:
     """Send every request, retry throttled items, and answer one BatchResponse per request in order."""
-    from shared.graph._client import _deadline, resource_units
+    from shared.graph._client import MIN_ATTEMPT_S, _deadline, resource_units
 
     items = _items(client, requests)
     results: list[BatchResponse | None] = [None] * len(items)
@@ -130,10 +130,12 @@ def run(
                 {},
                 _deadline(deadline),
                 retry_on=_WRITE_RETRY if writes else _READ_RETRY,
+                count_units=False,  # counted per item below: throttled items cost nothing
             )
             answers = {str(a.get("id")): a for a in (resp.json().get("responses") or [])}
             throttled = 0
             units = 0.0
+            itemized = False
             for i in sent:
                 item = items[i]
                 answer = answers.get(item.id)
@@ -146,7 +148,10 @@ def run(
                 got = BatchResponse(
                     item.id, int(answer.get("status", 0)), headers, answer.get("body"), item.request
                 )
-                units += resource_units({k.lower(): v for k, v in headers.items()})
+                lower = {k.lower(): v for k, v in headers.items()}
+                itemized = itemized or "x-ms-resource-unit" in lower
+                if got.status != 429:
+                    units += resource_units(lower)
                 throttled += got.status in _READ_RETRY
                 if got.status in item.retry_on or (got.status == 424 and any(d in retry for d in item.deps)):
                     retry.add(i)
@@ -156,7 +161,7 @@ def run(
                         longest = wait
                 else:
                     results[i] = got
-            if units == 0.0:
+            if not itemized:  # only the batch as a whole says what it cost
                 units = resource_units(resp.headers)
             client._record_items(throttled, units)
         pending = sorted(retry | deferred)
@@ -164,7 +169,7 @@ def run(
             break
         delay = backoff_delay(attempt, longest)
         wait_deadline = deadline if isinstance(deadline, Deadline) else _deadline(deadline)
-        if attempt >= client.max_retries or delay >= wait_deadline.remaining():
+        if attempt >= client.max_retries or delay + MIN_ATTEMPT_S >= wait_deadline.remaining():
             for i in pending:
                 results[i] = last.get(i) or _failed_dependency(items[i])
             break

@@ -18,10 +18,11 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from shared.boundary import graph_transport_error
 from shared.config import get_settings
 from shared.errors import GraphError, GraphTimeoutError
 from shared.graph import _batch
-from shared.graph._errors import graph_error, map_transport_error, response_error
+from shared.graph._errors import graph_error, response_error
 from shared.graph._query import ParamValue, odata_params, query_string
 from shared.graph._usage import Usage, record, tracking
 from shared.http import Deadline, backoff_delay, current_deadline, retry_after_seconds
@@ -33,6 +34,8 @@ RETRYABLE = frozenset({429, 503, 504})
 # A write that got 503/504 may have been applied; only a 429 says it was not processed.
 RETRYABLE_WRITE = frozenset({429})
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A retry is only worth starting with this much of the deadline left after its wait.
+MIN_ATTEMPT_S = 0.1
 VERSIONS = ("v1.0", "beta")
 
 
@@ -65,6 +68,10 @@ class GraphClient:
         self._connect_timeout = timing.connect_timeout_s
         self._read_timeout = timing.read_timeout_s
         self._id = id(self)
+
+    def close(self) -> None:
+        """Close the pooled session (the connection does it when it is forgotten)."""
+        self._session.close()
 
     def __repr__(self) -> str:
         return f"GraphClient(base_url={self.base_url!r}, version={self.version!r})"
@@ -260,6 +267,7 @@ class GraphClient:
         deadline: Deadline,
         *,
         retry_on: frozenset[int] | None = None,
+        count_units: bool = True,
     ) -> requests.Response:
         """One logical request: sent, and sent again on 429/503/504 while the deadline allows."""
         path = urlsplit(url).path
@@ -292,7 +300,7 @@ class GraphClient:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                raise map_transport_error(
+                raise graph_transport_error(
                     exc, method=method, path=path, client_request_id=client_request_id
                 ) from exc
             status = resp.status_code
@@ -300,7 +308,8 @@ class GraphClient:
                 self._id,
                 requests=1,
                 throttled=int(status in RETRYABLE),
-                resource_units=resource_units(resp.headers),
+                # A throttled request takes nothing from the bucket, whatever its header says.
+                resource_units=resource_units(resp.headers) if count_units and status != 429 else 0.0,
             )
             if status < 400:
                 return resp
@@ -311,7 +320,7 @@ class GraphClient:
                 raise response_error(resp, method=method, path=path)
             retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
             delay = backoff_delay(attempt, retry_after)
-            if delay >= deadline.remaining():
+            if delay + MIN_ATTEMPT_S >= deadline.remaining():
                 raise graph_error(
                     status,
                     resp.headers,

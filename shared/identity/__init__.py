@@ -1,4 +1,13 @@
-"""Credentials, one a file; plumbing in private modules.
+"""Connections: tokens for any resource and a Graph client, as configured by `CONNECTIONS__<NAME>__*`.
+
+    from shared.identity import connection
+    conn = connection("graph_cert")          # long-lived, lazy, thread-safe
+    conn.token("graph").value                # graph | arm | exchange | keyvault | storage, or a URI
+    conn.graph.pages("/users", select=["id", "displayName"])
+    conn.facts                               # frozen dataclass, no I/O, never a secret
+
+Importing this package loads no SDK: a connection's credential (msal, the Key Vault clients)
+is imported when the connection is first used. One credential a file:
 
     managed_identity.ManagedIdentityCredential       the app's system- or user-assigned identity
     certificate.CertificateCredential                app + Key Vault certificate (exportable)
@@ -6,27 +15,24 @@
     federated_identity.FederatedIdentityCredential   app trusting the managed identity
     keyvault_key.KeyVaultKeyCredential               app + non-exportable Key Vault key (signs remotely)
 
-`shared.connections` is the face the rest of the app uses.
+Errors are shared.errors' tree; foreign ones are mapped in shared/boundary.py.
 """
 
 from __future__ import annotations
 
-from shared.identity._certificate_material import CertificateMaterial, PublicCertificate, load_certificate
-from shared.identity._token_cache import AccessToken
-from shared.identity.certificate import CertificateCredential
-from shared.identity.client_secret import ClientSecretCredential
-from shared.identity.federated_identity import FederatedIdentityCredential
-from shared.identity.keyvault_key import KeyVaultKeyCredential
-from shared.identity.managed_identity import ManagedIdentityCredential
+from shared.config import CredentialKind
+from shared.identity._connection import Connection, connection, connection_names, reset_connections
+from shared.identity._token import Token
+from shared.identity.facts import CertificateFacts, ConnectionFacts, ManagedIdentityFacts
 
 __all__ = [
-    "AccessToken",
-    "CertificateCredential",
-    "CertificateMaterial",
-    "ClientSecretCredential",
-    "FederatedIdentityCredential",
-    "KeyVaultKeyCredential",
-    "ManagedIdentityCredential",
-    "PublicCertificate",
-    "load_certificate",
+    "CertificateFacts",
+    "Connection",
+    "ConnectionFacts",
+    "CredentialKind",
+    "ManagedIdentityFacts",
+    "Token",
+    "connection",
+    "connection_names",
+    "reset_connections",
 ]

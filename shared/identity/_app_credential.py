@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 from typing import Any, Generic, TypeVar
 
+from shared.boundary import Context
 from shared.clouds import Cloud
-from shared.config import ConnectionSettings, get_settings
+from shared.config import ConnectionSettings, CredentialKind, get_settings
 from shared.errors import AuthenticationFailedError, ConfigurationError
-from shared.http import Deadline, deadline_scope
-from shared.identity._errors import Context, is_stale_credential
 from shared.identity._msal import MsalApp, acquire, app_for, build_app, drop_apps
-from shared.identity._rotation import VersionedMaterial
-from shared.identity._token_cache import AccessToken
+from shared.identity._rotation import VersionedMaterial, is_stale_credential
+from shared.identity._token import Token
 from shared.identity._vault import vault_for
-from shared.identity.managed_identity import describe_identity
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +31,7 @@ M = TypeVar("M")
 class AppCredential:
     """Base of certificate, client-secret, federated-identity and keyvault-key credentials."""
 
-    kind = ""
+    kind: CredentialKind
 
     def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
         if not (settings.tenant_id and settings.client_id):  # shared.config requires both
@@ -63,31 +60,32 @@ class AppCredential:
             client_id=self.client_id,
             tenant_id=self.tenant_id,
             authority_host=self.cloud.authority_host,
-            identity=describe_identity(self.settings.managed_identity),
+            identity=self.settings.managed_identity.describe(),
             token_exchange_audience=self.cloud.token_exchange_audience,
         )
 
-    def facts(self) -> dict[str, object]:
+    def facts_fields(self) -> dict[str, object]:
+        """Fields of ConnectionFacts this credential knows without I/O."""
         return {}
 
     # -- token ------------------------------------------------------------------------------
-    def fetch(self, scope: str, deadline: Deadline) -> AccessToken:
-        with deadline_scope(deadline):
-            try:
-                return self._acquire(scope)
-            except AuthenticationFailedError as exc:
-                if not is_stale_credential(_code_number(exc.code)):
-                    raise
-                log.info(
-                    "Entra said %s for connection %s; looking for a new Key Vault version",
-                    exc.code,
-                    self.settings.name,
-                )
-                if not self._reload():
-                    raise
-                return self._acquire(scope)
+    def fetch(self, scope: str) -> Token:
+        """A token from Entra (under the current deadline); once more after a rotation fix."""
+        try:
+            return self._acquire(scope)
+        except AuthenticationFailedError as exc:
+            if not is_stale_credential(exc.aadsts):
+                raise
+            log.info(
+                "Entra said %s for connection %s; looking for a new Key Vault version",
+                exc.code,
+                self.settings.name,
+            )
+            if not self._reload():
+                raise
+            return self._acquire(scope)
 
-    def _acquire(self, scope: str) -> AccessToken:
+    def _acquire(self, scope: str) -> Token:
         version = self._version()
         ctx = self._context()
         key = (*self._prefix, version)
@@ -97,11 +95,6 @@ class AppCredential:
     def _build(self, ctx: Context, key: tuple[str, ...]) -> MsalApp:
         drop_apps(self._prefix, keep=key)  # an older version's app is no longer needed
         return build_app(self.cloud, self.tenant_id, self.client_id, self._client_credential(), ctx)
-
-
-def _code_number(code: str | None) -> int | None:
-    match = re.match(r"AADSTS(\d+)$", code or "")
-    return int(match.group(1)) if match else None
 
 
 class VaultCredential(AppCredential, Generic[R, M]):

@@ -1,14 +1,18 @@
 """msal ConfidentialClientApplication plumbing: one app per (authority, client, credential version).
 
+msal holds only the state it must: the app (its constructor GETs the tenant's OpenID
+configuration), its `http_cache` (its own throttling replay) and the tokens it gets on behalf
+of users (keyed by their assertion: only msal can find them again). App-only tokens are NOT
+kept in msal (`_UserTokensOnly`): the connection is their one cache (docs/identity.md, "Tokens").
+
 - `http_client=` is a thin wrapper over the shared session (trust_env=False, explicit CA), so
-  `REQUESTS_CA_BUNDLE` from the machine cannot override verification (FACTS.md), every call
-  has a timeout from the current deadline, and we can see the real status and Retry-After
-  (msal turns a 5xx into "HTTP Error: 503" and a 429 into a bare result dict).
-- msal throttles by itself: after a 5xx/429 the same app replays the cached error for
-  Retry-After (default 5 s) seconds. We wait Retry-After (capped) and then clear the app's
-  `http_cache` before retrying, so the retry really goes to Entra.
-- `instance_discovery=False` only when the authority is an override; the constructor GETs
-  the OpenID configuration, so apps are built once and kept (module level).
+  `REQUESTS_CA_BUNDLE` from the machine cannot override verification (docs/identity.md, "TLS"),
+  every call has a timeout from the current deadline, and we see the real status and
+  Retry-After (msal turns a 5xx into an exception and a 429 into a bare result dict).
+- After a 5xx/429 the same app replays the cached error for Retry-After (default 5 s)
+  seconds. We wait Retry-After (capped) and then clear the app's `http_cache` before retrying,
+  so the retry really goes to Entra.
+- `instance_discovery=False` only when the authority is an override.
 """
 
 from __future__ import annotations
@@ -23,13 +27,21 @@ from typing import Any
 import msal
 import requests
 
+from shared import boundary
 from shared.clouds import Cloud
-from shared.errors import AuthenticationFailedError, CredentialError, IdentityUnavailableError
-from shared.http import RETRYABLE_STATUSES, current_deadline, retry_after_seconds, session, wait_for_retry
-from shared.identity._errors import STEP_ENTRA, Context, boundary, map_msal_result
-from shared.identity._token_cache import AccessToken, SingleFlightCache
+from shared.errors import CredentialError, IdentityUnavailableError
+from shared.http import current_deadline, retry_after_seconds, session, wait_for_retry
+from shared.identity._token import SingleFlightCache, Token
 
 log = logging.getLogger(__name__)
+
+
+class _UserTokensOnly(msal.TokenCache):  # type: ignore[misc]
+    """msal's cache without app-only tokens: the connection caches those, once."""
+
+    def add(self, event: Any, now: Any = None) -> None:
+        if event.get("grant_type") != "client_credentials":
+            super().add(event, now=now)
 
 
 @dataclass
@@ -81,7 +93,9 @@ class MsalApp:
     recorder: _RecordingHttpClient
 
 
-def build_app(cloud: Cloud, tenant_id: str, client_id: str, credential: Any, ctx: Context) -> MsalApp:
+def build_app(
+    cloud: Cloud, tenant_id: str, client_id: str, credential: Any, ctx: boundary.Context
+) -> MsalApp:
     """Build an app (one discovery GET), retrying an Entra outage within the deadline."""
     recorder = _RecordingHttpClient()
     http_cache: dict[str, Any] = {}
@@ -90,7 +104,7 @@ def build_app(cloud: Cloud, tenant_id: str, client_id: str, credential: Any, ctx
     while True:
         recorder.forget()
         try:
-            with boundary(STEP_ENTRA, ctx):
+            with boundary.mapped(boundary.STEP_ENTRA, ctx):
                 app = msal.ConfidentialClientApplication(
                     client_id,
                     client_credential=credential,
@@ -98,43 +112,31 @@ def build_app(cloud: Cloud, tenant_id: str, client_id: str, credential: Any, ctx
                     instance_discovery=not cloud.authority_overridden,
                     http_client=recorder,
                     http_cache=http_cache,
-                    token_cache=msal.TokenCache(),
+                    token_cache=_UserTokensOnly(),
                 )
             return MsalApp(app=app, http_cache=http_cache, recorder=recorder)
-        except CredentialError as exc:
-            status = recorder.last.status
-            if status is not None and status in RETRYABLE_STATUSES:
-                outage = IdentityUnavailableError(
-                    f"Entra's OpenID configuration for tenant {tenant_id} answered HTTP {status}: an outage; "
-                    "retry later.",
-                    step=STEP_ENTRA,
-                    status=status,
-                )
-                if not wait_for_retry(deadline, attempt, recorder.last.retry_after):
-                    raise outage from exc
-                http_cache.clear()
-                attempt += 1
-                continue
-            if status is not None and 400 <= status < 500:
-                raise AuthenticationFailedError(
-                    f"Entra has no OpenID configuration for tenant '{tenant_id}' (HTTP {status}).",
-                    step=STEP_ENTRA,
-                    status=status,
-                    code="AADSTS90002" if status in (400, 404) else None,
-                    hint="Check the connection's TENANT_ID (a GUID or a verified domain) and AZURE_CLOUD.",
-                ) from exc
-            raise
+        except (CredentialError, ValueError) as exc:
+            # msal reads the tenant's OpenID configuration here and raises when it cannot.
+            mapped = boundary.msal_discovery_error(
+                exc, status=recorder.last.status, tenant_id=tenant_id, ctx=ctx
+            )
+            if mapped is None:
+                raise
+            if not mapped.outage or not wait_for_retry(deadline, attempt, recorder.last.retry_after):
+                raise mapped from exc
+            http_cache.clear()
+            attempt += 1
 
 
-def acquire(msal_app: MsalApp, scope: str, ctx: Context) -> AccessToken:
-    """A token for `scope` (msal's cache first); Entra's 5xx/429 retried within the deadline."""
+def acquire(msal_app: MsalApp, scope: str, ctx: boundary.Context) -> Token:
+    """A token for `scope` from Entra; its 5xx/429 retried within the deadline."""
     deadline = current_deadline()
     attempt = 0
     while True:
         msal_app.recorder.forget()
         error: CredentialError
         try:
-            with boundary(STEP_ENTRA, ctx):
+            with boundary.mapped(boundary.STEP_ENTRA, ctx):
                 result: dict[str, Any] = msal_app.app.acquire_token_for_client([scope]) or {}
         except IdentityUnavailableError as exc:  # msal raises on a 5xx
             exc.status = exc.status or msal_app.recorder.last.status
@@ -142,10 +144,8 @@ def acquire(msal_app: MsalApp, scope: str, ctx: Context) -> AccessToken:
         else:
             if "access_token" in result:
                 expires_in = int(result.get("expires_in", 0))
-                return AccessToken(
-                    token=str(result["access_token"]), expires_on=int(time.time()) + expires_in
-                )
-            error = map_msal_result(result, STEP_ENTRA, status=msal_app.recorder.last.status, ctx=ctx)
+                return Token.of(str(result["access_token"]), int(time.time()) + expires_in)
+            error = boundary.msal_result_error(result, status=msal_app.recorder.last.status, ctx=ctx)
         last = msal_app.recorder.last
         if not error.outage or not wait_for_retry(deadline, attempt, last.retry_after):
             raise error

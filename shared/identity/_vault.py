@@ -23,13 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.credentials import AccessToken
+from azure.core.exceptions import HttpResponseError
 from azure.keyvault.certificates import CertificateClient
 from azure.keyvault.keys import KeyVaultKey
-from azure.keyvault.keys.crypto import CryptographyClient, SignatureAlgorithm
+from azure.keyvault.keys.crypto import CryptographyClient, EncryptionAlgorithm, SignatureAlgorithm
 from azure.keyvault.secrets import SecretClient
 
+from shared import boundary
 from shared.config import ManagedIdentitySettings, get_settings
+from shared.errors import AutomationError
 from shared.http import (
     RETRYABLE_STATUSES,
     connection_verify,
@@ -37,9 +40,6 @@ from shared.http import (
     retry_after_seconds,
     wait_for_retry,
 )
-from shared.identity._azure_credential import ManagedIdentityTokenCredential
-from shared.identity._errors import STEP_KEY_VAULT, Context, map_azure_error
-from shared.identity.managed_identity import describe_identity
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,31 @@ class CertificateInfo:
     key_id: str
 
 
+class _IdentityCredential:
+    """azure-core's TokenCredential over the managed identity's connection (its one token cache).
+
+    azure-core calls `get_token(*scopes, claims=None, tenant_id=None, enable_cae=False, **kwargs)`;
+    the vault's challenge names the tenant, but a managed identity only has its own, so
+    `tenant_id` is accepted and ignored. Our errors pass through azure-core's pipeline untouched.
+    """
+
+    def __init__(self, identity: ManagedIdentitySettings) -> None:
+        self._identity = identity
+
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ) -> AccessToken:
+        from shared.identity._connection import identity_connection
+
+        token = identity_connection(self._identity).token(scopes[0])
+        return AccessToken(token.value, token.expires_on)
+
+
 class Vault:
     """One vault as one managed identity sees it."""
 
@@ -73,7 +98,7 @@ class Vault:
         settings = get_settings()
         self.url = vault_url
         self.identity = identity
-        credential = ManagedIdentityTokenCredential(identity)
+        credential = _IdentityCredential(identity)
         timing = settings.timing
         self._options: dict[str, Any] = {
             # Only a real vault host may be checked against the challenge's resource.
@@ -89,9 +114,9 @@ class Vault:
         self._crypto: dict[str, CryptographyClient] = {}
         self._lock = threading.Lock()
 
-    def get_secret(self, name: str, *, setting: str | None = None) -> SecretValue:
+    def get_secret(self, name: str, *, setting: str | None = None, version: str | None = None) -> SecretValue:
         def read() -> SecretValue:
-            secret = self._secrets.get_secret(name)
+            secret = self._secrets.get_secret(name, version)
             return SecretValue(
                 name=name,
                 value=secret.value or "",
@@ -101,9 +126,15 @@ class Vault:
 
         return self._call(read, name, setting)
 
-    def get_certificate(self, name: str, *, setting: str | None = None) -> CertificateInfo:
+    def get_certificate(
+        self, name: str, *, setting: str | None = None, version: str | None = None
+    ) -> CertificateInfo:
         def read() -> CertificateInfo:
-            cert = self._certificates.get_certificate(name)
+            cert = (
+                self._certificates.get_certificate_version(name, version)
+                if version
+                else self._certificates.get_certificate(name)
+            )
             return CertificateInfo(
                 name=name,
                 version=(cert.properties.version if cert.properties else None) or "",
@@ -135,28 +166,55 @@ class Vault:
         name = key_id.rstrip("/").split("/")[-2] if "/keys/" in key_id else key_id
         return self._call(lambda: client.sign(SignatureAlgorithm.rs256, digest).signature, name, setting)
 
+    def decrypt_rsa_oaep(
+        self, key_id: str, ciphertext: bytes, *, public_jwk: dict[str, Any] | None = None
+    ) -> bytes:
+        """RSA-OAEP (SHA-1) decryption by the vault (`keys/decrypt`): the private key never leaves it.
+
+        Used for Graph rich notifications' `dataKey` with a non-exportable certificate. The key
+        id must be VERSIONED, as for signing.
+        """
+        client = self._crypto_client(key_id, public_jwk)
+        name = key_id.rstrip("/").split("/")[-2] if "/keys/" in key_id else key_id
+        return self._call(
+            lambda: client.decrypt(EncryptionAlgorithm.rsa_oaep, ciphertext).plaintext, name, None
+        )
+
+    def _crypto_client(self, key_id: str, public_jwk: dict[str, Any] | None) -> CryptographyClient:
+        client = self._crypto.get(key_id)
+        if client is None:
+            with self._lock:
+                client = self._crypto.get(key_id)
+                if client is None:
+                    key: KeyVaultKey | str = KeyVaultKey(key_id, jwk=public_jwk) if public_jwk else key_id
+                    client = self._crypto[key_id] = CryptographyClient(key, self._credential, **self._options)
+        return client
+
     def _call(self, operation: Callable[[], T], name: str, setting: str | None) -> T:
         deadline = current_deadline()
-        ctx = Context(
+        ctx = boundary.Context(
             vault_url=self.url,
             vault_object=name,
             setting=setting,
-            identity=f"the {describe_identity(self.identity)}",
+            identity=f"the {self.identity.describe()}",
         )
         attempt = 0
         while True:
             try:
-                return operation()
-            except AzureError as exc:
-                mapped = map_azure_error(exc, STEP_KEY_VAULT, ctx)
-                retry_after = None
-                if isinstance(exc, HttpResponseError) and exc.response is not None:
-                    retry_after = retry_after_seconds(_header(exc, "Retry-After"))
-                retryable = mapped.outage and (mapped.status is None or mapped.status in RETRYABLE_STATUSES)
+                with boundary.mapped(boundary.STEP_KEY_VAULT, ctx):
+                    return operation()
+            except AutomationError as exc:
+                cause = exc.__cause__
+                retry_after = (
+                    retry_after_seconds(_header(cause, "Retry-After"))
+                    if isinstance(cause, HttpResponseError)
+                    else None
+                )
+                retryable = exc.outage and (exc.status is None or exc.status in RETRYABLE_STATUSES)
                 if not retryable or not wait_for_retry(deadline, attempt, retry_after):
-                    raise mapped from exc
+                    raise
                 log.warning(
-                    "Key Vault attempt %d for %s failed (%s); retrying", attempt + 1, name, mapped.status
+                    "Key Vault attempt %d for %s failed (%s); retrying", attempt + 1, name, exc.status
                 )
                 attempt += 1
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from shared.clouds import Cloud
-from shared.config import ConnectionFields, ConnectionSettings
+from shared.config import ConnectionFields, ConnectionSettings, CredentialKind
 from shared.identity._app_credential import VaultCredential
 from shared.identity._certificate_material import CertificateMaterial, load_certificate
 from shared.identity._vault import SecretValue
+from shared.identity.facts import CertificateFacts
 
 
 class CertificateCredential(VaultCredential[SecretValue, CertificateMaterial]):
     """Client credentials with a Key Vault certificate (exportable)."""
 
-    kind = "certificate"
+    kind = CredentialKind.CERTIFICATE
     field = ConnectionFields.CERTIFICATE
 
     def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
@@ -51,27 +52,21 @@ class CertificateCredential(VaultCredential[SecretValue, CertificateMaterial]):
             credential["public_certificate"] = material.chain_pem.decode("ascii")
         return credential
 
-    def facts(self) -> dict[str, object]:
-        version, material = self.material()
+    def facts_fields(self) -> dict[str, object]:
+        current = self._material.peek()
+        if current is None:
+            return {}
+        m = current.material
         return {
-            "certificate": certificate_facts(
-                self.certificate_name, version, material, self.settings.send_certificate_chain
-            ),
-            "keyVaultUrl": self.settings.key_vault_url,
+            "certificate": CertificateFacts(
+                name=self.certificate_name,
+                key_vault_version=current.version,
+                thumbprint_sha1=m.thumbprint,
+                thumbprint_sha256=m.sha256,
+                subject=m.subject,
+                not_before=m.not_before,
+                not_after=m.not_after,
+                days_left=m.days_left(),
+                send_chain=self.settings.send_certificate_chain,
+            )
         }
-
-
-def certificate_facts(
-    name: str, version: str, material: CertificateMaterial, send_chain: bool
-) -> dict[str, object]:
-    return {
-        "name": name,
-        "version": version,
-        "thumbprintSha1": material.thumbprint,
-        "thumbprintSha256": material.sha256,
-        "subject": material.subject,
-        "notBefore": material.not_before.isoformat(),
-        "notAfter": material.not_after.isoformat(),
-        "daysLeft": material.days_left(),
-        "sendChain": send_chain,
-    }

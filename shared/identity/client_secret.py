@@ -7,7 +7,7 @@ cadence or right after Entra says the secret is wrong or expired (AADSTS7000215 
 from __future__ import annotations
 
 from shared.clouds import Cloud
-from shared.config import ConnectionFields, ConnectionSettings
+from shared.config import ConnectionFields, ConnectionSettings, CredentialKind
 from shared.identity._app_credential import VaultCredential
 from shared.identity._vault import SecretValue
 
@@ -15,7 +15,7 @@ from shared.identity._vault import SecretValue
 class ClientSecretCredential(VaultCredential[SecretValue, SecretValue]):
     """Client credentials with a secret kept in Key Vault."""
 
-    kind = "client-secret"
+    kind = CredentialKind.CLIENT_SECRET
     field = ConnectionFields.SECRET
 
     def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
@@ -32,10 +32,6 @@ class ClientSecretCredential(VaultCredential[SecretValue, SecretValue]):
     def _client_credential(self) -> str:
         return self._material.current().material.value
 
-    def facts(self) -> dict[str, object]:
-        return {
-            "certificate": None,
-            "keyVaultUrl": self.settings.key_vault_url,
-            "secretName": self.secret_name,
-            "secretVersion": self._material.current().version,
-        }
+    def facts_fields(self) -> dict[str, object]:
+        current = self._material.peek()
+        return {"secret_name": self.secret_name, "secret_version": current.version if current else None}

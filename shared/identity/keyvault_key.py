@@ -14,12 +14,13 @@ import threading
 import time
 
 from shared.clouds import Cloud
-from shared.config import ConnectionFields, ConnectionSettings
+from shared.config import ConnectionFields, ConnectionSettings, CredentialKind
 from shared.errors import KeyVaultError
 from shared.identity._app_credential import VaultCredential
 from shared.identity._assertion import SignedAssertion, build_assertion
 from shared.identity._certificate_material import PublicCertificate, load_public_certificate
 from shared.identity._vault import CertificateInfo
+from shared.identity.facts import CertificateFacts
 
 # Sign a new assertion when the current one has less than this left.
 ASSERTION_REUSE_MARGIN_S = 120
@@ -35,7 +36,7 @@ class SigningKey:
 class KeyVaultKeyCredential(VaultCredential[CertificateInfo, SigningKey]):
     """Client credentials with an assertion signed by a Key Vault key."""
 
-    kind = "keyvault-key"
+    kind = CredentialKind.KEYVAULT_KEY
     field = ConnectionFields.KEY
 
     def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
@@ -84,25 +85,24 @@ class KeyVaultKeyCredential(VaultCredential[CertificateInfo, SigningKey]):
             self._assertion = unsigned.assemble(signature)
             return self._assertion.token
 
-    def facts(self) -> dict[str, object]:
-        current = self._material.current()
-        cert = current.material.certificate
-        return {
-            "certificate": {
-                "name": self.key_name,
-                "version": current.version,
-                "thumbprintSha1": cert.thumbprint,
-                "thumbprintSha256": cert.sha256,
-                "subject": cert.subject,
-                "notBefore": cert.not_before.isoformat(),
-                "notAfter": cert.not_after.isoformat(),
-                "daysLeft": (cert.not_after - dt.datetime.now(dt.UTC)).days,
-                "sendChain": False,
-            },
-            "keyVaultUrl": self.settings.key_vault_url,
-            "keyName": self.key_name,
-            "keyId": current.material.key_id,
-        }
+    def facts_fields(self) -> dict[str, object]:
+        fields: dict[str, object] = {"key_name": self.key_name}
+        current = self._material.peek()
+        if current is not None:
+            cert = current.material.certificate
+            fields["key_id"] = current.material.key_id
+            fields["certificate"] = CertificateFacts(
+                name=self.key_name,
+                key_vault_version=current.version,
+                thumbprint_sha1=cert.thumbprint,
+                thumbprint_sha256=cert.sha256,
+                subject=cert.subject,
+                not_before=cert.not_before,
+                not_after=cert.not_after,
+                days_left=(cert.not_after - dt.datetime.now(dt.UTC)).days,
+                send_chain=False,
+            )
+        return fields
 
 
 def _signing_key(info: CertificateInfo) -> SigningKey:

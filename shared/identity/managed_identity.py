@@ -2,13 +2,14 @@
 
 We call the endpoint ourselves (a plain GET, protocol 2019-08-01) instead of going through
 msal's or azure-identity's managed identity clients: those retry a persistent 500/429 for
-~4.8 s and then report "configuration not found", so an outage reads as a misconfiguration
-(FACTS.md). Here the real status decides: 5xx/429/timeouts are retried within the deadline
-(honouring Retry-After, capped) and then reported as an outage with that status; a 400
-"No User Assigned ... Identity found" is a misconfiguration with a hint.
+about 5 s and then report "configuration not found", so an outage reads as a
+misconfiguration (docs/identity.md, "Managed identity"). Here the real status decides:
+5xx/429/timeouts are retried within the deadline (honouring Retry-After, capped) and then
+reported as an outage with that status; a 400 "No User Assigned ... Identity found" is a
+misconfiguration naming the setting that chose the identity.
 
-Tokens are cached per (identity, resource) for the whole process and shared by every
-connection: managed-identity connections, the Key Vault reads, and federated assertions.
+A user-assigned identity is chosen by client id, object (principal) id or resource id
+(`client_id=`, `object_id=`, `mi_res_id=`). This class keeps no tokens: the connection does.
 """
 
 from __future__ import annotations
@@ -17,33 +18,15 @@ import logging
 import time
 from typing import Any
 
-import requests
-
-from shared.config import ManagedIdentitySettings, get_settings
+from shared import boundary
+from shared.config import CredentialKind, ManagedIdentitySettings, get_settings
 from shared.errors import ConfigurationError, CredentialError
-from shared.http import (
-    RETRYABLE_STATUSES,
-    Deadline,
-    current_deadline,
-    retry_after_seconds,
-    session,
-    wait_for_retry,
-)
-from shared.identity._errors import STEP_IDENTITY, Context, map_identity_response, map_requests_error
-from shared.identity._token_cache import AccessToken, SingleFlightCache, unverified_claims
+from shared.http import RETRYABLE_STATUSES, current_deadline, retry_after_seconds, session, wait_for_retry
+from shared.identity._token import Token
 
 log = logging.getLogger(__name__)
 
 API_VERSION = "2019-08-01"
-
-
-def _fresh(token: AccessToken) -> bool:
-    return token.fresh(get_settings().timing.token_refresh_margin_s)
-
-
-_tokens: SingleFlightCache[tuple[str, str], AccessToken] = SingleFlightCache(_fresh)
-# Identity (cache key) -> object (principal) id, from the `oid` of the tokens fetched for it.
-_object_ids: dict[str, str] = {}
 
 
 def resource_of(scope: str) -> str:
@@ -51,119 +34,89 @@ def resource_of(scope: str) -> str:
     return scope.removesuffix("/.default")
 
 
-def describe_identity(identity: ManagedIdentitySettings) -> str:
-    return (
-        f"user-assigned identity {identity.client_id}" if identity.client_id else "system-assigned identity"
-    )
-
-
-def known_object_id(identity: ManagedIdentitySettings) -> str | None:
-    """The identity's object (principal) id if one of its tokens was fetched; never a network call."""
-    return _object_ids.get(identity.cache_key)
-
-
-def identity_facts(identity: ManagedIdentitySettings) -> dict[str, object]:
-    """`{"type": "user"|"system", "clientId", "objectId"}`: objectId None until a token was fetched."""
-    return {"type": identity.kind, "clientId": identity.client_id, "objectId": known_object_id(identity)}
-
-
 class ManagedIdentityCredential:
     """Tokens for any resource as the app's system- or user-assigned identity (chosen explicitly)."""
 
-    kind = "managed-identity"
+    kind = CredentialKind.MANAGED_IDENTITY
 
     def __init__(self, identity: ManagedIdentitySettings, connection: str = "") -> None:
         self.identity = identity
-        self._ctx = Context(connection=connection, identity=describe_identity(identity))
+        self.connection = connection
 
-    def get_token(self, scope: str, deadline: Deadline | None = None) -> AccessToken:
-        """A cached token, or one fetched with one request in flight per (identity, resource)."""
-        resource = resource_of(scope)
-        return _tokens.get(
-            (self.identity.cache_key, resource), lambda: self._fetch(resource, deadline or current_deadline())
-        )
-
-    def fetch(self, scope: str, deadline: Deadline) -> AccessToken:
-        """Connections keep their own cache; this still goes through the shared one."""
-        return self.get_token(scope, deadline)
-
-    def facts(self) -> dict[str, object]:
+    def facts_fields(self) -> dict[str, object]:
         return {}
 
-    def _fetch(self, resource: str, deadline: Deadline) -> AccessToken:
+    def fetch(self, scope: str) -> Token:
+        """One token from the endpoint, retried on an outage within the current deadline."""
         endpoint = get_settings().identity_endpoint
         if endpoint is None:
             raise ConfigurationError(
                 "No managed identity endpoint: IDENTITY_ENDPOINT and IDENTITY_HEADER are not set.",
-                step=STEP_IDENTITY,
+                step=boundary.STEP_IDENTITY,
                 hint=(
                     "Enable a system- or user-assigned identity on the function app (App Service sets these "
                     "variables); locally, start the devstack."
                 ),
             )
-        params = {"api-version": API_VERSION, "resource": resource}
-        if self.identity.client_id:
-            params["client_id"] = self.identity.client_id
+        resource = resource_of(scope)
+        params = {"api-version": API_VERSION, "resource": resource, **self.identity.query()}
         headers = {"X-IDENTITY-HEADER": endpoint.header, "Metadata": "true"}
-        ctx = Context(connection=self._ctx.connection, identity=self._ctx.identity, resource=resource)
+        ctx = boundary.Context(
+            connection=self.connection,
+            identity=self.identity.describe(),
+            identity_setting=self.identity.setting,
+            identity_id_kind=self.identity.id_kind.words if self.identity.id_kind else None,
+            resource=resource,
+        )
+        deadline = current_deadline()
         attempt = 0
         while True:
-            error: CredentialError | Exception
             retry_after: float | None = None
             try:
-                response = session().get(
-                    endpoint.url, params=params, headers=headers, timeout=deadline.timeout()
-                )
-            except requests.RequestException as exc:
-                mapped = map_requests_error(exc, STEP_IDENTITY, ctx)
-                if not mapped.outage:
-                    raise mapped from exc
-                error = mapped
-                cause: Exception | None = exc
+                with boundary.mapped(boundary.STEP_IDENTITY, ctx):
+                    response = session().get(
+                        endpoint.url, params=params, headers=headers, timeout=deadline.timeout()
+                    )
+            except CredentialError as exc:
+                if not exc.outage or not wait_for_retry(deadline, attempt, None):
+                    raise
+                error: CredentialError = exc
             else:
-                cause = None
                 if response.status_code == 200:
-                    token = _parse(response)
-                    oid = unverified_claims(token.token).get("oid")
-                    if isinstance(oid, str) and oid:
-                        _object_ids[self.identity.cache_key] = oid
-                    return token
-                error = map_identity_response(response.status_code, response.text, ctx)
+                    return _parse(_json(response))
+                error = boundary.identity_response_error(response.status_code, response.text, ctx)
                 if response.status_code not in RETRYABLE_STATUSES:
                     raise error
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+                if not wait_for_retry(deadline, attempt, retry_after):
+                    raise error
             log.warning(
-                "Managed identity endpoint attempt %d for %s failed (%s); retrying if the deadline allows",
+                "Managed identity endpoint attempt %d for %s failed (%s); retrying within the deadline",
                 attempt + 1,
                 resource,
-                getattr(error, "status", None) or type(error).__name__,
+                error.status or type(error).__name__,
             )
-            if not wait_for_retry(deadline, attempt, retry_after):
-                if cause is not None:
-                    raise error from cause
-                raise error
             attempt += 1
 
 
-def _parse(response: requests.Response) -> AccessToken:
+def _json(response: Any) -> Any:
     try:
-        body: dict[str, Any] = response.json()
-        token = str(body["access_token"])
-        expires_raw = body.get("expires_on")
-        if expires_raw is not None and str(expires_raw).strip().isdigit():
-            expires_on = int(str(expires_raw).strip())
-        else:
-            expires_on = int(time.time()) + int(body.get("expires_in", 3600))
-    except (ValueError, KeyError, TypeError) as exc:
-        raise CredentialError(
-            "The managed identity endpoint answered 200 without a readable token.",
-            step=STEP_IDENTITY,
-            status=200,
-        ) from exc
-    return AccessToken(token=token, expires_on=expires_on)
+        return response.json()
+    except ValueError:
+        return None
 
 
-def reset_managed_identity_cache() -> None:
-    """Forget every managed identity token and object id (tests)."""
-    _tokens.clear()
-    _object_ids.clear()
+def _parse(body: Any) -> Token:
+    """`access_token` and `expires_on` (epoch seconds, sent as a string) from the endpoint's answer."""
+    if isinstance(body, dict) and isinstance(body.get("access_token"), str):
+        expires_raw = str(body.get("expires_on", "")).strip()
+        if expires_raw.isdigit():
+            return Token.of(body["access_token"], int(expires_raw))
+        expires_in = str(body.get("expires_in", "")).strip()
+        if expires_in.isdigit():
+            return Token.of(body["access_token"], int(time.time()) + int(expires_in))
+    raise CredentialError(
+        "The managed identity endpoint answered 200 without a readable token (access_token, expires_on).",
+        step=boundary.STEP_IDENTITY,
+        status=200,
+    )

@@ -19,7 +19,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.storage._settings import DEFAULT_CONNECTION, StorageTarget, read_target
 
@@ -44,11 +44,15 @@ _lock = threading.Lock()
 _default: Account | None = None
 
 
-def open_account(target: StorageTarget | None = None, *, prefix: str = "") -> Account:
-    """A new `Account` for `target` (default: the one the settings name)."""
+def open_account(target: StorageTarget | None = None, *, prefix: str = "", **client_options: Any) -> Account:
+    """A new `Account` for `target` (default: the one the settings name).
+
+    `client_options` go to every SDK client (e.g. `retry_total=0, read_timeout=2` for a path
+    that must answer within a sender's deadline rather than ride out an outage).
+    """
     from shared.storage._account import Account
 
-    return Account(target or read_target(os.environ), prefix=prefix)
+    return Account(target or read_target(os.environ), prefix=prefix, client_options=client_options)
 
 
 def account() -> Account:

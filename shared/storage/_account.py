@@ -105,8 +105,12 @@ def decode_continuation(value: str | None) -> dict[str, Any] | None:
 class Account:
     """Clients for one account, built lazily once; tables, containers and queues created on first use."""
 
-    def __init__(self, target: StorageTarget, *, prefix: str = "") -> None:
+    def __init__(
+        self, target: StorageTarget, *, prefix: str = "", client_options: Mapping[str, Any] | None = None
+    ) -> None:
         self.target = target
+        # Passed to every SDK client (retry and timeout settings of a latency-bound caller).
+        self.client_options = dict(client_options or {})
         # A prefix for every table, container and queue name (tests share one Azurite).
         self.prefix = prefix
         self._lock = threading.Lock()
@@ -138,11 +142,12 @@ class Account:
                 "queue": QueueServiceClient,
             }
             cls = classes[kind]
+            options = self.client_options
             if self.target.connection_string:
-                service = cls.from_connection_string(self.target.connection_string)
+                service = cls.from_connection_string(self.target.connection_string, **options)
             else:
                 uris = self.target.service_uris or {}
-                service = cls(uris[kind], credential=self._credential())
+                service = cls(uris[kind], credential=self._credential(), **options)
             self._services[kind] = service
             return service
 

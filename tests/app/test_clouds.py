@@ -7,8 +7,7 @@ import pytest
 from devstack.offline_tenant import OfflineTenant
 from shared.clouds import CLOUDS, resolve_cloud
 from shared.config import get_settings
-from shared.connections import get_connection, reset_connections
-from shared.context._live import scope_for_resource
+from shared.identity import connection, reset_connections
 from tests.app_env import call_graph, configure
 
 
@@ -77,11 +76,11 @@ def test_overrides_move_requests_not_token_audiences(name: str) -> None:
         ("graph", table.graph_url),
         ("arm", table.arm_url),
         ("exchange", table.exchange_url),
-        ("key-vault", f"https://{table.key_vault_dns_suffix}"),
+        ("keyvault", f"https://{table.key_vault_dns_suffix}"),
     ):
         assert cloud.resource(logical) == canonical
         assert cloud.scope(logical) == f"{canonical}/.default"
-    assert "127.0.0.1" not in " ".join(cloud.scope(n) for n in ("graph", "arm", "exchange", "key-vault"))
+    assert "127.0.0.1" not in " ".join(cloud.scope(n) for n in ("graph", "arm", "exchange", "keyvault"))
 
 
 def test_a_resource_uri_is_its_own_scope() -> None:
@@ -101,9 +100,8 @@ def test_devstack_graph_token_is_for_the_canonical_graph(
         assert cloud.graph_overridden
         assert cloud.graph_url == devstack.state()["graphUrl"]
         assert cloud.graph_scope == "https://graph.microsoft.com/.default"
-        assert scope_for_resource("graph") == "https://graph.microsoft.com/.default"
-        info = get_connection("mi").get_token(cloud.graph_scope)
+        info = connection("mi").token("graph")
         assert info.claims["aud"] == "https://graph.microsoft.com"
-        assert call_graph(devstack, info.token).status_code == 200
+        assert call_graph(devstack, info.value).status_code == 200
     finally:
         reset_connections()

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 
 from devstack.offline_tenant import OfflineTenant
 from shared import errors
-from shared.connections import get_connection, reset_connections
+from shared.identity import connection, reset_connections
 from shared.identity.managed_identity import ManagedIdentityCredential
 from tests.app_env import app_connection, clear_faults, configure, fault
 
@@ -46,24 +46,22 @@ def test_nothing_secret_leaks(
     texts: list[str] = []
     secrets: list[str] = []
     for name in ("mi", "cert", "secret", "fed", "kvkey"):
-        conn = get_connection(name)
-        info = conn.get_token("https://graph.microsoft.com")
-        secrets.append(info.token)
-        texts += [repr(info), repr(conn), str(conn.describe())]
-    kvkey = get_connection("kvkey")._credential
-    secrets.append(kvkey.assertion())  # type: ignore[attr-defined]
-    mi = ManagedIdentityCredential(get_connection("fed").settings.managed_identity)
-    secrets.append(mi.get_token("api://AzureADTokenExchange/.default").token)  # the federated assertion
+        conn = connection(name)
+        info = conn.token("https://graph.microsoft.com")
+        secrets.append(info.value)
+        texts += [repr(info), repr(conn), repr(conn.facts), str(conn.facts)]
+    kvkey = connection("kvkey")._credential
+    secrets.append(kvkey.assertion())  # type: ignore[attr-defined,unused-ignore]
+    mi = ManagedIdentityCredential(connection("fed").settings.managed_identity)
+    secrets.append(mi.fetch("api://AzureADTokenExchange/.default").value)  # the federated assertion
     for name in ("missing",):
         with pytest.raises(errors.AutomationError) as info_missing:
-            get_connection(name).get_token("https://graph.microsoft.com")
+            connection(name).token("https://graph.microsoft.com")
         texts += [str(info_missing.value), repr(info_missing.value), str(info_missing.value.to_dict())]
     fault(devstack, "identity", match="/msi/token", status=500, times=1000)
     monkeypatch.setenv("TOKEN_DEADLINE_SECONDS", "1")
     with pytest.raises(errors.IdentityUnavailableError) as info_outage:
-        ManagedIdentityCredential(get_connection("mi").settings.managed_identity).get_token(
-            "https://management.azure.com"
-        )
+        connection("mi").token("arm")
     texts += [str(info_outage.value), repr(info_outage.value)]
 
     vault = devstack.tenant.vault

@@ -9,8 +9,10 @@ Three layers, as no Bicep CLI can be installed here:
   nothing there. Those files are skipped by path (CHECKOV_SKIPPED); they declare no Azure resource
   (a test keeps it so), so every Azure resource sits in a file checkov checks. Any other parsing
   error fails.
-- tree-sitter-bicep parses every .bicep file (and main.bicepparam) without ERROR or MISSING nodes.
-- The rest is read from the syntax tree or the text: descriptions, types, roles, settings.
+- tree-sitter-bicep parses every .bicep file (and main.bicepparam) without ERROR or MISSING nodes,
+  and the compiler rules that a syntax tree decides are checked in test_bicep_compiler.py.
+- The rest is read from the syntax tree or the text: descriptions, types, roles, settings (the
+  settings the code may read without the Bicep setting them are listed in app_settings.py).
 """
 
 from __future__ import annotations
@@ -21,18 +23,35 @@ import os
 import re
 import subprocess
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-import tree_sitter_bicep
-from tree_sitter import Language, Node, Parser
+from tree_sitter import Node
+
+from tests.infra.app_settings import (
+    CONNECTION_FIELDS,
+    CONNECTION_FIELDS_NOT_SET_BY_BICEP,
+    CONTRACT_SETTINGS,
+    HOST_SETTINGS,
+    PLATFORM_PREFIXES,
+    SETTING_NAME,
+    not_set_by_bicep,
+)
+from tests.infra.support import (
+    EXTENSION_STATEMENT,
+    INFRA,
+    ROOT,
+    bicep_files,
+    parse,
+    rel,
+    syntax_problems,
+    text,
+    tree,
+)
 
 pytestmark = pytest.mark.infra
 
-ROOT = Path(__file__).resolve().parents[2]
-INFRA = ROOT / "infra"
 CHECKOV = Path(os.environ.get("CHECKOV_BIN", ROOT / ".venv-checkov" / "bin" / "checkov"))
 
 # Files checkov's Bicep parser cannot read, with the syntax that stops it.
@@ -46,6 +65,7 @@ CHECKOV_SKIPPED = {
 # Role definition ids, checked against Microsoft's built-in roles list.
 BUILT_IN_ROLES = {
     "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+    "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
     "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
@@ -58,50 +78,15 @@ BUILT_IN_ROLES = {
 # The roles main.bicep grants, and no other.
 GRANTED_ROLES = {
     "Storage Blob Data Owner",
+    "Storage Blob Data Contributor",
     "Storage Queue Data Contributor",
     "Storage Table Data Contributor",
     "Key Vault Secrets User",
     "Key Vault Crypto User",
+    "Key Vault Certificate User",
     "Key Vault Certificates Officer",
     "Monitoring Metrics Publisher",
 }
-
-# CONTRACT.md, "Settings": what the app reads. Used for the "no orphan setting" direction until the
-# config module (shared/config.py) lands; from then on, the settings found in the code are used.
-CONTRACT_SETTINGS = {"AZURE_CLIENT_ID", "AZURE_CLOUD", "KEY_VAULT_URL"}
-CONNECTION_FIELDS = {
-    "CREDENTIAL",
-    "TENANT_ID",
-    "CLIENT_ID",
-    "CERTIFICATE",
-    "SECRET",
-    "KEY",
-    "SEND_CERTIFICATE_CHAIN",
-}
-
-# Read by the code but never set by the Bicep, with the reason.
-NOT_SET_BY_BICEP = {
-    "AZURE_AUTHORITY_HOST": "devstack override of the Entra endpoint (Azure derives it from AZURE_CLOUD)",
-    "GRAPH_URL": "devstack override of the Graph endpoint (Azure derives it from AZURE_CLOUD)",
-    "IDENTITY_ENDPOINT": "provided by the Functions platform for managed identity",
-    "IDENTITY_HEADER": "provided by the Functions platform for managed identity",
-    "REQUESTS_CA_BUNDLE": "devstack CA bundle; never set in Azure",
-    "ARM_URL": "devstack override of the Resource Manager endpoint (Azure derives it from AZURE_CLOUD)",
-    "AZURE_FUNCTIONS_ENVIRONMENT": "provided by the Functions host",
-    "TOKEN_DEADLINE_SECONDS": "optional tuning; the code's default suits Functions",
-    "RETRY_AFTER_CAP_SECONDS": "optional tuning; the code's default suits Functions",
-    "KEY_VAULT_REFRESH_SECONDS": "optional tuning; the code's default suits Functions",
-}
-PLATFORM_PREFIXES = ("WEBSITE_", "FUNCTIONS_")
-
-# Set by the Bicep for the Functions host, not for the code.
-HOST_SETTINGS = re.compile(r"^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_[A-Z_]+)$")
-
-# String literals in the code that name a setting.
-SETTING_NAME = re.compile(
-    r"^(AZURE_[A-Z0-9_]+|KEY_VAULT_URL|GRAPH_URL|IDENTITY_ENDPOINT|IDENTITY_HEADER|REQUESTS_CA_BUNDLE"
-    r"|APPLICATIONINSIGHTS_[A-Z_]+|WEBSITE_[A-Z0-9_]+|FUNCTIONS_[A-Z0-9_]+|AzureWebJobs\w+)$"
-)
 
 PUBLIC_CLOUD_HOSTS = re.compile(
     r"core\.windows\.net|vault\.azure\.net|login\.microsoftonline\.com|login\.windows\.net"
@@ -113,48 +98,6 @@ SECRET_LIKE = re.compile(r"(?i)secret|password|connectionstring|instrumentationk
 ROLE_MAP_ENTRY = re.compile(
     r"'([^']+)': subscriptionResourceId\('Microsoft\.Authorization/roleDefinitions', '([0-9a-f-]+)'\)"
 )
-
-# tree-sitter-bicep 1.1.0 (the newest on PyPI) predates the `extension` keyword, which replaced
-# `provider`/`import 'name@version'`: the statement is read in its older spelling, line by line.
-EXTENSION_STATEMENT = re.compile(rb"^extension (\w+)[ \t]*$", re.MULTILINE)
-
-
-def bicep_files() -> list[Path]:
-    return sorted(INFRA.rglob("*.bicep"))
-
-
-def rel(path: Path) -> str:
-    return path.relative_to(INFRA).as_posix()
-
-
-@cache
-def _parser() -> Parser:
-    return Parser(Language(tree_sitter_bicep.language()))
-
-
-def parse(source: bytes) -> Node:
-    return _parser().parse(source).root_node
-
-
-def syntax_problems(node: Node) -> Iterator[str]:
-    if node.is_error or node.is_missing:
-        line, column = node.start_point
-        kind = "MISSING" if node.is_missing else "ERROR"
-        yield f"{kind} at {line + 1}:{column + 1}: {(node.text or b'').decode(errors='replace')[:80]!r}"
-    for child in node.children:
-        yield from syntax_problems(child)
-
-
-def bicep_source(path: Path) -> bytes:
-    return EXTENSION_STATEMENT.sub(rb"provider '\1'", path.read_bytes())
-
-
-def tree(path: Path) -> Node:
-    return parse(bicep_source(path))
-
-
-def text(node: Node) -> str:
-    return (node.text or b"").decode()
 
 
 def description(decorators: Node | None) -> str | None:
@@ -334,59 +277,187 @@ def test_checkov_skipped_files_declare_no_azure_resource() -> None:
     assert all(t.startswith("Microsoft.Graph/") for t in declared["modules/graph-app.bicep"])
 
 
+ROLE_LOOP = re.compile(
+    r"resource \w+ 'Microsoft\.Authorization/roleAssignments@[\w-]+' = \["
+    r"\s*for (\w+) in (\w+): \{(.*?)\n  \}\n\]",
+    re.DOTALL,
+)
+
+
 def test_role_assignments_are_data() -> None:
-    """Each module assigns roles with one looped resource, as AVM modules do.
+    """Each module assigns roles with looped resources, one a scope, as AVM modules do.
 
     Named guid(scope.id, principalId, roleDefinitionId), ServicePrincipal by default, roles from a
     builtInRoleNames map whose ids are the built-in ones.
     """
     problems = []
-    modules_with_roles = 0
+    modules_with_roles = []
     for path in bicep_files():
         source = path.read_text(encoding="utf-8")
-        loops = re.findall(
-            r"resource \w+ 'Microsoft\.Authorization/roleAssignments@[\w-]+' = \["
-            r"\s*for (\w+) in (\w+): \{(.*?)\n  \}\n\]",
-            source,
-            re.DOTALL,
-        )
         count = source.count("'Microsoft.Authorization/roleAssignments@")
         if count == 0:
             continue
-        modules_with_roles += 1
-        if count != 1 or len(loops) != 1:
-            problems.append(f"{rel(path)}: role assignments must be one looped resource")
-            continue
-        item, _, body = loops[0]
-        scope = re.search(r"scope: (\w+)", body)
-        expected_name = (
-            f"name: guid({scope.group(1) if scope else '?'}.id, {item}.principalId, {item}.roleDefinitionId)"
-        )
-        if expected_name not in body:
-            problems.append(f"{rel(path)}: name must be guid(scope.id, principalId, roleDefinitionId)")
-        if f"principalType: {item}.?principalType ?? 'ServicePrincipal'" not in body:
-            problems.append(f"{rel(path)}: principalType must default to ServicePrincipal")
+        modules_with_roles.append(rel(path))
+        loops = ROLE_LOOP.findall(source)
+        if count != len(loops):
+            problems.append(f"{rel(path)}: every role assignment must be a looped resource")
+        for item, _, body in loops:
+            scope = re.search(r"scope: ([\w\[\].]+)", body)
+            target = scope.group(1) if scope else "?"
+            expected = f"name: guid({target}.id, {item}.principalId, {item}.roleDefinitionId)"
+            if expected not in body:
+                problems.append(f"{rel(path)}: name must be guid(scope.id, principalId, roleDefinitionId)")
+            if f"principalType: {item}.?principalType ?? 'ServicePrincipal'" not in body:
+                problems.append(f"{rel(path)}: principalType must default to ServicePrincipal")
         for name, guid in ROLE_MAP_ENTRY.findall(source):
             if BUILT_IN_ROLES.get(name) != guid:
                 problems.append(f"{rel(path)}: {name} is not {guid}")
-    assert modules_with_roles == 3
+    assert modules_with_roles == [
+        "modules/keyvault.bicep",
+        "modules/monitoring.bicep",
+        "modules/storage.bicep",
+        "modules/vault-access.bicep",
+    ]
     assert problems == []
 
 
+def storage_role_blocks(main: str) -> tuple[str, str]:
+    """(account-scoped, container-scoped) role assignments main.bicep passes to the storage module."""
+    module = re.search(r"\nmodule storage 'modules/storage\.bicep' = \{(.*?)\n\}\n", main, re.DOTALL)
+    assert module, "main.bicep: module storage not found"
+    main = module.group(1)
+    account = re.search(r"\n    roleAssignments: \[(.*?)\n    \]\n", main, re.DOTALL)
+    containers = re.search(r"\n    containerRoleAssignments: concat\((.*?)\n    \)\n", main, re.DOTALL)
+    assert account, "main.bicep: storage roleAssignments not found"
+    assert containers, "main.bicep: storage containerRoleAssignments not found"
+    return account.group(1), containers.group(1)
+
+
 def test_main_grants_only_the_roles_the_code_needs() -> None:
-    """main.bicep grants the expected roles only; Key Vault Crypto User only for keyvault-key connections."""
+    """main.bicep grants the expected roles only; Key Vault Crypto and Certificate User for keyvault-key."""
     source = (INFRA / "main.bicep").read_text(encoding="utf-8")
     granted = set(re.findall(r"roleDefinitionIdOrName: '([^']+)'", source))
     assert granted == GRANTED_ROLES
     assert re.search(
-        r"usesKeyVaultKey\s*\?\s*\[\s*\{\s*roleDefinitionIdOrName: 'Key Vault Crypto User'", source
+        r"usesKeyVaultKey\s*\?\s*\[\s*\{\s*roleDefinitionIdOrName: 'Key Vault Crypto User'"
+        r".*?roleDefinitionIdOrName: 'Key Vault Certificate User'",
+        source,
+        re.DOTALL,
     )
-    assert "c.credential == 'keyvault-key'" in source
+    assert "c.credential == 'keyvault-key' && c.?keyVaultResourceId == null" in source
     assert re.search(
         r"deployerPrincipalId != null\s*\?\s*\[\s*\{\s*"
         r"roleDefinitionIdOrName: 'Key Vault Certificates Officer'",
         source,
     )
+
+
+def test_storage_roles_are_scoped_to_what_each_identity_uses() -> None:
+    """No blob role on the account; only the deployment identity has a role on the package's container."""
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    account, containers = storage_role_blocks(main)
+    assert "Blob" not in account
+    assert set(re.findall(r"roleDefinitionIdOrName: '([^']+)'", account)) == {
+        "Storage Queue Data Contributor",
+        "Storage Table Data Contributor",
+    }
+    grants = re.findall(
+        r"map\((\w+), name => \{\s*roleDefinitionIdOrName: '([^']+)'\s*principalId: (\w+)\.outputs",
+        containers,
+    )
+    assert grants == [
+        ("hostContainerNames", "Storage Blob Data Owner", "identity"),
+        ("dataContainerNames", "Storage Blob Data Contributor", "identity"),
+    ]
+    package = re.findall(
+        r"roleDefinitionIdOrName: '([^']+)'\s*principalId: (\w+)\.outputs\.principalId\s*"
+        r"containerName: deploymentContainerName",
+        containers,
+    )
+    assert package == [("Storage Blob Data Contributor", "deploymentIdentity")]
+    assert "'azure-webjobs-hosts'" in main
+    assert "'azure-webjobs-secrets'" in main
+    assert "deploymentIdentityResourceId: deploymentIdentity.outputs.resourceId" in main
+    app = (INFRA / "modules" / "function-app.bicep").read_text(encoding="utf-8")
+    assert "userAssignedIdentityResourceId: deploymentIdentityResourceId" in app
+
+
+def test_every_vault_a_connection_names_gets_its_roles() -> None:
+    """A connection's own vault (keyVaultResourceId) gets the roles of its kind, at that vault's scope."""
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    roles = re.search(r"var vaultRolesByCredential = \{(.*?)\n\}", main, re.DOTALL)
+    assert roles
+    by_kind = dict(re.findall(r"(?m)^  '?([\w-]+)'?: \[(.*?)\]", roles.group(1), re.DOTALL))
+    assert {k: sorted(re.findall(r"'([^']+)'", v)) for k, v in by_kind.items()} == {
+        "managed-identity": [],
+        "federated-identity": [],
+        "certificate": ["Key Vault Secrets User"],
+        "client-secret": ["Key Vault Secrets User"],
+        "keyvault-key": ["Key Vault Certificate User", "Key Vault Crypto User"],
+    }
+    assert "module connectionVaultAccess 'modules/vault-access.bicep' = [" in main
+    assert "scope: resourceGroup(c.subscriptionId, c.resourceGroupName)" in main
+    assert "roleNames: vaultRolesByCredential[c.credential]" in main
+    connections = (INFRA / "modules" / "connection-settings.bicep").read_text(encoding="utf-8")
+    assert "environment().suffixes.keyvaultDns" in connections
+
+
+def test_a_connection_that_cannot_work_fails_the_deployment() -> None:
+    """Missing client ids, certificate, secret or key names are collected and fail() at the start."""
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    for needed in ("needs clientId", "needs certificateName", "needs secretName", "needs keyName"):
+        assert needed in main
+    assert "!(c.credential == 'federated-identity' && deployGraphApp)" in main
+    assert (
+        "var connectionList = empty(connectionErrors) ? (connections ?? []) : "
+        "fail('These connections cannot work: ${join(connectionErrors, '; ')}.')"
+    ) in main
+    # Every use of the connections goes through the checked list.
+    assert main.count("connections ?? []") == 2
+
+
+def test_graph_module_fails_outside_the_public_cloud() -> None:
+    """deployGraphApp outside AzureCloud is a fail(); the docs say so and name Bicep 0.36.1."""
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    assert "var graphAppRequested = deployGraphApp ? (cloudName == 'AzureCloud' ? true : fail(" in main
+    assert "module graphApp 'modules/graph-app.bicep' = if (graphAppRequested) {" in main
+    for doc in (INFRA / "README.md", ROOT / "README.md"):
+        source = doc.read_text(encoding="utf-8")
+        assert "0.36.1" in source, doc
+        assert "AzureCloud" in source, doc
+    assert "works in Azure China and Azure\nUS Government" not in (INFRA / "README.md").read_text(
+        encoding="utf-8"
+    )
+
+
+def test_instance_count_stays_in_flex_consumption_range() -> None:
+    """maximumInstanceCount accepts 40 to 1000, in main.bicep and the module, as Flex Consumption does."""
+    for path in (INFRA / "main.bicep", INFRA / "modules" / "function-app.bicep"):
+        source = path.read_text(encoding="utf-8")
+        assert "@minValue(40)\n@maxValue(1000)\nparam maximumInstanceCount int = " in source, path
+
+
+def test_audit_and_storage_logs_go_to_the_workspace() -> None:
+    """Key Vault AuditEvent and blob, queue and table read/write/delete logs have diagnostic settings."""
+    vault = (INFRA / "modules" / "keyvault.bicep").read_text(encoding="utf-8")
+    assert re.search(
+        r"diagnosticSettings@[\w-]+' = \{.*?scope: vault.*?category: 'AuditEvent'", vault, re.DOTALL
+    )
+    storage = (INFRA / "modules" / "storage.bicep").read_text(encoding="utf-8")
+    for service in ("blobService", "queueService", "tableService"):
+        assert re.search(rf"diagnosticSettings@[\w-]+' = \{{\s*name: '[\w-]+'\s*scope: {service}\s", storage)
+    for category in ("StorageRead", "StorageWrite", "StorageDelete"):
+        assert f"category: '{category}'" in storage
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    assert main.count("workspaceResourceId: monitoring.outputs.workspaceResourceId") == 2
+
+
+def test_vault_name_takes_the_azd_salt() -> None:
+    """The default vault name ends with keyVaultNameSalt, read from the azd environment."""
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    assert "name: keyVaultName ?? 'kv-${resourceToken}${toLower(keyVaultNameSalt)}'" in main
+    params = (INFRA / "main.bicepparam").read_text(encoding="utf-8")
+    assert "param keyVaultNameSalt = readEnvironmentVariable('AZURE_KEY_VAULT_SALT', '')" in params
 
 
 def test_resources_are_secure_by_construction() -> None:
@@ -419,14 +490,23 @@ def test_resources_are_secure_by_construction() -> None:
         "name: 'FC1'",
         "tier: 'FlexConsumption'",
         "reserved: true",
-        "type: 'SystemAssigned, UserAssigned'",
+        "type: 'UserAssigned'",
         "type: 'UserAssignedIdentity'",
         "name: 'python'",
         "version: '3.11'",
     ):
         assert line in app
-    assert "FUNCTIONS_EXTENSION_VERSION" not in app
-    assert "FUNCTIONS_WORKER_RUNTIME" not in (INFRA / "main.bicep").read_text(encoding="utf-8")
+    assert "SystemAssigned" not in app
+    # Flex Consumption rejects these (the runtime, version and package are in functionAppConfig).
+    for path in bicep_files():
+        source = path.read_text(encoding="utf-8")
+        for forbidden in (
+            "FUNCTIONS_WORKER_RUNTIME",
+            "FUNCTIONS_EXTENSION_VERSION",
+            "WEBSITE_RUN_FROM_PACKAGE",
+            "WEBSITE_CONTENT",
+        ):
+            assert forbidden not in source, (rel(path), forbidden)
 
 
 def test_graph_module_trusts_the_user_assigned_identity() -> None:
@@ -508,9 +588,11 @@ def settings_set_by_bicep() -> tuple[set[str], set[str]]:
     assert block, "main.bicep: var appSettings = union({ ... }, connectionSettings) not found"
     names = set(re.findall(r"(?m)^  (\w+):", block.group(1)))
     app = (INFRA / "modules" / "function-app.bicep").read_text(encoding="utf-8")
-    extra = re.search(r"var allAppSettings = union\(appSettings, \{(.*?)\}\)", app, re.DOTALL)
-    assert extra, "function-app.bicep: var allAppSettings = union(appSettings, { ... }) not found"
-    names |= set(re.findall(r"(?m)^  (\w+):", extra.group(1)))
+    # The parameter's settings, plus those only the module can read (the connection string).
+    extra = re.search(r"appSettings: concat\(appSettingsList, \[(.*?)\n      \]\)", app, re.DOTALL)
+    assert extra, "function-app.bicep: appSettings: concat(appSettingsList, [ ... ]) not found"
+    names |= set(re.findall(r"name: '(\w+)'", extra.group(1)))
+    assert "for setting in items(appSettings): {" in app
     connections = (INFRA / "modules" / "connection-settings.bicep").read_text(encoding="utf-8")
     fields = set(re.findall(r"'CONNECTIONS__\$\{toUpper\(c\.name\)\}__([A-Z_]+)'", connections))
     assert "}, connectionSettings.outputs.settings)" in main
@@ -518,7 +600,7 @@ def settings_set_by_bicep() -> tuple[set[str], set[str]]:
 
 
 def test_bicep_sets_the_contract_settings() -> None:
-    """The Bicep sets the settings CONTRACT.md names, every connection field, identity-based host storage."""
+    """The Bicep sets the contract's settings, every connection field, and identity-based host storage."""
     names, fields = settings_set_by_bicep()
     assert names >= CONTRACT_SETTINGS
     assert fields >= CONNECTION_FIELDS
@@ -543,7 +625,7 @@ def test_bicep_sets_the_contract_settings() -> None:
 
 
 def test_every_setting_the_code_reads_is_set() -> None:
-    """Each setting named in function_app.py or shared/ is set by the Bicep or listed as devstack/platform."""
+    """Each setting named in function_app.py or shared/ is set by the Bicep or listed in app_settings.py."""
     read, read_fields = settings_read_by_code()
     names, fields = settings_set_by_bicep()
     # An identity-based connection (AzureWebJobsStorage) is set through its NAME__* settings.
@@ -551,17 +633,17 @@ def test_every_setting_the_code_reads_is_set() -> None:
     unset = {
         n
         for n in read - names - set_prefixes
-        if n not in NOT_SET_BY_BICEP and not n.startswith(PLATFORM_PREFIXES) and not HOST_SETTINGS.match(n)
+        if not not_set_by_bicep(n) and not n.startswith(PLATFORM_PREFIXES) and not HOST_SETTINGS.match(n)
     }
     assert unset == set()
-    assert read_fields <= fields
+    assert read_fields - CONNECTION_FIELDS_NOT_SET_BY_BICEP.keys() <= fields
 
 
 def test_no_orphan_setting() -> None:
-    """Each setting the Bicep sets for the code is read by it (CONTRACT.md's list until config.py lands)."""
+    """Each setting the Bicep sets for the code is read by it (the contract's list until config.py lands)."""
     names, fields = settings_set_by_bicep()
     for_code = {n for n in names if not HOST_SETTINGS.match(n)}
-    if (ROOT / "shared" / "config.py").exists():
+    if (ROOT / "shared" / "config.py").exists() or (ROOT / "shared" / "config").is_dir():
         read, read_fields = settings_read_by_code()
         assert for_code - read == set()
         assert fields - read_fields == set()
@@ -569,20 +651,66 @@ def test_no_orphan_setting() -> None:
         assert for_code == CONTRACT_SETTINGS
 
 
+def string_list_param(name: str) -> set[str]:
+    """The default values of a `param NAME string[] = [...]` of main.bicep."""
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    block = re.search(rf"param {name} string\[\] = \[(.*?)\]", main, re.DOTALL)
+    assert block, f"main.bicep: param {name} string[] = [...] not found"
+    return set(re.findall(r"'([^']+)'", block.group(1)))
+
+
+def storage_names_in_code() -> dict[str, set[str]]:
+    """Queue, table and container names the code names in QUEUE / TABLE / CONTAINER constants."""
+    found: dict[str, set[str]] = {"QUEUE": set(), "TABLE": set(), "CONTAINER": set()}
+    for path in code_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Constant):
+                continue
+            for target in node.targets:
+                kind = (
+                    re.search(r"(QUEUE|TABLE|CONTAINER)$", target.id)
+                    if isinstance(target, ast.Name)
+                    else None
+                )
+                value = node.value.value
+                # Storage names only (3-63 lower-case letters, digits, hyphens), not setting names.
+                if kind and isinstance(value, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]{2,62}", value):
+                    found[kind.group(1)].add(value)
+    return found
+
+
+def test_the_storage_the_code_uses_exists_with_its_roles() -> None:
+    """Each queue, table and blob container the code names is created; containers get their own role."""
+    named = storage_names_in_code()
+    assert named["QUEUE"] <= string_list_param("queueNames")
+    assert named["TABLE"] <= string_list_param("tableNames")
+    # Blob roles are per container (not on the account): a container missing here would be denied.
+    assert named["CONTAINER"] <= string_list_param("dataContainerNames")
+    assert named["CONTAINER"], "no CONTAINER constant found in the code"
+
+
 def test_queues_the_code_triggers_on_exist() -> None:
     """Every queue_name in function_app.py is a queue the Bicep creates, on a connection it configures."""
-    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
-    block = re.search(r"param queueNames string\[\] = \[(.*?)\]", main, re.DOTALL)
-    assert block
-    created = set(re.findall(r"'([^']+)'", block.group(1)))
+    created = string_list_param("queueNames")
     names, _ = settings_set_by_bicep()
-    for node in ast.walk(ast.parse((ROOT / "function_app.py").read_text(encoding="utf-8"))):
-        if isinstance(node, ast.keyword) and isinstance(node.value, ast.Constant):
-            value = str(node.value.value)
-            if node.arg == "queue_name" and not value.startswith("%"):
-                assert value in created
-            if node.arg == "connection":
-                assert f"{value}__accountName" in names
+    tree_ = ast.parse((ROOT / "function_app.py").read_text(encoding="utf-8"))
+    constants = {
+        t.id: n.value.value
+        for n in ast.walk(tree_)
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    for node in ast.walk(tree_):
+        if not isinstance(node, ast.keyword):
+            continue
+        value = node.value.value if isinstance(node.value, ast.Constant) else None
+        if isinstance(node.value, ast.Name):
+            value = constants.get(node.value.id)
+        if node.arg == "queue_name" and isinstance(value, str) and not value.startswith("%"):
+            assert value in created
+        if node.arg == "connection" and isinstance(value, str):
+            assert f"{value}__accountName" in names
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from devstack.offline_tenant import OfflineTenant
-from shared.connections import reset_connections
 from shared.context._probe import reset_probe_cache
+from shared.identity import reset_connections
 from tests.app.context.support import sample_connections
 
 

@@ -17,7 +17,14 @@ TENANT_ID = "434b7530-0ab7-490d-b439-d97439cdf1c4"
 APP_ID = "316b4b46-544f-4d74-aec8-701c7e328ddb"
 MI_CLIENT_ID = "eae93b2c-b513-4468-a36e-aaf06544a6c2"
 MI_OBJECT_ID = "d171ade5-6abf-4b05-8949-3b62e75cacb9"
-APP_ROLES = ["Application.Read.All", "Group.Read.All", "Organization.Read.All", "User.Read.All"]
+APP_ROLES = [
+    "Application.Read.All",
+    "Group.Read.All",
+    "GroupMember.ReadWrite.All",
+    "Organization.Read.All",
+    "User.Read.All",
+    "User.RevokeSessions.All",
+]
 MI_ROLES = ["Organization.Read.All", "User.Read.All"]
 KINDS = {
     "graph_mi": "managed-identity",

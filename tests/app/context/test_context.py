@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import hashes
 
 from devstack.offline_tenant import OfflineTenant
-from shared.connections import get_connection, reset_connections
+from shared.identity import connection, reset_connections
 from shared.permissions import GRAPH, registry
 from tests.app.context.support import (
     APP_ID,
@@ -46,6 +46,7 @@ def test_every_kind_reports_ok_with_its_facts(devstack: OfflineTenant, app_env: 
         "type": "user-assigned",
         "clientId": MI_CLIENT_ID,
         "objectId": MI_OBJECT_ID,
+        "resourceId": None,
     }
     assert (mi["authType"], mi["tokenCredentialType"]) == ("ManagedIdentity", "UserManagedIdentity")
     for name in ("graph_cert", "graph_secret", "graph_federated", "graph_kvkey"):
@@ -56,6 +57,7 @@ def test_every_kind_reports_ok_with_its_facts(devstack: OfflineTenant, app_env: 
             "type": "user-assigned",
             "clientId": MI_CLIENT_ID,
             "objectId": MI_OBJECT_ID,
+            "resourceId": None,
         }, name
     assert report["status"] == "ok"
     assert report["host"]["appVersion"]
@@ -70,6 +72,7 @@ def test_federated_connection_alone_reports_its_identity_object_id(app_env: dict
         "type": "user-assigned",
         "clientId": MI_CLIENT_ID,
         "objectId": MI_OBJECT_ID,
+        "resourceId": None,
     }
 
 
@@ -158,7 +161,7 @@ def test_report_never_contains_credentials(devstack: OfflineTenant, app_env: dic
     assert pfx is not None
     forbidden = [secret.value, pfx.value, pfx.value[:64], base64.b64decode(pfx.value)[:48].hex()]
     for name in KINDS:
-        token = get_connection(name).get_token("https://graph.microsoft.com").token  # cached: same token
+        token = connection(name).token("https://graph.microsoft.com").value  # cached: same token
         forbidden += [token, token.split(".")[1], token.split(".")[2]]
     leaked = [f[:12] + "..." for f in forbidden if f and f in raw]
     assert leaked == []
@@ -177,3 +180,22 @@ def test_repeated_reports_make_no_identity_vault_or_entra_calls(
             call_context()
         after = request_counts(devstack, session)
     assert after == before
+
+
+def test_graph_refusing_the_probe_names_the_role_to_grant(
+    devstack: OfflineTenant, app_env: dict[str, str]
+) -> None:
+    """Graph answering 403 to the organization probe: error at step graph with the grant to make."""
+    from tests.app_env import clear_faults, fault
+
+    fault(devstack, "graph", match="/v1.0/organization", status=403, times=1)
+    try:
+        _, _, report = call_context("connection=graph_mi")
+    finally:
+        clear_faults(devstack)
+    diagnosis = report["connections"]["graph_mi"]["diagnosis"]
+    assert (diagnosis["step"], diagnosis["status"]) == ("graph", 403)
+    assert diagnosis["fix"] == (
+        "Grant Microsoft Graph application permission Organization.Read.All to the connection's service "
+        "principal and grant admin consent (the context check reads the organization)."
+    )

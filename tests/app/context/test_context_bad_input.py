@@ -15,7 +15,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from devstack.offline_tenant import OfflineTenant
-from shared.connections import reset_connections
+from shared.identity import reset_connections
 from tests.app.context.support import APP_ID, KINDS, call_context
 from tests.app_env import app_connection, url
 from tests.conftest import tls_session
@@ -150,5 +150,5 @@ def test_wrong_user_assigned_id(devstack: OfflineTenant, monkeypatch: pytest.Mon
         "identity_not_assigned",
     )
     assert other.client_id in diagnosis["problem"]
-    assert "Assign the user-assigned identity to the function app" in diagnosis["fix"]
-    assert "CLIENT id, not its object id" in diagnosis["fix"]
+    assert "holds a client id: check that a user-assigned identity with that client id" in diagnosis["fix"]
+    assert "AZURE_MANAGED_IDENTITY_OBJECT_ID" in diagnosis["fix"]

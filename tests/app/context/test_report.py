@@ -2,48 +2,62 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.config import CredentialKind
 from shared.context import build_report, host_facts
-from shared.context._connection import shown
+from shared.context._facts import to_json
 from shared.errors import AuthenticationFailedError, IdentityUnavailableError
+from shared.identity import CertificateFacts, ConnectionFacts, ManagedIdentityFacts, Token
 from shared.permissions import GRAPH, PermissionRegistry
 
 _TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJmYWtlIn0.ZmFrZS1zaWduYXR1cmU"
 _EXP = 1_900_000_000  # 2030-03-17T17:46:40Z
+_SYSTEM = ManagedIdentityFacts(type="system-assigned", client_id=None, object_id=None, resource_id=None)
 
 
-@dataclass(frozen=True)
-class FakeToken:
-    token: str
-    expires_on: int
-    claims: dict[str, Any]
+def _cert(name: str = "c", days_left: int = 300) -> CertificateFacts:
+    when = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    return CertificateFacts(
+        name=name,
+        key_vault_version="v1",
+        thumbprint_sha1="AB",
+        thumbprint_sha256="CD",
+        subject="CN=c",
+        not_before=when,
+        not_after=when + dt.timedelta(days=days_left),
+        days_left=days_left,
+        send_chain=False,
+    )
 
 
 @dataclass
 class FakeConnection:
     name: str
-    kind: str
+    kind: CredentialKind
     roles: list[str] = field(default_factory=list)
-    described: dict[str, object] = field(default_factory=dict)
+    described: dict[str, Any] = field(default_factory=dict)
     fail: Exception | None = None
     delay_s: float = 0.0
 
-    def get_token(self, resource_or_scope: str) -> FakeToken:
+    def token(self, resource: str) -> Token:
         if self.delay_s:
             time.sleep(self.delay_s)
         if self.fail is not None:
             raise self.fail
-        claims = {"oid": "oid-" + self.name, "tid": "tenant-1", "roles": self.roles, "aud": resource_or_scope}
-        return FakeToken(_TOKEN, _EXP, claims)
+        claims = {"oid": "oid-" + self.name, "tid": "tenant-1", "roles": self.roles, "aud": resource}
+        return Token(_TOKEN, _EXP, claims)
 
-    def describe(self) -> Mapping[str, object]:
-        return {"name": self.name, "credential": self.kind, "cloud": "AzureCloud", **self.described}
+    @property
+    def facts(self) -> ConnectionFacts:
+        fields: dict[str, Any] = {"tenant_id": None, "client_id": None, "managed_identity": _SYSTEM}
+        fields.update(self.described)
+        return ConnectionFacts(name=self.name, credential=self.kind, cloud="AzureCloud", **fields)
 
 
 def _report(*conns: FakeConnection, registry: PermissionRegistry | None = None, **kw: Any) -> dict[str, Any]:
@@ -52,7 +66,6 @@ def _report(*conns: FakeConnection, registry: PermissionRegistry | None = None, 
         kw.pop("only", None),
         names=lambda: list(by_name),
         connect=by_name.__getitem__,
-        scope_for=lambda r: f"https://{r}.example/.default",
         requirements=registry or PermissionRegistry(),
         **kw,
     )
@@ -60,9 +73,11 @@ def _report(*conns: FakeConnection, registry: PermissionRegistry | None = None, 
 
 def test_certificate_facts_and_powershell_words() -> None:
     """A certificate connection shows its thumbprints, Key Vault version, expiry and Get-MgContext words."""
-    cert = {"name": "c", "version": "v1", "thumbprintSha1": "AB", "thumbprintSha256": "CD", "daysLeft": 300}
     conn = FakeConnection(
-        "graph-cert", "certificate", ["User.Read.All"], {"clientId": "app", "certificate": cert}
+        "graph-cert",
+        CredentialKind.CERTIFICATE,
+        ["User.Read.All"],
+        {"client_id": "app", CredentialKind.CERTIFICATE: _cert()},
     )
     entry = _report(conn)["connections"]["graph-cert"]
     assert entry["status"] == "ok"
@@ -76,13 +91,18 @@ def test_certificate_facts_and_powershell_words() -> None:
     assert entry["servicePrincipalObjectId"] == "oid-graph-cert"
 
 
-def test_managed_identity_object_id_comes_from_the_token() -> None:
-    """A managed identity connection reports the token's oid as the identity's object id."""
-    conn = FakeConnection(
-        "mi", "managed-identity", described={"managedIdentity": {"type": "user", "clientId": "x"}}
-    )
+def test_managed_identity_facts_are_shown_as_they_are() -> None:
+    """A managed identity connection shows its identity facts field for field, and the token's oid."""
+    identity = ManagedIdentityFacts(type="user-assigned", client_id="x", object_id="o", resource_id=None)
+    conn = FakeConnection("mi", CredentialKind.MANAGED_IDENTITY, described={"managed_identity": identity})
     entry = _report(conn)["connections"]["mi"]
-    assert entry["managedIdentity"] == {"type": "user-assigned", "clientId": "x", "objectId": "oid-mi"}
+    assert entry["managedIdentity"] == {
+        "type": "user-assigned",
+        "clientId": "x",
+        "objectId": "o",
+        "resourceId": None,
+    }
+    assert entry["servicePrincipalObjectId"] == "oid-mi"
     assert entry["authType"] == "ManagedIdentity"
     assert entry["tokenCredentialType"] == "UserManagedIdentity"
 
@@ -93,7 +113,7 @@ def test_missing_role_degrades_with_a_grant_instruction() -> None:
     reg.require("*", GRAPH, roles={"Organization.Read.All"}, by="context")
     reg.require("app", GRAPH, roles={"User.Read.All"}, by="job:stale-guests")
     conn = FakeConnection(
-        "app", "client-secret", ["Organization.Read.All", "Group.Read.All"], {"clientId": "cid"}
+        "app", CredentialKind.CLIENT_SECRET, ["Organization.Read.All", "Group.Read.All"], {"client_id": "cid"}
     )
     entry = _report(conn, registry=reg)["connections"]["app"]
     graph = entry["resources"][GRAPH]
@@ -111,7 +131,7 @@ def test_a_required_non_graph_resource_gets_its_own_token() -> None:
     """Resources the code requires are reported next to Graph, each with its own roles."""
     reg = PermissionRegistry()
     reg.require("exo", "https://outlook.office365.com", roles={"Exchange.ManageAsApp"}, by="job:mailboxes")
-    conn = FakeConnection("exo", "certificate", ["Exchange.ManageAsApp"])
+    conn = FakeConnection("exo", CredentialKind.CERTIFICATE, ["Exchange.ManageAsApp"])
     resources = _report(conn, registry=reg)["connections"]["exo"]["resources"]
     assert set(resources) == {GRAPH, "exchange"}
     assert resources["exchange"]["missing"] == []
@@ -121,12 +141,12 @@ def test_broken_connection_does_not_break_the_others() -> None:
     """A failing connection is status error with its diagnosis; the others stay ok."""
     bad = FakeConnection(
         "bad",
-        "certificate",
+        CredentialKind.CERTIFICATE,
         fail=AuthenticationFailedError(
             "Entra refused the certificate.", step="entra", status=401, code="AADSTS700027", hint="upload it"
         ),
     )
-    report = _report(FakeConnection("good", "managed-identity"), bad)
+    report = _report(FakeConnection("good", CredentialKind.MANAGED_IDENTITY), bad)
     assert report["status"] == "error"
     assert report["connections"]["good"]["status"] == "ok"
     diagnosis = report["connections"]["bad"]["diagnosis"]
@@ -145,14 +165,14 @@ def test_outage_is_flagged() -> None:
     down = IdentityUnavailableError(
         "The identity endpoint answered 500.", step="identity-endpoint", status=500
     )
-    entry = _report(FakeConnection("mi", "managed-identity", fail=down))["connections"]["mi"]
+    entry = _report(FakeConnection("mi", CredentialKind.MANAGED_IDENTITY, fail=down))["connections"]["mi"]
     assert entry["diagnosis"]["outage"] is True
     assert entry["diagnosis"]["step"] == "identity-endpoint"
 
 
 def test_foreign_error_is_generic() -> None:
     """A foreign exception's text never reaches the report."""
-    conn = FakeConnection("x", "certificate", fail=RuntimeError("password=hunter2"))
+    conn = FakeConnection("x", CredentialKind.CERTIFICATE, fail=RuntimeError("password=hunter2"))
     raw = json.dumps(_report(conn))
     assert "hunter2" not in raw
     assert "RuntimeError" in raw
@@ -162,8 +182,8 @@ def test_slow_connection_times_out_alone() -> None:
     """A connection slower than the deadline is an error; the fast one is ok and the report is on time."""
     started = time.monotonic()
     report = _report(
-        FakeConnection("slow", "certificate", delay_s=2),
-        FakeConnection("fast", "certificate"),
+        FakeConnection("slow", CredentialKind.CERTIFICATE, delay_s=2),
+        FakeConnection("fast", CredentialKind.CERTIFICATE),
         deadline_s=0.5,
     )
     assert time.monotonic() - started < 1.5
@@ -176,29 +196,40 @@ def test_connections_are_checked_in_parallel() -> None:
     barrier = threading.Barrier(3, timeout=2)
 
     class Waiting(FakeConnection):
-        def describe(self) -> Mapping[str, object]:
+        def token(self, resource: str) -> Token:
             barrier.wait()
-            return super().describe()
+            return super().token(resource)
 
-    report = _report(*(Waiting(f"c{i}", "certificate") for i in range(3)), deadline_s=5)
+    report = _report(*(Waiting(f"c{i}", CredentialKind.CERTIFICATE) for i in range(3)), deadline_s=5)
     assert [e["status"] for e in report["connections"].values()] == ["ok", "ok", "ok"]
 
 
 def test_only_one_connection_by_name_in_any_case() -> None:
     """`only` selects one connection, matched case-insensitively."""
-    report = _report(FakeConnection("a", "certificate"), FakeConnection("b", "certificate"), only="B")
+    report = _report(
+        FakeConnection("a", CredentialKind.CERTIFICATE),
+        FakeConnection("b", CredentialKind.CERTIFICATE),
+        only="B",
+    )
     assert list(report["connections"]) == ["b"]
 
 
-def test_credential_like_keys_of_describe_are_never_shown() -> None:
-    """Keys such as privateKey, value or assertion are dropped; JWT-looking strings redacted."""
-    out = shown({"privateKeyPem": "x", "value": "s", "clientAssertion": "a", "note": _TOKEN, "ok": {"n": 1}})
-    assert out == {"note": "[redacted]", "ok": {"n": 1}}
+def test_facts_are_serialized_field_for_field() -> None:
+    """Every field of the facts dataclass appears once, camelCased, with datetimes in ISO form."""
+    facts = FakeConnection("c", CredentialKind.CERTIFICATE, described={"certificate": _cert()}).facts
+    out = to_json(facts)
+    assert set(out) == {
+        "name", "credential", "cloud", "tenantId", "clientId", "managedIdentity", "keyVaultUrl",
+        "certificate", "secretName", "secretVersion", "keyName", "keyId", "tokenExchangeAudience",
+    }  # fmt: skip
+    assert out["credential"] == "certificate"
+    assert out["certificate"]["keyVaultVersion"] == "v1"
+    assert out["certificate"]["notBefore"] == "2026-01-01T00:00:00+00:00"
 
 
 def test_expiring_certificate_degrades() -> None:
     """A certificate with fewer than 30 days left makes the connection degraded with a warning."""
-    conn = FakeConnection("c", "certificate", described={"certificate": {"name": "c", "daysLeft": 12}})
+    conn = FakeConnection("c", CredentialKind.CERTIFICATE, described={"certificate": _cert(days_left=12)})
     entry = _report(conn)["connections"]["c"]
     assert entry["status"] == "degraded"
     assert any("12 day" in w for w in entry["warnings"])

@@ -8,7 +8,7 @@ import pytest
 
 from devstack.offline_tenant import OfflineTenant
 from shared.graph import GraphClient
-from tests.app.graph.support import app_token
+from tests.app.graph.support import app_token, set_throttling
 from tests.app_env import clear_faults, reset_counts
 from tests.conftest import tls_session
 
@@ -17,8 +17,10 @@ from tests.conftest import tls_session
 def _clean_graph(devstack: OfflineTenant) -> Iterator[None]:
     clear_faults(devstack)
     reset_counts(devstack)
+    set_throttling(devstack)  # the default model, buckets refilled
     yield
     clear_faults(devstack)
+    set_throttling(devstack)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from devstack.offline_tenant import OfflineTenant
 from devstack.tenant.models import GRAPH_APP_ID
 from devstack.tenant.pki import CertificateAuthority
 from tests.app_env import by_operation
+from tests.conftest import tls_session
 
 GRAPH = "https://graph.microsoft.com"
 
@@ -33,6 +34,14 @@ def app_token(devstack: OfflineTenant, roles: list[str] | None = None) -> str:
 def graph_counts(devstack: OfflineTenant) -> dict[str, int]:
     """Graph's requests by operation since the last reset (batch items counted as their operation)."""
     return by_operation(devstack, "graph")
+
+
+def set_throttling(devstack: OfflineTenant, **spec: Any) -> None:
+    """`PUT /_devstack/throttling` with the defaults overridden by `spec`; every bucket refilled."""
+    body = {"enabled": True, "tenantSize": None, "resourceUnitsPer10s": None, "writesPer150s": 3000, **spec}
+    with tls_session(devstack.state()["caBundle"]) as s:
+        url = f"{devstack.servers['graph'].url}/_devstack/throttling"
+        s.put(url, json=body, timeout=5).raise_for_status()
 
 
 def user_ids(devstack: OfflineTenant, n: int) -> list[str]:

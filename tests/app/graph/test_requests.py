@@ -13,8 +13,9 @@ import requests
 from devstack.offline_tenant import OfflineTenant
 from shared.errors import GraphError, GraphTimeoutError, UpstreamError
 from shared.graph import GraphClient
-from tests.app.graph.support import app_token, graph_counts, user_ids
-from tests.app_env import fault
+from shared.identity import connection, reset_connections
+from tests.app.graph.support import GRAPH, app_token, graph_counts, user_ids
+from tests.app_env import app_connection, configure, fault
 from tests.conftest import tls_session
 
 
@@ -171,13 +172,14 @@ def test_deadline_passed_by_a_slow_answer(devstack: OfflineTenant, graph: GraphC
 def test_retries_stop_within_repeated_throttling(devstack: OfflineTenant, graph: GraphClient) -> None:
     """Throttling that never ends is retried until the deadline, then raised before it passes."""
     uid = user_ids(devstack, 1)[0]
-    fault(devstack, "graph", match=f"/users/{uid}$", status=429, times=50, retryAfter=0.3)
+    fault(devstack, "graph", match=f"/users/{uid}$", status=429, times=50, retryAfter=0.25)
     started = time.monotonic()
     with graph.tracking() as usage, pytest.raises(GraphTimeoutError):
         graph.get(f"/users/{uid}", deadline=1.0)
     assert time.monotonic() - started < 1.0
-    assert usage.requests == 4  # waits of 0.3 s fit three times in one second
-    assert usage.waited_seconds == pytest.approx(0.9, abs=0.01)
+    # Three waits of 0.25 s fit; a fourth would leave less than a useful attempt's time (0.1 s).
+    assert usage.requests == 4
+    assert usage.waited_seconds == pytest.approx(0.75, abs=0.01)
 
 
 def test_unreachable_graph_is_an_outage_mapped_from_requests(ca_bundle: str) -> None:
@@ -214,3 +216,42 @@ def test_tracking_is_per_thread(devstack: OfflineTenant, graph: GraphClient) -> 
     for t in threads:
         t.join(30)
     assert seen == {"t2": 2, "t5": 5}
+
+
+def test_a_real_connection_token_lists_users(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch, ca_bundle: str
+) -> None:
+    """With a certificate connection's token (msal against the devstack Entra), the client lists users."""
+    configure(
+        monkeypatch,
+        devstack,
+        {"cert": app_connection(devstack, "certificate", CERTIFICATE="entra-automation-cert")},
+    )
+    conn = connection("cert")
+    with tls_session(ca_bundle) as session:
+        g = GraphClient(
+            token=lambda: conn.token(GRAPH).value, base_url=devstack.state()["graphUrl"], session=session
+        )
+        assert len(list(g.pages("/users", select=["id"], top=999))) == len(devstack.tenant.users)
+    reset_connections()
+
+
+def test_a_connections_graph_is_the_readme_example(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`connection(name).graph.pages("/users", select=[...])` works as written, one client per connection."""
+    configure(
+        monkeypatch,
+        devstack,
+        {"graph_cert": app_connection(devstack, "certificate", CERTIFICATE="entra-automation-cert")},
+    )
+    try:
+        g = connection("graph_cert").graph
+        assert g is connection("graph_cert").graph
+        users = list(g.pages("/users", select=["id", "displayName"]))
+        assert len(users) == len(devstack.tenant.users)
+        with pytest.raises(GraphError) as caught:
+            g.get("/users/00000000-0000-0000-0000-000000000000")
+        assert caught.value.code == "Request_ResourceNotFound"
+    finally:
+        reset_connections()

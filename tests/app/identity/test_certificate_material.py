@@ -14,9 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from devstack.tenant.pki import CertificateAuthority, IssuedCertificate
 from shared.errors import CertificateError
-from shared.identity import load_certificate
 from shared.identity._assertion import build_assertion
-from shared.identity._certificate_material import PEM, PKCS12, load_public_certificate
+from shared.identity._certificate_material import PEM, PKCS12, load_certificate, load_public_certificate
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +10,8 @@ import pytest
 from devstack.offline_tenant import OfflineTenant
 from devstack.tenant.models import sha1_hex
 from shared import errors
-from shared.connections import connection_names, get_connection, reset_connections
+from shared.identity import connection, connection_names, reset_connections
+from tests.app.identity.support import run_cold
 from tests.app_env import (
     app_connection,
     by_operation,
@@ -26,7 +26,14 @@ from tests.app_env import (
 from tests.conftest import tls_session
 
 GRAPH = "https://graph.microsoft.com"
-APP_ROLES = ["Application.Read.All", "Group.Read.All", "Organization.Read.All", "User.Read.All"]
+APP_ROLES = [
+    "Application.Read.All",
+    "Group.Read.All",
+    "GroupMember.ReadWrite.All",
+    "Organization.Read.All",
+    "User.Read.All",
+    "User.RevokeSessions.All",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -56,48 +63,51 @@ def test_each_kind_gets_a_graph_token_that_graph_accepts(
 ) -> None:
     """Every credential kind yields a Graph token with the expected roles, and Graph answers 200."""
     configure(monkeypatch, devstack, _all_kinds(devstack))
-    conn = get_connection(name.upper())
-    info = conn.get_token(GRAPH)
+    conn = connection(name.upper())
+    info = conn.token(GRAPH)
     expected = ["Organization.Read.All", "User.Read.All"] if name == "mi" else APP_ROLES
     assert info.claims["roles"] == expected
     assert info.claims["aud"] == GRAPH
-    assert call_graph(devstack, info.token).status_code == 200
-    assert info.token not in repr(info)
+    assert call_graph(devstack, info.value).status_code == 200
+    assert info.value not in repr(info)
 
 
 def test_tokens_for_other_resources(devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch) -> None:
     """Exchange Online, Key Vault and the app's own api:// resource work with a /.default scope or not."""
     configure(monkeypatch, devstack, _all_kinds(devstack))
     app_id = devstack.state()["app"]["clientId"]
-    exchange = get_connection("cert").get_token("https://outlook.office365.com/.default")
+    exchange = connection("cert").token("https://outlook.office365.com/.default")
     assert exchange.claims["roles"] == ["Exchange.ManageAsApp"]
-    assert (
-        get_connection("mi").get_token("https://vault.azure.net").claims["aud"] == "https://vault.azure.net"
-    )
-    assert get_connection("fed").get_token(f"api://{app_id}").claims["appid"] == app_id
+    assert connection("mi").token("https://vault.azure.net").claims["aud"] == "https://vault.azure.net"
+    assert connection("fed").token(f"api://{app_id}").claims["appid"] == app_id
 
 
-def test_describe_reports_the_vault_thumbprints(
+def test_facts_report_the_vault_thumbprints_once_loaded(
     devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """describe() shows the Key Vault version and thumbprints of the certificate in the vault, no token."""
+    """facts show no certificate before the first token, then the vault's version and thumbprints."""
     configure(monkeypatch, devstack, _all_kinds(devstack))
     vault = devstack.tenant.vault
     for name, object_name in (("cert", "entra-automation-cert"), ("kvkey", "entra-automation-signing")):
         current = vault.latest_certificate(object_name)
         assert current is not None
-        facts = get_connection(name).describe()
-        cert = facts["certificate"]
-        assert isinstance(cert, dict)
-        assert cert["thumbprintSha1"] == sha1_hex(current.certificate)
-        assert cert["version"] == current.version
-        assert cert["daysLeft"] >= 300
-    mi = get_connection("mi").describe()
-    assert mi["managedIdentity"] == {
-        "type": "user",
-        "clientId": devstack.state()["managedIdentityClientId"],
-        "objectId": _user_identity(devstack).object_id,  # known: the vault reads above used its token
-    }
+        conn = connection(name)
+        reset_counts(devstack)
+        before = conn.facts
+        assert before.certificate is None
+        assert counts(devstack) == {"identity": 0, "entra": 0, "keyvault": 0, "graph": 0}  # no I/O
+        conn.token("graph")
+        cert = conn.facts.certificate
+        assert cert is not None
+        assert cert.thumbprint_sha1 == sha1_hex(current.certificate)
+        assert cert.key_vault_version == current.version
+        assert cert.days_left >= 300
+    mi = connection("mi").facts.managed_identity
+    assert (mi.type, mi.client_id, mi.object_id) == (
+        "user-assigned",
+        devstack.state()["managedIdentityClientId"],
+        _user_identity(devstack).object_id,  # known: the vault reads above cached its token
+    )
     assert connection_names() == ["cert", "chain", "fed", "kvkey", "mi", "secret"]
 
 
@@ -107,12 +117,12 @@ def test_warm_calls_cost_no_network(
 ) -> None:
     """After the first token, 200 more get_token calls make no identity, Key Vault or Entra request."""
     configure(monkeypatch, devstack, _all_kinds(devstack))
-    conn = get_connection(name)
-    conn.get_token(GRAPH)
+    conn = connection(name)
+    conn.token(GRAPH)
     reset_counts(devstack)
     for _ in range(200):
-        conn.get_token(GRAPH)
-        conn.get_token(f"{GRAPH}/.default")
+        conn.token(GRAPH)
+        conn.token(f"{GRAPH}/.default")
     assert counts(devstack) == {"identity": 0, "entra": 0, "keyvault": 0, "graph": 0}
 
 
@@ -120,38 +130,41 @@ def test_warm_calls_cost_no_network(
 def test_concurrent_cold_calls_fetch_once(
     devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    """20 threads asking a cold connection at once cost one token fetch and one Key Vault read."""
-    configure(monkeypatch, devstack, _all_kinds(devstack))
+    """20 threads of a fresh process asking at once: one token, one identity call, one vault read.
+
+    Cold by construction: the calls run in a new interpreter. The Key Vault SDK's first request
+    to a vault carries no token and is answered 401 with the challenge (one per SDK package and
+    vault, per process); only the authorized request reads the object.
+    """
+    env = {**devstack.app_settings()}
+    for field_name, value in _all_kinds(devstack)[name].items():
+        env[f"CONNECTIONS__{name.upper()}__{field_name}"] = value
+    seen: list[tuple[str, bool, int]] = []
+    vault = devstack.emulators["keyvault"]
+    dispatch = vault.dispatch
+
+    def recording(request: Any) -> Any:
+        response = dispatch(request)
+        if not request.path.startswith("/_devstack/"):
+            seen.append(
+                (request.path.split("/")[1], "Authorization" in request.headers, response.status_code)
+            )
+        return response
+
+    monkeypatch.setattr(vault, "dispatch", recording)
     reset_counts(devstack)
-    conn = get_connection(name)
-    barrier = threading.Barrier(20)
-    tokens: list[str] = []
-
-    def call() -> None:
-        barrier.wait()
-        tokens.append(conn.get_token(GRAPH).token)
-
-    threads = [threading.Thread(target=call) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert len(tokens) == 20
-    assert len(set(tokens)) == 1
-    seen = counts(devstack)
+    assert run_cold(name, env) == 1
+    counted = counts(devstack)
+    assert counted["identity"] == 1  # the mi token, or the vault token of the app kinds
     if name == "mi":
-        assert seen["identity"] == 1
-    else:
-        assert by_operation(devstack, "entra").get("Token") == 1
-        assert seen["identity"] == 1  # the vault token
-        kv = by_operation(devstack, "keyvault")
-        reads = {k: v for k, v in kv.items() if k.startswith("Get")}
-        # keyvault-key: the certificate (x5t, versioned key id and public key), then one signature:
-        # CryptographyClient gets the public key from the certificate, so it makes no key GET.
-        assert reads == ({"GetCertificate": 1} if name == "kvkey" else {"GetSecret": 1})
-        if name == "kvkey":
-            # One Sign, plus its challenge if this is the keys package's first request to the vault.
-            assert kv.get("Sign") in (1, 2), kv
+        assert seen == []
+        return
+    assert by_operation(devstack, "entra") == {"GetOpenIdConfiguration": 1, "Token": 1}
+    read = "secrets" if name == "cert" else "certificates"
+    reads = [s for s in seen if s[0] == read]
+    assert reads == [(read, False, 401), (read, True, 200)]  # the challenge, then the one read
+    if name == "kvkey":
+        assert [s for s in seen if s[0] == "keys"] == [("keys", False, 401), ("keys", True, 200)]
 
 
 def test_rotation_is_picked_up_without_restart(
@@ -159,10 +172,10 @@ def test_rotation_is_picked_up_without_restart(
 ) -> None:
     """A new certificate version replaces the registered one: the next token uses it after AADSTS700027."""
     configure(monkeypatch, devstack, _all_kinds(devstack))
-    conn = get_connection("cert")
-    old = conn.describe()["certificate"]
-    assert isinstance(old, dict)
-    conn.get_token(GRAPH)
+    conn = connection("cert")
+    conn.token(GRAPH)
+    old = conn.facts.certificate
+    assert old is not None
     app = devstack.tenant.app_by_name("entra-automation")
     assert app is not None
     with tls_session(devstack.state()["caBundle"]) as s:
@@ -174,12 +187,12 @@ def test_rotation_is_picked_up_without_restart(
     assert created.status_code == 201, created.text
     new_thumbprint = created.json()["sha1Thumbprint"].upper()
     try:
-        assert devstack.tenant.remove_certificate_credential(app, str(old["thumbprintSha1"]))
-        info = conn.get_token("https://outlook.office365.com")  # a new token: Entra sees the new key
+        assert devstack.tenant.remove_certificate_credential(app, old.thumbprint_sha1)
+        info = conn.token("https://outlook.office365.com")  # a new token: Entra sees the new key
         assert info.claims["roles"] == ["Exchange.ManageAsApp"]
-        new = conn.describe()["certificate"]
-        assert isinstance(new, dict)
-        assert new["thumbprintSha1"] == new_thumbprint != old["thumbprintSha1"]
+        new = conn.facts.certificate
+        assert new is not None
+        assert new.thumbprint_sha1 == new_thumbprint != old.thumbprint_sha1
     finally:
         current = devstack.tenant.vault.latest_certificate("entra-automation-cert")
         assert current is not None
@@ -197,7 +210,7 @@ def test_certificate_unknown_to_the_app_is_a_misconfiguration(
         monkeypatch, devstack, {"stray": app_connection(devstack, "certificate", CERTIFICATE="stray-cert")}
     )
     with pytest.raises(errors.AuthenticationFailedError) as info:
-        get_connection("stray").get_token(GRAPH)
+        connection("stray").token(GRAPH)
     assert info.value.code == "AADSTS700027"
     assert "is not registered on app" in (info.value.hint or "")
 
@@ -229,7 +242,7 @@ def test_bad_vault_objects_are_typed_errors(
         {"bad": {"TENANT_ID": state["tenantId"], "CLIENT_ID": state["app"]["clientId"], **fields}},
     )
     with pytest.raises(error) as info:
-        get_connection("bad").get_token(GRAPH)
+        connection("bad").token(GRAPH)
     assert info.value.status == status
 
 
@@ -253,21 +266,22 @@ def test_malformed_and_expired_certificates(devstack: OfflineTenant, monkeypatch
         },
     )
     with pytest.raises(errors.CertificateError, match="PFX"):
-        get_connection("garbage").get_token(GRAPH)
+        connection("garbage").token(GRAPH)
     with pytest.raises(errors.CertificateError, match="expired"):
-        get_connection("old").get_token(GRAPH)
+        connection("old").token(GRAPH)
 
 
 def test_unassigned_user_identity_is_a_misconfiguration(
     devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A user-assigned id not assigned to the app gives a 400 with the assign/client-id hint."""
+    """A user-assigned client id not assigned to the app: a 400 whose hint names the setting and id kinds."""
     other = next(i for i in devstack.tenant.identities if i.name == "id-other-workload")
     configure(monkeypatch, devstack, {"mi": {"CREDENTIAL": "managed-identity", "CLIENT_ID": other.client_id}})
     with pytest.raises(errors.AuthenticationFailedError) as info:
-        get_connection("mi").get_token(GRAPH)
+        connection("mi").token(GRAPH)
     assert (info.value.status, info.value.step) == (400, "identity-endpoint")
-    assert "not its object id" in (info.value.hint or "")
+    assert (info.value.hint or "").startswith("CONNECTIONS__MI__CLIENT_ID holds a client id:")
+    assert "AZURE_MANAGED_IDENTITY_OBJECT_ID" in (info.value.hint or "")
 
 
 @pytest.mark.parametrize("status", [500, 429])
@@ -277,7 +291,7 @@ def test_identity_endpoint_bursts_are_retried(
     """Two 500s or 429s (Retry-After honoured) from the identity endpoint are retried to success."""
     configure(monkeypatch, devstack, _all_kinds(devstack))
     fault(devstack, "identity", match="/msi/token", status=status, times=2, retryAfter=0.2)
-    assert get_connection("mi").get_token(GRAPH).claims["roles"]
+    assert connection("mi").token(GRAPH).claims["roles"]
 
 
 def test_identity_endpoint_outage_is_reported_as_an_outage(
@@ -290,7 +304,7 @@ def test_identity_endpoint_outage_is_reported_as_an_outage(
 
     started = time.monotonic()
     with pytest.raises(errors.IdentityUnavailableError) as info:
-        get_connection("mi").get_token(GRAPH)
+        connection("mi").token(GRAPH)
     assert time.monotonic() - started < 4
     assert (info.value.status, info.value.step, info.value.outage) == (500, "identity-endpoint", True)
 
@@ -301,7 +315,7 @@ def test_key_vault_throttling_is_retried_after_retry_after(
     """Key Vault 429 with Retry-After is waited out and the secret read succeeds."""
     configure(monkeypatch, devstack, _all_kinds(devstack))
     fault(devstack, "keyvault", match="/secrets/", status=429, times=2, retryAfter=0.3)
-    assert get_connection("secret").get_token(GRAPH).claims["roles"] == APP_ROLES
+    assert connection("secret").token(GRAPH).claims["roles"] == APP_ROLES
 
 
 def test_entra_outage_is_reported_with_its_status(
@@ -310,10 +324,10 @@ def test_entra_outage_is_reported_with_its_status(
     """A persistent Entra 503 ends as IdentityUnavailableError 503 at step entra; a short burst recovers."""
     configure(monkeypatch, devstack, _all_kinds(devstack), TOKEN_DEADLINE_SECONDS="3")
     fault(devstack, "entra", match="/oauth2/v2.0/token", status=503, times=1, retryAfter=0.2)
-    assert get_connection("fed").get_token(GRAPH).claims["roles"] == APP_ROLES
+    assert connection("fed").token(GRAPH).claims["roles"] == APP_ROLES
     fault(devstack, "entra", match="/oauth2/v2.0/token", status=503, times=1000, retryAfter=0.2)
     with pytest.raises(errors.IdentityUnavailableError) as info:
-        get_connection("fed").get_token("https://outlook.office365.com")
+        connection("fed").token("https://outlook.office365.com")
     assert (info.value.status, info.value.step) == (503, "entra")
 
 
@@ -323,46 +337,39 @@ def _user_identity(devstack: OfflineTenant) -> Any:
 
 
 @pytest.mark.parametrize("name", ["mi", "cert", "secret", "fed", "kvkey"])
-def test_describe_names_the_managed_identity_each_kind_uses(
+def test_facts_name_the_managed_identity_each_kind_uses(
     devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    """describe() shows the identity a connection is or uses: type, client id, object id (token oid)."""
+    """facts show the identity a connection is or uses; its object id once one of its tokens is cached."""
     configure(monkeypatch, devstack, _all_kinds(devstack))
     identity = _user_identity(devstack)
-    conn = get_connection(name)
+    conn = connection(name)
     reset_counts(devstack)
-    first = conn.describe()["managedIdentity"]
-    read_vault = name in ("cert", "secret", "kvkey")
-    # Only the vault kinds fetch the identity's token in describe() (to read the vault): the
-    # object id is known then, and otherwise not yet: describe() never fetches a token for it.
-    assert first == {
-        "type": "user",
-        "clientId": identity.client_id,
-        "objectId": identity.object_id if read_vault else None,
-    }
-    assert counts(devstack)["identity"] == (1 if read_vault else 0)
-    conn.get_token(GRAPH)
+    first = conn.facts.managed_identity
+    assert (first.type, first.client_id, first.object_id) == ("user-assigned", identity.client_id, None)
+    conn.token(GRAPH)
     reset_counts(devstack)
-    after = conn.describe()["managedIdentity"]
-    assert after == {"type": "user", "clientId": identity.client_id, "objectId": identity.object_id}
+    after = conn.facts.managed_identity
+    assert (after.type, after.client_id, after.object_id) == (
+        "user-assigned",
+        identity.client_id,
+        identity.object_id,
+    )
     assert counts(devstack) == {"identity": 0, "entra": 0, "keyvault": 0, "graph": 0}
 
 
-def test_describe_of_a_system_assigned_identity(
+def test_facts_of_a_system_assigned_identity(
     devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """MANAGED_IDENTITY_CLIENT_ID=system: type system, no client id, the system identity's object id."""
+    """MANAGED_IDENTITY_CLIENT_ID=system: system-assigned, no client id, then the token's object id."""
     configure(
         monkeypatch,
         devstack,
         {"sys": {"CREDENTIAL": "managed-identity", "MANAGED_IDENTITY_CLIENT_ID": "system"}},
     )
     system = next(i for i in devstack.tenant.identities if i.kind == "system")
-    conn = get_connection("sys")
-    assert conn.describe()["managedIdentity"] == {"type": "system", "clientId": None, "objectId": None}
-    assert conn.get_token(GRAPH).claims["oid"] == system.object_id
-    assert conn.describe()["managedIdentity"] == {
-        "type": "system",
-        "clientId": None,
-        "objectId": system.object_id,
-    }
+    conn = connection("sys")
+    before = conn.facts.managed_identity
+    assert (before.type, before.client_id, before.object_id) == ("system-assigned", None, None)
+    assert conn.token(GRAPH).claims["oid"] == system.object_id
+    assert conn.facts.managed_identity.object_id == system.object_id

@@ -1,0 +1,120 @@
+"""azd hooks (azure.yaml): values of the azd environment that azd does not set itself.
+
+    python infra/hooks/azd_env.py preprovision
+        AZURE_PRINCIPAL_TYPE  User or ServicePrincipal, from what azd is signed in as (the access
+                              token of `azd auth token` is app-only for a service principal or a
+                              managed identity), so that the deployer's role assignment names the
+                              right principal type (infra/main.bicepparam reads it).
+        AZURE_KEY_VAULT_SALT  a random suffix of the Key Vault name, created once.
+    python infra/hooks/azd_env.py postdown
+        AZURE_KEY_VAULT_SALT  a new suffix: the deleted vault keeps its name while purge protection
+                              holds it, so the next `azd up` creates a vault under a new name.
+
+Standard library only (it runs before anything is installed). The token is decoded without
+verification, only to read the `idtyp` and `scp` claims, and never printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import string
+import subprocess
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+SALT_ALPHABET = string.ascii_lowercase + string.digits
+SALT_LENGTH = 6
+
+
+class HookError(Exception):
+    """What the user must do, when the hook cannot do its job."""
+
+
+def azd(*args: str) -> str:
+    """Run azd with the arguments; its standard output, or HookError with its message."""
+    # The azd on PATH, which is running this hook; the arguments are ours.
+    command = ["azd", *args]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)  # noqa: S603
+    except FileNotFoundError as exc:
+        raise HookError("azd is not on PATH") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise HookError(f"azd {args[0]} {args[1]} did not answer within 120 s") from exc
+    if done.returncode != 0:
+        raise HookError(f"azd {args[0]} {args[1]} failed: {(done.stderr or done.stdout).strip()[-500:]}")
+    return done.stdout
+
+
+def set_value(name: str, value: str, environ: Mapping[str, str]) -> None:
+    environment = environ.get("AZURE_ENV_NAME")
+    azd("env", "set", *(["--environment", environment] if environment else []), name, value)
+    print(f"azd env: {name}={value}")
+
+
+def token_claims(output: str) -> dict[str, Any]:
+    """The claims of the token in `azd auth token --output json` (its last JSON line with a token)."""
+    for line in reversed(output.strip().splitlines()):
+        try:
+            answer = json.loads(line)
+        except ValueError:
+            continue
+        token = answer.get("token") if isinstance(answer, dict) else None
+        if isinstance(token, str) and token.count(".") == 2:
+            payload = token.split(".")[1]
+            claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+            if isinstance(claims, dict):
+                return claims
+    raise HookError("azd auth token printed no access token")
+
+
+def principal_type(claims: Mapping[str, Any]) -> str:
+    """ServicePrincipal for an app-only token (service principal, managed identity), else User."""
+    if claims.get("idtyp") == "app" or "scp" not in claims:
+        return "ServicePrincipal"
+    return "User"
+
+
+def new_salt() -> str:
+    return "".join(secrets.choice(SALT_ALPHABET) for _ in range(SALT_LENGTH))
+
+
+def preprovision(environ: Mapping[str, str]) -> None:
+    try:
+        kind = principal_type(token_claims(azd("auth", "token", "--output", "json")))
+    except HookError as exc:
+        if not environ.get("AZURE_PRINCIPAL_TYPE"):
+            raise HookError(
+                f"cannot tell whether azd is signed in as a user or a service principal ({exc}): "
+                "run `azd auth login`, or `azd env set AZURE_PRINCIPAL_TYPE User` (or ServicePrincipal)"
+            ) from exc
+        print(f"azd env: keeping AZURE_PRINCIPAL_TYPE={environ['AZURE_PRINCIPAL_TYPE']} ({exc})")
+    else:
+        if environ.get("AZURE_PRINCIPAL_TYPE") != kind:
+            set_value("AZURE_PRINCIPAL_TYPE", kind, environ)
+    if not environ.get("AZURE_KEY_VAULT_SALT"):
+        set_value("AZURE_KEY_VAULT_SALT", new_salt(), environ)
+
+
+def postdown(environ: Mapping[str, str]) -> None:
+    set_value("AZURE_KEY_VAULT_SALT", new_salt(), environ)
+
+
+def main(argv: list[str]) -> int:
+    hooks = {"preprovision": preprovision, "postdown": postdown}
+    if len(argv) != 2 or argv[1] not in hooks:
+        print(f"usage: {argv[0]} {'|'.join(hooks)}", file=sys.stderr)
+        return 2
+    try:
+        hooks[argv[1]](os.environ)
+    except HookError as exc:
+        print(f"{argv[1]} hook: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,85 @@
+"""Raw-socket clients for the devstack servers: what a hostile or broken client sends, byte by byte."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import ssl
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+# Markers a test sends as secrets; none may appear in a response or a log line.
+FUNCTION_KEY = "fkey-Q7mZ2x9s"
+MASTER_KEY = "mkey-W4nP8c1v"
+SECRET_MARKERS = ("Q7mZ2x9s", "W4nP8c1v", "tok3nSECRET", "b0dySECRET", "qu3rySECRET", "1dhdrSECRET")
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def connect(url: str, ca: str | None, timeout: float = 10.0) -> socket.socket:
+    """A connected socket (TLS for https, verified against the devstack CA)."""
+    parts = urlsplit(url)
+    sock = socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80), timeout=timeout)
+    if parts.scheme == "https":
+        ctx = ssl.create_default_context(cafile=ca)
+        return ctx.wrap_socket(sock, server_hostname=parts.hostname)
+    return sock
+
+
+def parse(raw: bytes) -> RawResponse:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return RawResponse(status, headers, body)
+
+
+def exchange(url: str, ca: str | None, data: bytes, *, half_close: bool = False) -> RawResponse:
+    """Send `data` as is, read until the server closes, parse the answer."""
+    with connect(url, ca) as sock:
+        sock.sendall(data)
+        if half_close:
+            if isinstance(sock, ssl.SSLSocket):
+                raise ValueError("half-close needs plain TCP")
+            sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw:
+        raise AssertionError("the server closed the connection without an answer")
+    return parse(raw)
+
+
+def request_bytes(
+    method: str, target: str, headers: dict[str, str] | None = None, body: bytes = b""
+) -> bytes:
+    """A well-formed HTTP/1.1 request (Host and Content-Length added)."""
+    fields = {"Host": "127.0.0.1", **(headers or {})}
+    if body and "Content-Length" not in fields and "Transfer-Encoding" not in fields:
+        fields["Content-Length"] = str(len(body))
+    head = f"{method} {target} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items())
+    return head.encode("latin-1") + b"\r\n" + body
+
+
+def client_hello() -> bytes:
+    """The first flight of a real TLS client (a ClientHello), to trickle at a server."""
+    ctx = ssl.create_default_context()
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    with contextlib.suppress(ssl.SSLWantReadError):
+        tls.do_handshake()
+    return outgoing.read()
