@@ -27,7 +27,7 @@ from typing import Any
 from devstack.azurite import Azurite
 from devstack.offline_tenant import OfflineTenant
 from shared import clock
-from shared.connections import reset_connections
+from shared.identity import reset_connections
 from shared.jobs import _connections
 from shared.jobs._engine import Engine
 from shared.runs import Kind, Ledger
