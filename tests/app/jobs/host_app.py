@@ -1,4 +1,4 @@
-"""A Functions app for the local-host tests: one job ticking every 5 seconds, as function_app declares jobs."""
+"""A Functions app for the local-host tests: one job ticking every 5 s, declared as function_app does."""
 
 from __future__ import annotations
 
