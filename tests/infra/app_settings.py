@@ -62,6 +62,11 @@ NOT_SET_BY_BICEP_PATTERNS = {
     r"WEBHOOKS_[A-Z0-9_]+": FEATURE,
     r"AUTOMATIONS__[A-Z0-9_]+": FEATURE,
     r"RUNS_[A-Z0-9_]+": FEATURE,
+    r"JOB_[A-Z0-9_]+_ENABLED": "optional per-job switch; jobs are enabled by default",
+    r"JOB_[A-Z0-9_]+_(CONNECTIONS?|DAYS|SERVICE_PRINCIPALS|KEY_VAULT|NOTIFY_SECRET)": (
+        "optional per-job settings with defaults in the job's module (docs/contract.md, Jobs)"
+    ),
+    r"RUNS_(RETENTION_DAYS|OUTPUT_MAX_BYTES)": "optional ledger tuning; defaults in shared/runs",
 }
 
 # Provided by the platform, whatever their name.
