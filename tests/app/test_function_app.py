@@ -11,7 +11,7 @@ from tests.indexed import app_functions
 def test_function_app_indexes_health() -> None:
     """The health route is indexed, anonymous and GET only."""
     health = app_functions()["health"]
-    trigger = health.get_trigger()  # type: ignore[attr-defined]
+    trigger = health.get_trigger()
     assert trigger.route == "health"
     assert [str(m) for m in trigger.methods] in (["GET"], ["HttpMethod.GET"])
     assert str(trigger.auth_level).endswith("ANONYMOUS")
