@@ -58,10 +58,11 @@ FEATURE = (
 )
 NOT_SET_BY_BICEP_PATTERNS = {
     r"JOB_[A-Z0-9_]+_SCHEDULE": "optional per-job schedule override; the job's declared schedule applies",
-    r"JOB_[A-Z0-9_]+": "a job's own setting (JOB_<NAME>_<SETTING>), with a default or optional: " + FEATURE,
-    r"WEBHOOKS_[A-Z0-9_]+": FEATURE,
-    r"AUTOMATIONS__[A-Z0-9_]+": FEATURE,
-    r"RUNS_[A-Z0-9_]+": FEATURE,
+    # The webhooks' and automations' settings, by name: a new one is asked for here.
+    r"WEBHOOKS_(MAX_BODY_BYTES|RETENTION_DAYS|SIGNED_SOURCES|HANDLER_MODULES)": FEATURE,
+    r"WEBHOOKS_GRAPH_(CLIENT_STATE_SECRET|CONNECTION|APP_ID|TENANT_ID|ENCRYPTION_CERTIFICATE)": FEATURE,
+    r"WEBHOOKS_GRAPH_(NOTIFICATION_URL|SUBSCRIPTIONS)": FEATURE,
+    r"AUTOMATIONS__(CONNECTION|AUDIENCES|ALLOWED_TENANTS|TOKEN_VERSIONS)": FEATURE,
     r"JOB_[A-Z0-9_]+_ENABLED": "optional per-job switch; jobs are enabled by default",
     r"JOB_[A-Z0-9_]+_(CONNECTIONS?|DAYS|SERVICE_PRINCIPALS|KEY_VAULT|NOTIFY_SECRET)": (
         "optional per-job settings with defaults in the job's module (docs/contract.md, Jobs)"
