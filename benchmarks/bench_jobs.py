@@ -80,6 +80,7 @@ def bench_single(stack: OfflineTenant, store: Any, units_per_10s: int) -> dict[s
     busy = max(wall, 1e-9)
     return {
         "status": run.status.value,
+        "error": run.to_dict()["error"],
         "wallSeconds": round(wall, 2),
         "graphRequests": run.graph.requests,
         "minimumRequests": minimum,
@@ -146,6 +147,8 @@ def main() -> None:
                 print(json.dumps({"apps": args.apps, "single": single}, indent=2), flush=True)
             finally:
                 stack.stop()
+            if not args.tenants:
+                return
             small = OfflineTenant.start(Path(tmp) / "tenant-small", scale=args.fan_out_apps)
             try:
                 _env(small, azurite, args.tenants)
