@@ -5,7 +5,8 @@ The settings tests compare what function_app.py and shared/ read with what the B
 either set by the Bicep (add it to main.bicep's `var appSettings`, and to CONTRACT_SETTINGS if the
 config module does not exist yet) or read with a default the code owns: then list it in
 NOT_SET_BY_BICEP (a name) or NOT_SET_BY_BICEP_PATTERNS (a family such as JOB_<NAME>_SCHEDULE),
-with the reason (a connection field: CONNECTION_FIELDS_NOT_SET_BY_BICEP). A literal in the code counts as a setting name when SETTING_NAME matches it
+with the reason (a connection field: CONNECTION_FIELDS_NOT_SET_BY_BICEP). A literal in the code
+counts as a setting name when SETTING_NAME matches it
 (extend SETTING_PREFIXES for a new family) or when it is a value of the config module's
 `EnvironmentVariables` / `ConnectionFields` classes.
 """
