@@ -8,7 +8,8 @@ Starts the offline tenant with the scale seed and an in-memory Azurite, then:
    (⌈apps/999⌉ + ⌈service principals/999⌉ pages), throttled answers, seconds waited, the rate
    achieved against the bucket's, and ledger writes;
 2. one run fanned out over `--tenants` connections (queue messages delivered by a pump that
-   behaves like the Functions host): wall time, requests, ledger writes per child.
+   behaves like the Functions host), each reading a tenant of `--fan-out-apps` apps (the one
+   offline tenant again: one machine serves all 50): wall time, requests, ledger writes per child.
 
 Goals (issue 9): minimum requests, >= 90 % of the bucket's rate, ledger writes O(1) per child.
 """
@@ -79,6 +80,7 @@ def bench_single(stack: OfflineTenant, store: Any, units_per_10s: int) -> dict[s
     busy = max(wall, 1e-9)
     return {
         "status": run.status.value,
+        "error": run.to_dict()["error"],
         "wallSeconds": round(wall, 2),
         "graphRequests": run.graph.requests,
         "minimumRequests": minimum,
@@ -127,23 +129,39 @@ def main() -> None:
     parser.add_argument("--apps", type=int, default=10_000)
     parser.add_argument("--tenants", type=int, default=50)
     parser.add_argument("--units-per-10s", type=int, default=4)
+    # Each tenant of the fan-out is the offline tenant again, seeded smaller (one machine serves all).
+    parser.add_argument("--fan-out-apps", type=int, default=500)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        stack = OfflineTenant.start(Path(tmp) / "tenant", scale=args.apps)
         azurite = Azurite.start(ROOT, Path(tmp) / "azurite")
+        store = open_account(
+            StorageTarget("AzureWebJobsStorage", connection_string=azurite.connection_string)
+        )
         try:
-            _env(stack, azurite, args.tenants)
-            store = open_account(
-                StorageTarget("AzureWebJobsStorage", connection_string=azurite.connection_string)
-            )
-            assert stack.scale is not None
-            with use_account(store), clock.use(clock.ManualClock(stack.scale.now)):
-                single = bench_single(stack, store, args.units_per_10s)
-                fan_out = bench_fan_out(stack, store, args.tenants)
-            print(json.dumps({"apps": args.apps, "single": single, "fanOut": fan_out}, indent=2))
+            stack = OfflineTenant.start(Path(tmp) / "tenant", scale=args.apps)
+            try:
+                _env(stack, azurite, args.tenants)
+                assert stack.scale is not None
+                with use_account(store), clock.use(clock.ManualClock(stack.scale.now)):
+                    single = bench_single(stack, store, args.units_per_10s)
+                print(json.dumps({"apps": args.apps, "single": single}, indent=2), flush=True)
+            finally:
+                stack.stop()
+            if not args.tenants:
+                return
+            small = OfflineTenant.start(Path(tmp) / "tenant-small", scale=args.fan_out_apps)
+            try:
+                _env(small, azurite, args.tenants)
+                assert small.scale is not None
+                with use_account(store), clock.use(clock.ManualClock(small.scale.now)):
+                    fan_out = bench_fan_out(small, store, args.tenants)
+                summary = {"appsPerTenant": args.fan_out_apps, "tenants": args.tenants, "fanOut": fan_out}
+                print(json.dumps(summary, indent=2))
+            finally:
+                small.stop()
         finally:
+            store.close()
             azurite.stop()
-            stack.stop()
 
 
 if __name__ == "__main__":
