@@ -14,6 +14,8 @@ import azure.functions as func
 # every one of them as soon as the app is indexed. Modules that declare roles are imported here.
 import shared.context.declarations  # noqa: F401
 from shared import __version__
+from shared.jobs import add_timer  # declarations are data: no SDK import
+from shared.jobs.builtin import credential_expiry
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -64,6 +66,16 @@ def automation_worker(msg: func.QueueMessage) -> None:
     from shared.automations._runs import execute
 
     execute(msg.get_body())
+
+
+@app.function_name("openapi")
+@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """OpenAPI 3.1 of every HTTP route this app serves, generated from its indexed functions."""
+    from shared.openapi import openapi_response
+
+    response: func.HttpResponse = openapi_response(app)
+    return response
 
 
 # -- webhooks (shared/webhooks; docs/webhooks.md) ------------------------------------------
@@ -142,3 +154,79 @@ def webhooks_subscriptions(timer: func.TimerRequest) -> None:
     from shared.webhooks._subscriptions import sync_subscriptions
 
     sync_subscriptions()
+
+
+# -- Jobs (shared/jobs; README "Write a job"). One line per job: its timer on %JOB_<NAME>_SCHEDULE%.
+add_timer(app, credential_expiry.JOB)
+
+
+@app.function_name("jobs_list")
+@app.route(route="jobs", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def jobs_list(req: func.HttpRequest) -> func.HttpResponse:
+    """Every job: schedule, next three slots, connections, roles missing, last run."""
+    from shared.jobs._http import list_jobs
+
+    return list_jobs(req)
+
+
+@app.function_name("jobs_run")
+@app.route(route="jobs/{name}/run", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+def jobs_run(req: func.HttpRequest) -> func.HttpResponse:
+    """Queue an on-demand run: 202 + Location; `Idempotency-Key` honoured."""
+    from shared.jobs._http import request_run
+
+    return request_run(req, req.route_params["name"])
+
+
+@app.function_name("jobs_runs")
+@app.route(route="jobs/{name}/runs", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def jobs_runs(req: func.HttpRequest) -> func.HttpResponse:
+    """A job's runs, newest first (`status`, `since`, `limit`, `continuation`)."""
+    from shared.jobs._http import list_runs
+
+    return list_runs(req, req.route_params["name"])
+
+
+@app.function_name("jobs_run_get")
+@app.route(route="jobs/{name}/runs/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def jobs_run_get(req: func.HttpRequest) -> func.HttpResponse:
+    """One run (with its children when it fanned out)."""
+    from shared.jobs._http import get_run
+
+    return get_run(req, req.route_params["name"], req.route_params["id"])
+
+
+@app.function_name("jobs_run_output")
+@app.route(route="jobs/{name}/runs/{id}/output", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def jobs_run_output(req: func.HttpRequest) -> func.HttpResponse:
+    """One run's output (its report, JSON)."""
+    from shared.jobs._http import get_run
+
+    return get_run(req, req.route_params["name"], req.route_params["id"], output=True)
+
+
+@app.function_name("jobs_runs_queue")
+@app.queue_trigger(arg_name="msg", queue_name="jobs-runs", connection="AzureWebJobsStorage")
+def jobs_runs_queue(msg: func.QueueMessage) -> None:
+    """On-demand runs and retries, queued by the routes and the engine."""
+    from shared.jobs._engine import engine
+
+    engine().on_run_message(msg.get_body())
+
+
+@app.function_name("jobs_units_queue")
+@app.queue_trigger(arg_name="msg", queue_name="jobs-units", connection="AzureWebJobsStorage")
+def jobs_units_queue(msg: func.QueueMessage) -> None:
+    """One child of a fanned-out run; raising RetryLater has the queue deliver it again."""
+    from shared.jobs._engine import engine
+
+    engine().on_unit_message(msg.get_body(), msg.dequeue_count or 1)
+
+
+@app.function_name("jobs_units_poison")
+@app.queue_trigger(arg_name="msg", queue_name="jobs-units-poison", connection="AzureWebJobsStorage")
+def jobs_units_poison(msg: func.QueueMessage) -> None:
+    """A child that failed maxDequeueCount times: marked failed, and its parent settled."""
+    from shared.jobs._engine import engine
+
+    engine().on_unit_poison(msg.get_body())

@@ -14,7 +14,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from devstack import entra, graph, identity, keyvault
+from devstack import entra, graph, identity, keyvault, sink
 from devstack.core.emulator import Emulator
 from devstack.core.server import RunningServer, serve, server_ssl_context
 from devstack.tenant.models import Tenant
@@ -76,7 +76,7 @@ class OfflineTenant:
         ca = CertificateAuthority()
         (state_dir / "ca.pem").write_bytes(ca.pem())
         tls = server_ssl_context(ca)
-        slots = {name: _Slot() for name in ("identity", "entra", "keyvault", "graph")}
+        slots = {name: _Slot() for name in ("identity", "entra", "keyvault", "graph", "sink")}
         servers: dict[str, RunningServer] = {}
         try:
             for name, slot in slots.items():
@@ -91,6 +91,8 @@ class OfflineTenant:
                 "entra": entra.create_app(tenant),
                 "keyvault": keyvault.create_app(tenant),
                 "graph": graph.create_app(tenant),
+                # Teams/Slack incoming webhooks, recording what jobs post (devstack/sink).
+                "sink": sink.create_app(),
             }
             for name, emulator in emulators.items():
                 slots[name].app = emulator
@@ -120,6 +122,7 @@ class OfflineTenant:
             "authorityHost": self.servers["entra"].url,
             "keyVaultUrl": self.servers["keyvault"].url,
             "graphUrl": self.servers["graph"].url,
+            "webhookSinkUrl": self.servers["sink"].url,
             "app": {
                 "clientId": app.app_id,
                 "certificateName": "entra-automation-cert",
@@ -147,6 +150,10 @@ class OfflineTenant:
         for s in self.servers.values():
             s.stop()
         self.servers = {}
+        for emulator in self.emulators.values():
+            close = getattr(emulator, "close", None)
+            if callable(close):
+                close()
 
 
 def handle_locally(emulator: Emulator, request: Request) -> Response:

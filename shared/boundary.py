@@ -11,8 +11,11 @@ tests/app/test_boundary.py fails when a library grows a public exception the tab
 name, so someone decides. Anything else (a KeyError, a TypeError) is a bug and propagates
 unmapped.
 
-Answers that are not exceptions are mapped here too: msal's result dicts with `error`, the
-managed identity endpoint's non-200 answers, Graph's error bodies. Errors carry the integer
+Answers that are not exceptions are mapped here too: msal's result dicts with `error` and the
+managed identity endpoint's non-200 answers. (Graph's answers are the Graph client's:
+shared/graph maps them to GraphError.) The Graph client's requests exceptions come here
+(`graph_transport_error`: they carry the call's method, path and client-request-id, so they
+become `GraphError`/`GraphTimeoutError`, not credential errors). Errors carry the integer
 HTTP status and AADSTS number as fields; messages quote service text up to its trace ids
 and never a request body (which holds assertions and secrets).
 """
@@ -35,9 +38,10 @@ from shared.errors import (
     AutomationError,
     ConfigurationError,
     CredentialError,
+    GraphError,
+    GraphTimeoutError,
     IdentityUnavailableError,
     KeyVaultError,
-    UpstreamError,
 )
 from shared.http import RETRYABLE_STATUSES
 from shared.identity import _hints
@@ -275,6 +279,34 @@ def msal_result_error(result: Mapping[str, Any], *, status: int | None, ctx: Con
     )
 
 
+def msal_discovery_error(
+    exc: Exception, *, status: int | None, tenant_id: str, ctx: Context
+) -> CredentialError | None:
+    """msal's constructor failing on the tenant's OpenID configuration, by the status Entra sent.
+
+    msal raises ValueError ("Unable to get authority configuration") or an HTTP error for it;
+    the status our HTTP client saw says which case it is. None when no answer explains `exc`
+    (a bug or a bad credential dict: the caller lets it propagate).
+    """
+    if status is not None and status in RETRYABLE_STATUSES:
+        return IdentityUnavailableError(
+            f"Entra's OpenID configuration for tenant {tenant_id} answered HTTP {status}: an outage; "
+            "retry later.",
+            step=STEP_ENTRA,
+            status=status,
+        )
+    if status is not None and 400 <= status < 500:
+        return AuthenticationFailedError(
+            f"Entra has no OpenID configuration for tenant '{tenant_id}' (HTTP {status}).",
+            step=STEP_ENTRA,
+            status=status,
+            code="AADSTS90002",
+            aadsts=90002,
+            hint=_hints.aadsts_hint(90002, ctx),
+        )
+    return None
+
+
 # -- the managed identity endpoint ---------------------------------------------------------
 
 
@@ -333,24 +365,38 @@ def _message_of(body: str) -> str:
 # -- Graph answers (the context probe) -----------------------------------------------------
 
 
-def graph_response_error(status: int, body: str, what: str, hint: str | None) -> UpstreamError:
-    """Graph's `{"error": {"code", "message"}}` answer to `what` as an UpstreamError."""
-    code: str | None = None
-    message = "(no JSON body)"
-    try:
-        error = json.loads(body).get("error") or {}
-    except (ValueError, AttributeError):
-        error = None
-    if isinstance(error, dict):
-        code = str(error["code"]) if error.get("code") else None
-        message = clean_description(str(error.get("message") or ""))
-    return UpstreamError(
-        f"Graph answered {status} {code or ''} to {what}: {message}".replace("  ", " "),
-        step=STEP_GRAPH,
-        status=status,
-        code=code,
-        hint=hint,
-        outage=status in RETRYABLE_STATUSES,
+def graph_transport_error(
+    exc: requests.RequestException, *, method: str, path: str, client_request_id: str
+) -> GraphError:
+    """The Graph client's requests exception as a GraphError; raise the result `from exc`.
+
+    A timeout is `GraphTimeoutError` (socket timeouts are cut to the call's deadline); a TLS
+    failure is ours to fix; anything else a GraphError, an outage when the connection broke.
+    Only the exception's type is quoted: requests' messages embed the full URL, query included.
+    """
+    where = f"{method} {path}"
+    if isinstance(exc, requests.Timeout):
+        return GraphTimeoutError(
+            f"Graph did not answer {where} in time ({type(exc).__name__}).",
+            method=method,
+            path=path,
+            client_request_id=client_request_id,
+        )
+    if isinstance(exc, requests.exceptions.SSLError):
+        return GraphError(
+            f"TLS verification of Graph failed for {where}.",
+            hint="With a private CA (the devstack), point REQUESTS_CA_BUNDLE at its PEM bundle.",
+            outage=False,
+            method=method,
+            path=path,
+            client_request_id=client_request_id,
+        )
+    return GraphError(
+        f"Graph could not be reached for {where} ({type(exc).__name__}).",
+        outage=isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)),
+        method=method,
+        path=path,
+        client_request_id=client_request_id,
     )
 
 

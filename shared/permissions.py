@@ -10,6 +10,13 @@ as `https://graph.microsoft.com` means the same.)
 and `GET /api/context` compares them with the roles (or scopes) in the connection's token:
 granted, missing (required, not granted) and unused (granted, required by nothing: least
 privilege says remove them). `connection="*"` means every configured connection.
+
+Declarations are data, registered at import: a job, webhook or automation module calls
+`require(...)` at module level and keeps its SDK imports inside the functions that run, and
+function_app imports that module to register its triggers. So every role is known to
+`/api/context` as soon as the app is indexed, and the cold import stays light (this module
+imports nothing heavy). tests/app/test_cold_start.py finds every module-level `require(...)`
+under shared/ and fails if function_app does not load it.
 """
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ def ca_bundle(devstack: OfflineTenant) -> str:
 
 
 def tls_session(ca: str | Path) -> requests.Session:
-    """A session that trusts only the devstack CA, whatever REQUESTS_CA_BUNDLE says (see FACTS.md)."""
+    """A session that trusts only the devstack CA, whatever REQUESTS_CA_BUNDLE says (docs/identity.md)."""
     session = requests.Session()
     session.trust_env = False
     session.verify = str(ca)

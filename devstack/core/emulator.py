@@ -1,6 +1,6 @@
 """The base of every emulator: routing, request counting, fault injection, JSON helpers.
 
-Control endpoints (`../shared/CONTRACT.md`), under each emulator's base URL:
+Control endpoints (docs/contract.md), under each emulator's base URL:
 - `GET /_devstack/requests` -> `{"total": N, "byOperation": {...}}`; `DELETE` resets.
 - `POST /_devstack/faults` `{"match", "status", "times", "retryAfter", "delayMs"}`; `DELETE` clears.
   `retryAfter` is seconds (decimals allowed) or an HTTP-date string, sent verbatim as `Retry-After`.
@@ -95,7 +95,8 @@ class Emulator:
         )
 
     def not_found(self, request: Request) -> Response:
-        return json_response({"error": {"code": "NotFound", "message": "No route for this path."}}, 404)
+        """No operation for this method and path, in the service's error shape."""
+        return self.http_error(404, "No route for this path.")
 
     def http_error(self, status: int, detail: str) -> Response:
         """A malformed request (the server's 400/408/413/414/431/505) in this service's error shape."""

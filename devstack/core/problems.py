@@ -62,6 +62,15 @@ def depth(value: Any) -> int:
     return deepest
 
 
+def _encodable(text: str) -> bool:
+    """JSON may carry lone surrogates that no UTF-8 text (or HTTP header) can hold."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class ControlBody:
     """A control endpoint's JSON object (`{}` when the body is empty)."""
 
@@ -88,7 +97,7 @@ class ControlBody:
         value = self.fields.get(name)
         if value is None:
             return default
-        if not isinstance(value, str) or len(value) > max_length:
+        if not isinstance(value, str) or len(value) > max_length or not _encodable(value):
             raise ControlError(f"'{name}' must be a string of at most {max_length} characters.")
         return value
 
@@ -125,7 +134,9 @@ class ControlBody:
         value = self.fields.get(name)
         if value is None:
             return None
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        if not isinstance(value, dict) or not all(
+            isinstance(v, str) and _encodable(v) and _encodable(k) for k, v in value.items()
+        ):
             raise ControlError(f"'{name}' must be an object of strings.")
         return dict(value)
 
@@ -133,6 +144,6 @@ class ControlBody:
         value = self.fields.get(name)
         if value is None:
             return []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, list) or not all(isinstance(v, str) and _encodable(v) for v in value):
             raise ControlError(f"'{name}' must be a list of strings.")
         return list(value)

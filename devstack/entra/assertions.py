@@ -10,6 +10,7 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
+import math
 import time
 from typing import Any
 
@@ -24,6 +25,8 @@ from devstack.tenant.pki import utcnow
 from devstack.tenant.tokens import TokenRejected
 
 CLOCK_SKEW_S = 300  # Entra tolerates five minutes of clock difference
+# The last second .NET's DateTime can hold (9999-12-31T23:59:59Z): later NumericDates do not parse.
+MAX_NUMERIC_DATE = 253_402_300_799
 ALGORITHMS = ("RS256", "PS256")
 
 
@@ -89,13 +92,30 @@ def _verify_certificate_assertion(
         raise e.AssertionAudienceInvalid()
 
 
-def check_time_range(claims: dict[str, Any], now: float) -> None:
-    exp, nbf = claims.get("exp"), claims.get("nbf", claims.get("iat"))
-    if not isinstance(exp, int | float):
+def numeric_date(claims: dict[str, Any], name: str) -> float | None:
+    """A time claim as RFC 7519 defines it (a finite JSON number, seconds since 1970); else 50027."""
+    value = claims.get(name)
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= MAX_NUMERIC_DATE
+    ):
         raise e.MalformedJwt()
-    start = float(nbf) if isinstance(nbf, int | float) else now
-    if float(exp) + CLOCK_SKEW_S < now or start - CLOCK_SKEW_S > now:
-        raise e.AssertionTimeRange(entra_time(now), entra_time(start), entra_time(float(exp)))
+    return float(value)
+
+
+def check_time_range(claims: dict[str, Any], now: float) -> None:
+    """`exp` is required; `nbf` (or `iat`) bounds the start; every time claim must be a NumericDate."""
+    exp = numeric_date(claims, "exp")
+    nbf, iat = numeric_date(claims, "nbf"), numeric_date(claims, "iat")
+    if exp is None:
+        raise e.MalformedJwt()
+    start = nbf if nbf is not None else iat if iat is not None else now
+    if exp + CLOCK_SKEW_S < now or start - CLOCK_SKEW_S > now:
+        raise e.AssertionTimeRange(entra_time(now), entra_time(start), entra_time(exp))
 
 
 def _b64url_bytes(value: object) -> bytes | None:

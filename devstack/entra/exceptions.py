@@ -18,7 +18,8 @@
         │                           ConsentRequired 65001
         └── unsupported_grant_type  UnsupportedGrantType 70003
 
-The texts were taken from real answers; "≈" in FACTS.md marks the ones not confirmed.
+The texts were taken from real answers (Entra's codes:
+https://learn.microsoft.com/entra/identity-platform/reference-error-codes).
 """
 
 from __future__ import annotations

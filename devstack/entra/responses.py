@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -10,12 +9,15 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from devstack.core.emulator import json_response
+from devstack.core.problems import ControlBody, ControlError
 from devstack.entra.device_code import approve_response_body
 from devstack.entra.exceptions import NO_CACHE, AadstsError
 from devstack.entra.models import EntraBackend, TokenRequest
 from devstack.tenant.tokens import DEFAULT_LIFETIME_S
 
 Handler = Callable[..., Response]
+FORM = "application/x-www-form-urlencoded"
+MAX_USER_LIFETIME_S = 366 * 86_400  # devstack user tokens: a year either way (negative: already expired)
 
 
 def _correlated(handler: Handler) -> Handler:
@@ -58,12 +60,19 @@ class EntraResponses:
 
     @_correlated
     def device_code(self, request: Request, tenant: str) -> Response:
-        form = {k: v for k, v in request.form.items()}
+        form = {k: v for k, v in request.form.items()} if request.mimetype == FORM else {}
         return json_response(self.backend.device_flows.start(tenant, form), headers=NO_CACHE)
 
     def approve_device_code(self, request: Request) -> Response:
         """`POST /_devstack/devicecode` (devstack only): the user signs in for a user code."""
+        spec = ControlBody.of(request)  # bad JSON: a problem+json 400 before the flow sees it
+        user_code, user = spec.string("userCode", max_length=64), spec.string("user", max_length=256)
+        spec.boolean("deny", False)
+        if not user_code or not user:
+            raise ControlError('Expected {"userCode": "...", "user": "<upn or object id>"}.')
         body, status = approve_response_body(self.backend.device_flows, request.get_data())
+        if status >= 400:
+            raise ControlError("No such pending user code or user.", status)
         return json_response(body, status)
 
     def rotate_keys(self, request: Request) -> Response:
@@ -71,7 +80,8 @@ class EntraResponses:
         return json_response({"kid": self.backend.tenant.issuer.rotate()})
 
     def _token(self, request: Request, tenant: str, *, v1: bool) -> Response:
-        form = {k: v for k, v in request.form.items()}
+        # Entra reads only a urlencoded form; any other body (JSON, multipart) carries no parameter.
+        form = {k: v for k, v in request.form.items()} if request.mimetype == FORM else {}
         # client_secret_basic: the client id and secret may come in an Authorization header.
         if request.authorization and request.authorization.type == "basic":
             form.setdefault("client_id", request.authorization.username or "")
@@ -82,16 +92,17 @@ class EntraResponses:
 
     def user_token(self, request: Request, upn: str) -> Response:
         """`POST /_devstack/users/{upn}/token` (devstack only): a user's token without ROPC."""
+        spec = ControlBody.of(request)
+        audience = spec.string("audience")
+        if not audience:
+            raise ControlError("'audience' (a string) is required.")
+        lifetime_name = "expiresIn" if "expiresIn" in spec.fields else "lifetime"
+        limit = MAX_USER_LIFETIME_S
+        lifetime = spec.integer(lifetime_name, DEFAULT_LIFETIME_S, low=-limit, high=limit)
         try:
-            spec = json.loads(request.get_data() or b"{}")
-            audience = str(spec["audience"])
-            scopes = [str(s) for s in spec.get("scopes", [])]
-            lifetime = int(spec.get("expiresIn", spec.get("lifetime", DEFAULT_LIFETIME_S)))
-            client_id = spec.get("clientId")
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            return json_response({"error": f"bad request: {exc}"}, 400)
-        try:
-            body = self.backend.user_token(upn, audience, scopes, lifetime, client_id)
+            body = self.backend.user_token(
+                upn, audience, spec.string_list("scopes"), lifetime, spec.string("clientId")
+            )
         except LookupError:
-            return json_response({"error": f"no such user: {upn}"}, 404)
+            raise ControlError("No such user in the tenant.", 404) from None
         return json_response(body)

@@ -10,16 +10,57 @@ dependency failed gets 424 Failed Dependency.
 from __future__ import annotations
 
 import json
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
+from devstack.core.problems import loads
 from devstack.graph.exceptions import BadRequest, GraphError
 
 MAX_REQUESTS = 20
 _HOP_BY_HOP = {"content-length", "connection", "transfer-encoding"}
+BATCH_ITEM = "devstack.graph.batch_item"  # environ mark of a request that is a batch's item
+_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"}
+_NESTED = "A batch request cannot contain another batch request."
+_FIELD = "Invalid batch payload format: '{}' of a request {}."  # ≈
+
+
+def _check_item(item: Any) -> None:
+    """Each request of a batch: an object with a string id, method and url, string headers."""
+    if not isinstance(item, dict):
+        raise BadRequest("Invalid batch payload format: each request must be an object.")  # ≈
+    for name in ("id", "method", "url"):
+        value = item.get(name)
+        if not isinstance(value, str) or not value or len(value) > 2048:
+            raise BadRequest(_FIELD.format(name, "must be a non-empty string"))
+    if item["method"].upper() not in _METHODS:
+        raise BadRequest(_FIELD.format("method", "must be an HTTP method"))
+    if any(ord(c) < 0x21 or ord(c) > 0x7E for c in item["url"]):
+        raise BadRequest(_FIELD.format("url", "holds a space or a control character"))
+    path = urllib.parse.unquote(item["url"].split("?", 1)[0]).lower()
+    path = path.split("://", 1)[-1] if "://" in path else path
+    if any(segment == "$batch" for segment in path.split("/")):
+        raise BadRequest(_NESTED)  # ≈
+    headers = item.get("headers")
+    if headers is not None and not (
+        isinstance(headers, dict)
+        and all(_token(k) and isinstance(v, str) and _field_value(v) for k, v in headers.items())
+    ):
+        raise BadRequest(_FIELD.format("headers", "must map header names to values without CR or LF"))
+    depends = item.get("dependsOn")
+    if depends is not None and not (isinstance(depends, list) and all(isinstance(d, str) for d in depends)):
+        raise BadRequest(_FIELD.format("dependsOn", "must be a list of request ids"))
+
+
+def _token(name: str) -> bool:
+    return bool(name) and all(c.isascii() and (c.isalnum() or c in "!#$%&'*+-.^_`|~") for c in name)
+
+
+def _field_value(value: str) -> bool:
+    return all(c == "\t" or 0x20 <= ord(c) <= 0x7E or 0x80 <= ord(c) <= 0xFF for c in value)
 
 
 class FailedDependency(GraphError):
@@ -33,8 +74,11 @@ class FailedDependency(GraphError):
 
 
 def run_batch(outer: Request, version: str, dispatch: Callable[[Request], Response]) -> dict[str, Any]:
+    if outer.environ.get(BATCH_ITEM):
+        # However its URL was spelled (`/$batch`, `/%24batch`, `$BATCH`): one level only.
+        raise BadRequest(_NESTED)  # ≈
     try:
-        body = json.loads(outer.get_data() or b"{}")
+        body = loads(outer.get_data() or b"{}")
         items = body["requests"]
         if not isinstance(items, list):
             raise TypeError
@@ -42,14 +86,14 @@ def run_batch(outer: Request, version: str, dispatch: Callable[[Request], Respon
         raise BadRequest("Invalid batch payload format.") from None  # ≈
     if len(items) > MAX_REQUESTS:
         raise BadRequest.batch_too_large()
-    ids = [str(i.get("id", "")) if isinstance(i, dict) else "" for i in items]
-    if any(not i for i in ids) or len(set(ids)) != len(ids):
+    for item in items:
+        _check_item(item)
+    ids = [item["id"] for item in items]
+    if len(set(ids)) != len(ids):
         raise BadRequest("Each batch request needs a unique 'id'.")  # ≈
     for item in items:
-        if str(item.get("url", "")).lstrip("/").startswith("$batch"):
-            raise BadRequest("A batch request cannot contain another batch request.")  # ≈
         for dep in item.get("dependsOn") or []:
-            if str(dep) not in ids:
+            if dep not in ids:
                 raise BadRequest(f"Dependency '{dep}' not found in the batch.")  # ≈
 
     statuses: dict[str, int] = {}
@@ -82,9 +126,9 @@ def _in_dependency_order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _inner_request(outer: Request, version: str, item: dict[str, Any]) -> Request:
-    url = str(item.get("url", ""))
+    url = str(item["url"])
     path, _, query = url.partition("?")
-    headers = {str(k): str(v) for k, v in (item.get("headers") or {}).items()}
+    headers = dict(item.get("headers") or {})
     for name in ("Authorization", "client-request-id"):
         if name in outer.headers and name not in headers:
             headers[name] = outer.headers[name]
@@ -95,12 +139,14 @@ def _inner_request(outer: Request, version: str, item: dict[str, Any]) -> Reques
         query_string=query,
         method=str(item.get("method", "GET")).upper(),
         headers=list(headers.items()),
-        data=json.dumps(data) if isinstance(data, (dict, list)) else data,
+        data=None if data is None else data if isinstance(data, str) else json.dumps(data),
     )
     try:
-        return Request(builder.get_environ())
+        environ = builder.get_environ()
     finally:
         builder.close()
+    environ[BATCH_ITEM] = True
+    return Request(environ)
 
 
 def _render(item_id: str, response: Response) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import base64
 import binascii
 import datetime as dt
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -60,7 +61,7 @@ def authorize_write(app: m.AppRegistration, claims: Mapping[str, Any], *, self_a
 
 
 def verify_proof(app: m.AppRegistration, proof: Any, now: dt.datetime) -> None:
-    """Check addKey/removeKey's proof JWT against the app's current certificates."""
+    """Check addKey/removeKey's proof JWT against the app's certificates current at `now`."""
     if not isinstance(proof, str) or not proof:
         raise AuthenticationMissingOrMalformed()
     try:
@@ -87,7 +88,8 @@ def verify_proof(app: m.AppRegistration, proof: Any, now: dt.datetime) -> None:
         except jwt.PyJWTError:
             continue
         nbf, exp = float(claims["nbf"]), float(claims["exp"])
-        if exp - nbf <= PROOF_MAX_LIFETIME_S and nbf <= now.timestamp() < exp:
+        # The signer's times are real ones (its clock is not ours to move): compare with real time.
+        if exp - nbf <= PROOF_MAX_LIFETIME_S and nbf <= time.time() < exp:
             return
     raise AuthenticationMissingOrMalformed()
 

@@ -48,7 +48,7 @@ class DeltaState:
             state = cls(
                 str(kind), None if since is None else int(since), int(upto), int(offset), tuple(select)
             )
-        except (ValueError, TypeError, binascii.Error):
+        except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error):
             raise BadRequest("Invalid delta token.") from None  # ≈
         if state.resource != resource or state.offset < 0:
             raise BadRequest("Invalid delta token.")  # ≈

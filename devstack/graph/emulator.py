@@ -9,7 +9,16 @@ documented in `docs/contract.md`:
   "resourceUnitsPer10s", "writesPer150s"}`; `PUT` with any subset of those changes it (null
   `tenantSize` / `resourceUnitsPer10s` goes back to the default), refills every bucket and
   answers the model in force.
-- `GET /_devstack/subscriptions` -> every subscription, whichever app created it.
+- `GET /_devstack/subscriptions` -> every subscription, whichever app created it; `DELETE`
+  removes them all.
+- `GET /_devstack/notifications[?wait=S]` -> `{"settings", "pending", "idle", "deliveries"}`: the
+  delivery settings and every delivery attempt (waiting up to S seconds for the queue to drain);
+  `PUT` with any of `batchWindowMs`, `timeoutS`, `retryBaseS`, `retryMaxS`, `retryForS`,
+  `duplicates` changes the settings; `DELETE` empties the log and the queue.
+- `GET /_devstack/clock` -> `{"offsetSeconds", "now"}`; `PUT` `{"offsetSeconds": N}` or
+  `{"advanceSeconds": N}` moves the devstack's credential clock (`devstack.tenant.clock`).
+- `POST /_devstack/changes` `{"resource": "users"|"groups", "id", "changeType"}` -> 202: a change
+  recorded as if written (delta sees it, subscribers are notified).
 - `POST /_devstack/subscriptions/{id}/notify` with `{"changeType": "updated", "resourceId": "...",
   "lifecycleEvent": null}` -> Graph posts a change notification (or, with `lifecycleEvent` =
   reauthorizationRequired | subscriptionRemoved | missed, a lifecycle notification) to the
@@ -26,6 +35,9 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from devstack.core.emulator import Emulator, json_response, retry_after_header
+from devstack.core.problems import ControlBody, ControlError, problem
+from devstack.core.server import default_error_page
+from devstack.graph import representations as rep
 from devstack.graph.auth import authenticate
 from devstack.graph.batch import run_batch
 from devstack.graph.credentials import ApplicationCredentials
@@ -36,12 +48,13 @@ from devstack.graph.exceptions import (
     TooManyRequests,
     request_id,
 )
-from devstack.graph.models import GraphBackend
+from devstack.graph.models import Change, GraphBackend
 from devstack.graph.permissions import authorize, is_delegated
 from devstack.graph.responses import Call, GraphResponses, ok
 from devstack.graph.subscriptions import SubscriptionStore
 from devstack.graph.throttling import Decision, ThrottlingModel, request_cost
 from devstack.graph.urls import BATCH_PATH, URLS, VERSIONS
+from devstack.tenant import clock
 from devstack.tenant.models import Tenant
 
 _NOTIFY = re.compile(r"^/_devstack/subscriptions/([^/]+)/notify/?$")
@@ -65,6 +78,7 @@ class GraphEmulator(Emulator):
         self.subscriptions = SubscriptionStore(tenant)
         self.throttling = ThrottlingModel(lambda: len(tenant.users))
         self.responses = GraphResponses(tenant, self.subscriptions, self.backend, self.credentials)
+        self.backend.listeners.append(lambda change: self.subscriptions.on_change(change, self._render))
         for version in VERSIONS:
             for path, operation, method, methods in URLS:
                 handler = getattr(self.responses, method)
@@ -138,6 +152,14 @@ class GraphEmulator(Emulator):
             error.status = status
         return error.to_response(request)
 
+    def http_error(self, status: int, detail: str) -> Response:
+        """Unreadable requests in Graph's error shape (`BadRequest` for a 400)."""
+        error = BadRequest(detail)
+        if status != 400:
+            error.status = status
+            error.code = default_error_page(status, detail).get_json()["error"]["code"]
+        return error.to_response()
+
     def not_found(self, request: Request) -> Response:
         segments = [s for s in request.path.split("/") if s]
         if not segments or segments[0] not in VERSIONS:
@@ -150,34 +172,130 @@ class GraphEmulator(Emulator):
     def control(self, request: Request) -> Response:
         if request.path.rstrip("/") == "/_devstack/throttling":
             return self._throttling_control(request)
+        if request.path.rstrip("/") == "/_devstack/clock":
+            return self._clock_control(request)
+        if request.path.rstrip("/") == "/_devstack/notifications":
+            return self._notifications_control(request)
+        if request.path.rstrip("/") == "/_devstack/changes" and request.method == "POST":
+            return self._changes_control(request)
         if request.path.rstrip("/") == "/_devstack/subscriptions" and request.method == "GET":
             return json_response({"value": [s.to_json() for s in self.subscriptions.all()]})
+        if request.path.rstrip("/") == "/_devstack/subscriptions" and request.method == "DELETE":
+            for sub in self.subscriptions.all():
+                self.subscriptions.delete(sub.id)
+            return Response(status=204)
         match = _NOTIFY.match(request.path)
         if match and request.method == "POST":
+            spec = ControlBody.of(request)  # bad JSON: a problem+json 400
             try:
-                spec = json.loads(request.get_data() or b"{}")
                 report = self.subscriptions.notify(
                     match.group(1),
-                    change_type=spec.get("changeType"),
-                    resource_id=spec.get("resourceId"),
-                    lifecycle_event=spec.get("lifecycleEvent"),
+                    change_type=spec.string("changeType", max_length=64),
+                    resource_id=spec.string("resourceId", max_length=256),
+                    lifecycle_event=spec.string("lifecycleEvent", max_length=64),
                 )
-            except (ValueError, AttributeError):
-                return json_response({"error": "body must be a JSON object"}, 400)
-            except GraphError as exc:
-                return exc.to_response(request)
+            except GraphError as exc:  # e.g. no such subscription: the control endpoint's own problem
+                raise ControlError(exc.message, exc.status) from None
             return json_response(report.to_json())
         return super().control(request)
+
+    def _render(self, change: Change) -> dict[str, Any]:
+        """The changed object's JSON for rich notifications (only its id once deleted)."""
+        if change.resource == "users":
+            user = self.tenant.user(change.object_id)
+            body = rep.user(user) if user else {"id": change.object_id}
+            return {"@odata.type": "#microsoft.graph.user", **body}
+        group = next((g for g in self.tenant.groups if g.object_id == change.object_id), None)
+        return {
+            "@odata.type": "#microsoft.graph.group",
+            **(rep.group(group) if group else {"id": change.object_id}),
+        }
+
+    def close(self) -> None:
+        """Stop the delivery thread and remove the CA file (OfflineTenant.stop calls this)."""
+        self.subscriptions.delivery.close()
+        self.subscriptions.close()
+
+    def _notifications_control(self, request: Request) -> Response:
+        delivery = self.subscriptions.delivery
+        if request.method == "GET":
+            wait = request.args.get("wait", "")
+            idle = delivery.wait_idle(min(float(wait), 60.0)) if wait.replace(".", "", 1).isdigit() else None
+            with delivery._cond:
+                deliveries = list(delivery.log)
+            return json_response(
+                {
+                    "settings": delivery.settings.to_json(),
+                    "pending": delivery.pending(),
+                    "idle": idle,
+                    "deliveries": deliveries,
+                }
+            )
+        if request.method == "DELETE":
+            delivery.clear()
+            return Response(status=204)
+        if request.method != "PUT":
+            return json_response({"error": "use GET, PUT or DELETE"}, 405, {"Allow": "GET, PUT, DELETE"})
+        try:
+            spec = json.loads(request.get_data() or b"{}")
+            if not isinstance(spec, dict):
+                raise ValueError("body must be a JSON object")
+            delivery.settings.update(spec)
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response(delivery.settings.to_json())
+
+    def _changes_control(self, request: Request) -> Response:
+        """Record a change of a user or group as if it had been written (notifications, delta)."""
+        try:
+            spec = json.loads(request.get_data() or b"{}")
+            if not isinstance(spec, dict):
+                raise ValueError("body must be a JSON object")
+            resource, object_id = spec.get("resource"), spec.get("id")
+            change_type = spec.get("changeType", "updated")
+            if resource not in ("users", "groups") or not isinstance(object_id, str) or not object_id:
+                raise ValueError("resource must be users or groups, and id an object id")
+            if change_type not in ("created", "updated", "deleted"):
+                raise ValueError("changeType must be created, updated or deleted")
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, 400)
+        try:
+            found = self.backend.user(object_id) if resource == "users" else self.backend.group(object_id)
+        except GraphError:
+            return json_response({"error": f"no {resource[:-1]} {object_id}"}, 404)
+        change = self.backend.record(resource, found.object_id, change_type)
+        return json_response({"seq": change.seq, "resource": resource, "id": found.object_id}, 202)
+
+    def _clock_control(self, request: Request) -> Response:
+        """GET/PUT the credential clock's offset: `{"offsetSeconds": N}` or `{"advanceSeconds": N}`."""
+        if request.method == "PUT":
+            try:
+                spec = json.loads(request.get_data() or b"{}")
+                if (
+                    not isinstance(spec, dict)
+                    or set(spec) - {"offsetSeconds", "advanceSeconds"}
+                    or len(spec) != 1
+                ):
+                    raise ValueError("give exactly one of offsetSeconds, advanceSeconds")
+                ((name, value),) = spec.items()
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"{name} must be a number")
+                clock.set_offset(value if name == "offsetSeconds" else clock.offset_s() + value)
+            except ValueError as exc:
+                return json_response({"error": str(exc)}, 400)
+        elif request.method != "GET":
+            return json_response({"error": "use GET or PUT"}, 405, {"Allow": "GET, PUT"})
+        return json_response({"offsetSeconds": clock.offset_s(), "now": clock.now().isoformat()})
 
     def _throttling_control(self, request: Request) -> Response:
         if request.method == "GET":
             return json_response(self.throttling.describe())
         if request.method != "PUT":
-            return json_response({"error": "use GET or PUT"}, 405, {"Allow": "GET, PUT"})
+            return problem(405, "Use GET or PUT.", {"Allow": "GET, PUT"})
+        spec = ControlBody.of(request)
         try:
-            spec = json.loads(request.get_data() or b"{}")
-            if not isinstance(spec, dict):
-                raise ValueError("body must be a JSON object")
-            return json_response(self.throttling.configure(spec))
-        except ValueError as exc:
-            return json_response({"error": str(exc)}, 400)
+            return json_response(self.throttling.configure(spec.fields))
+        except ValueError as exc:  # configure names the bad field in its own words
+            raise ControlError(str(exc)) from None
+        except TypeError:
+            raise ControlError("tenantSize must be S, M or L") from None

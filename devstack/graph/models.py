@@ -201,6 +201,9 @@ class GraphBackend:
     def revoke_sign_in_sessions(self, key: str) -> m.User:
         user = self.user(key)
         user.sign_in_sessions_valid_from = self.clock().replace(microsecond=0)
+        with self.tenant.lock:  # a count per user, for tests that check a revocation happened
+            revoked = self.tenant.extra.setdefault("revokedSessions", {})
+            revoked[user.object_id] = revoked.get(user.object_id, 0) + 1
         self.record("users", user.object_id, "updated")
         return user
 

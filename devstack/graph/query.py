@@ -96,7 +96,7 @@ def decode_skiptoken(token: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(token[1:] + "=" * (-len(token[1:]) % 4))
         offset = int(json.loads(raw)["o"])
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError):
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError, binascii.Error):
         raise BadRequest("Invalid $skiptoken.") from None  # ≈
     if not token.startswith("X") or offset < 0:
         raise BadRequest("Invalid $skiptoken.")

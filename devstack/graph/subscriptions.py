@@ -11,24 +11,33 @@ serves plain http. Any other http URL gets the 400 Graph gives.
 from __future__ import annotations
 
 import atexit
+import base64
+import binascii
 import contextlib
 import datetime as dt
 import os
 import tempfile
 import threading
+import time
 import urllib.parse
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devstack.graph.exceptions import ExtensionError, InvalidRequest, ResourceNotFound, ValidationError
+from devstack.graph.models import Change
+from devstack.graph.notifications import Delivery, encrypt_resource
 from devstack.graph.permissions import SUBSCRIPTION_RESOURCES, authorize
 from devstack.tenant.models import Tenant
+from devstack.tenant.pki import utcnow
 
 VALIDATION_TIMEOUT_S = 10.0  # Graph waits 10 s for the validation answer
+MAX_VALIDATION_ANSWER = 64 * 1024
 DELIVERY_TIMEOUT_S = 10.0
 MAX_CLIENT_STATE = 128
 # Maximum subscription lifetime per resource (minutes): directory objects.
@@ -50,6 +59,25 @@ class Subscription:
     creator_id: str
     client_state: str | None = None
     lifecycle_notification_url: str | None = None
+    include_resource_data: bool = False
+    encryption_certificate: str | None = None  # base64 DER, public only
+    encryption_certificate_id: str | None = None
+
+    def matches(self, change: Change) -> bool:
+        """Whether `change` is one this subscription asked for (resource and change type)."""
+        if change.change_type not in self.change_type.split(","):
+            return False
+        parts = [p.lower() for p in self.resource.strip("/").split("/")]
+        if parts[0] != change.resource:
+            return False
+        if len(parts) == 1:
+            return True
+        if parts[1] != change.object_id.lower():
+            return False
+        # groups/{id}/members: only membership changes of that group
+        return len(parts) == 2 or (
+            parts[2] == "members" and bool(change.members_added or change.members_removed)
+        )
 
     @property
     def resource_kind(self) -> str:
@@ -66,10 +94,10 @@ class Subscription:
             "lifecycleNotificationUrl": self.lifecycle_notification_url,
             "expirationDateTime": graph_time7(self.expiration),
             "creatorId": self.creator_id,
-            "includeResourceData": False,
+            "includeResourceData": self.include_resource_data,
             "latestSupportedTlsVersion": "v1_2",
-            "encryptionCertificate": None,
-            "encryptionCertificateId": None,
+            "encryptionCertificate": self.encryption_certificate,
+            "encryptionCertificateId": self.encryption_certificate_id,
             "notificationQueryOptions": None,
             "notificationUrlAppId": None,
         }
@@ -78,6 +106,24 @@ class Subscription:
 def graph_time7(t: dt.datetime) -> str:
     """Graph writes subscription times with 7 fractional digits: 2026-11-05T10:00:00.1234567Z."""
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0Z"
+
+
+_STRING_PROPERTIES = (
+    "changeType",
+    "notificationUrl",
+    "resource",
+    "expirationDateTime",
+    "clientState",
+    "lifecycleNotificationUrl",
+)
+
+
+def _check_strings(spec: Mapping[str, Any]) -> None:
+    """The subscription's string properties must be JSON strings (Graph does not convert numbers)."""
+    for name in _STRING_PROPERTIES:
+        value = spec.get(name)
+        if value is not None and not isinstance(value, str):
+            raise InvalidRequest(f"Invalid value for property '{name}': a string is expected.")  # ≈
 
 
 def _parse_time(value: Any) -> dt.datetime:
@@ -110,9 +156,14 @@ class SubscriptionStore:
     _subs: dict[str, Subscription] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ca_file: str | None = None
+    delivery: Delivery = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.delivery = Delivery(self.tenant, self._session)
 
     # -- CRUD -----------------------------------------------------------------
     def create(self, spec: Mapping[str, Any], claims: Mapping[str, Any]) -> Subscription:
+        _check_strings(spec)
         for name in ("changeType", "notificationUrl", "resource", "expirationDateTime"):
             if not spec.get(name):
                 raise InvalidRequest(f"Required property '{name}' is missing.")  # ≈
@@ -134,6 +185,8 @@ class SubscriptionStore:
         url = self._check_url(str(spec["notificationUrl"]))
         lifecycle = spec.get("lifecycleNotificationUrl")
         lifecycle_url = self._check_url(str(lifecycle)) if lifecycle else None
+        rich = spec.get("includeResourceData") is True
+        certificate, certificate_id = self._check_encryption(spec) if rich else (None, None)
         self.validate_endpoint(url)
         if lifecycle_url and lifecycle_url != url:
             self.validate_endpoint(lifecycle_url)
@@ -147,10 +200,32 @@ class SubscriptionStore:
             creator_id=str(claims.get("oid", "")),
             client_state=None if client_state is None else str(client_state),
             lifecycle_notification_url=lifecycle_url,
+            include_resource_data=rich,
+            encryption_certificate=certificate,
+            encryption_certificate_id=certificate_id,
         )
         with self._lock:
             self._subs[sub.id] = sub
         return sub
+
+    @staticmethod
+    def _check_encryption(spec: Mapping[str, Any]) -> tuple[str, str]:
+        """Rich notifications need a public RSA certificate (2048-4096 bits) and its id."""
+        raw, cert_id = spec.get("encryptionCertificate"), spec.get("encryptionCertificateId")
+        if not isinstance(raw, str) or not raw or not isinstance(cert_id, str) or not cert_id:
+            raise InvalidRequest(
+                "encryptionCertificate and encryptionCertificateId are required "  # ≈
+                "when includeResourceData is true."
+            )
+        try:
+            key = x509.load_der_x509_certificate(base64.b64decode(raw, validate=True)).public_key()
+        except (ValueError, binascii.Error):
+            raise InvalidRequest(
+                "encryptionCertificate is not a valid base64 X.509 certificate."
+            ) from None  # ≈
+        if not isinstance(key, rsa.RSAPublicKey) or not 2048 <= key.key_size <= 4096:
+            raise InvalidRequest("encryptionCertificate must hold an RSA key of 2048 to 4096 bits.")  # ≈
+        return raw, cert_id
 
     def all(self) -> list[Subscription]:
         with self._lock:
@@ -172,6 +247,7 @@ class SubscriptionStore:
 
     def renew(self, sub_id: str, spec: Mapping[str, Any], claims: Mapping[str, Any]) -> Subscription:
         sub = self.get(sub_id, claims)
+        _check_strings(spec)
         if "expirationDateTime" in spec:
             sub.expiration = self._check_expiration(sub.resource_kind, spec["expirationDateTime"])
         return sub
@@ -184,7 +260,7 @@ class SubscriptionStore:
     # -- checks ---------------------------------------------------------------
     def _check_expiration(self, kind: str, value: Any) -> dt.datetime:
         expiration = _parse_time(value)
-        now = dt.datetime.now(dt.UTC)
+        now = utcnow()
         if expiration <= now:
             raise InvalidRequest("Subscription expiration must be in the future.")  # ≈
         max_minutes = MAX_LIFETIME_MIN[kind]
@@ -194,8 +270,13 @@ class SubscriptionStore:
 
     @staticmethod
     def _check_url(url: str) -> str:
-        parts = urllib.parse.urlsplit(url)
-        if parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in _LOOPBACK):
+        try:
+            parts = urllib.parse.urlsplit(url)
+            host, _ = parts.hostname, parts.port  # a bad port or IPv6 literal raises here
+        except ValueError:
+            host = None
+        printable = len(url) <= 2048 and all(0x21 <= ord(c) <= 0x7E for c in url)
+        if host and printable and (parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK)):
             return url
         raise InvalidRequest(
             "Subscription validation request failed. NotificationUrl must be a valid https URL."  # ≈
@@ -234,6 +315,24 @@ class SubscriptionStore:
         )
         separator = "&" if urllib.parse.urlsplit(url).query else "?"
         target = f"{url}{separator}{urllib.parse.urlencode({'validationToken': token})}"
+        outcome: dict[str, Any] = {}
+        deadline = time.monotonic() + self.validation_timeout_s
+        worker = threading.Thread(
+            target=self._validation_exchange, args=(target, deadline, outcome), daemon=True
+        )
+        worker.start()
+        # The whole exchange, not each read: a subscriber trickling bytes cannot hold the create call.
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive() or isinstance(outcome.get("error"), requests.Timeout | TimeoutError):
+            raise ValidationError.timed_out()
+        if "error" in outcome:
+            raise InvalidRequest.validation_failed()
+        status, text = outcome["answer"]
+        if status != 200 or text != token:
+            raise InvalidRequest.validation_failed()
+
+    def _validation_exchange(self, target: str, deadline: float, outcome: dict[str, Any]) -> None:
+        """POST the validation request and read at most 64 KB of answer before `deadline`."""
         try:
             with self._session() as session:
                 answer = session.post(
@@ -241,13 +340,56 @@ class SubscriptionStore:
                     data=b"",
                     headers={"Content-Type": "text/plain; charset=utf-8"},
                     timeout=self.validation_timeout_s,
+                    stream=True,
                 )
-        except requests.Timeout:
-            raise ValidationError.timed_out() from None
-        except requests.RequestException:
-            raise InvalidRequest.validation_failed() from None
-        if answer.status_code != 200 or answer.text != token:
-            raise InvalidRequest.validation_failed()
+                body = bytearray()
+                for chunk in answer.iter_content(1024):
+                    body += chunk
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("validation deadline")
+                    if len(body) > MAX_VALIDATION_ANSWER:
+                        raise ValueError("validation answer too long")
+                try:
+                    text = body.decode(answer.encoding or "utf-8", "replace")
+                except LookupError:
+                    text = body.decode("utf-8", "replace")
+                outcome["answer"] = (answer.status_code, text)
+        except (requests.RequestException, OSError, ValueError) as exc:
+            outcome["error"] = exc
+
+    # -- change notifications ---------------------------------------------------
+    def on_change(self, change: Change, render: Callable[[Change], dict[str, Any]]) -> None:
+        """Queue a notification for every live subscription that asked for `change`."""
+        now = utcnow()
+        for sub in self.all():
+            if sub.expiration <= now or not sub.matches(change):
+                continue
+            item = self._item(sub, change.change_type, change.object_id, change.resource)
+            if sub.include_resource_data and sub.encryption_certificate and sub.encryption_certificate_id:
+                item["encryptedContent"] = encrypt_resource(
+                    render(change), sub.encryption_certificate, sub.encryption_certificate_id
+                )
+                self.delivery.enqueue(sub.notification_url, item, rich_app=sub.application_id)
+            else:
+                self.delivery.enqueue(sub.notification_url, item)
+
+    def _item(self, sub: Subscription, change_type: str, resource_id: str, kind: str) -> dict[str, Any]:
+        odata_id = f"{kind.capitalize()}/{resource_id}"
+        return {
+            "id": str(uuid.uuid4()),
+            "subscriptionId": sub.id,
+            "subscriptionExpirationDateTime": graph_time7(sub.expiration),
+            "changeType": change_type,
+            "resource": odata_id,
+            "resourceData": {
+                "@odata.type": _ODATA_TYPES.get(kind, "#Microsoft.Graph.DirectoryObject"),
+                "@odata.id": odata_id,
+                "id": resource_id,
+                "organizationId": self.tenant.tenant_id,
+            },
+            "clientState": sub.client_state,
+            "tenantId": self.tenant.tenant_id,
+        }
 
     def notify(
         self,

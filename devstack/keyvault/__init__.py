@@ -19,7 +19,7 @@ Data plane (the real azure-keyvault-* SDKs, `verify_challenge_resource=False`):
 Control endpoints (devstack only, no token), besides the common `/_devstack/requests` and
 `/_devstack/faults`:
 - `PUT /_devstack/secrets/{name}` `{"value", "contentType"?, "tags"?}` -> 200 secret bundle: a new
-  version, as a deployer would add it (CONTRACT.md).
+  version, as a deployer would add it (docs/contract.md).
 - `POST /_devstack/certificates/{name}` `{"subject"?, "contentType"?: "application/x-pkcs12" |
   "application/x-pem-file", "exportable"?, "validDays"?, "expired"?, "notYetValid"?,
   "notBefore"?, "notAfter"? (ISO 8601), "registerOnApp"?: appId or display name}` -> 201

@@ -14,7 +14,8 @@
     ├── CertificateNotFound               404
     └── Throttled                         429 + Retry-After
 
-Texts from FACTS.md and from real answers quoted in public issues (Azure/azure-sdk-for-java,
+Texts from Key Vault's answers (docs/identity.md, Key Vault) and from real answers quoted
+in public issues (Azure/azure-sdk-for-java,
 CDCgov/prime-reportstream #2566 for the expired-token text). BadParameter texts are
 approximations: the service's exact wording for those was not confirmed.
 """

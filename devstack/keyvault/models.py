@@ -7,6 +7,7 @@ request, calls these, and serializes.
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 
 from cryptography import x509
@@ -25,6 +26,7 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "384": hashes.SHA384,
     "512": hashes.SHA512,
 }
+_MAX_CN = 64  # X.520's upper bound for a common name
 SIGN_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
 # Key Vault's RSA encryption algorithms: RSA-OAEP is OAEP with SHA-1 (MGF1 SHA-1), as in RFC 7518.
 ENCRYPTION_ALGORITHMS = ("RSA-OAEP", "RSA-OAEP-256", "RSA1_5")
@@ -189,9 +191,11 @@ def parse_certificate_material(value: str, password: str | None) -> IssuedCertif
         else:
             key, leaf, extra = pkcs12.load_key_and_certificates(raw, password.encode() if password else None)
             certs = ([leaf] if leaf else []) + list(extra)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm, binascii.Error) as exc:
+        # cryptography's and base64's own words ("Incorrect padding", ...) stay out of the body.
         raise BadParameter(
-            f"The specified PEM X.509 certificate content is in an unexpected format: {exc}"
+            "The specified PEM X.509 certificate content is in an unexpected format. "
+            "Expected a base64 PKCS#12 (PFX) or PEM with an RSA private key and its certificate."
         ) from exc
     if not isinstance(key, rsa.RSAPrivateKey) or not certs:
         raise BadParameter("The certificate must contain an RSA private key and its X.509 certificate.")
@@ -212,6 +216,6 @@ def parse_certificate_material(value: str, password: str | None) -> IssuedCertif
 def _common_name(subject: str) -> str:
     for part in subject.split(","):
         k, _, v = part.strip().partition("=")
-        if k.upper() == "CN" and v:
+        if k.upper() == "CN" and 0 < len(v) <= _MAX_CN:
             return v
-    raise BadParameter(f"Invalid subject: {subject!r}. Expected e.g. 'CN=name'.")
+    raise BadParameter(f"Invalid subject. Expected 'CN=name' with a name of 1 to {_MAX_CN} characters.")

@@ -7,8 +7,6 @@ challenge) is sent without a token, and a POST's challenge request has an empty 
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import re
 from typing import Any
 
@@ -16,14 +14,16 @@ from werkzeug.wrappers import Request, Response
 
 from devstack.core.emulator import json_response
 from devstack.keyvault import rbac
+from devstack.keyvault import validation as v
 from devstack.keyvault.auth import Caller, Gatekeeper
 from devstack.keyvault.exceptions import BadParameter, KeyNotFound
 from devstack.keyvault.models import KeyVaultBackend
 from devstack.keyvault.serialize import Serializer
-from devstack.tenant.vault import PKCS12
+from devstack.tenant.vault import PEM, PKCS12
 
 MAX_RESULTS = 25  # Key Vault's page size limit for list operations
 _NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
+_B64URL = re.compile(r"[A-Za-z0-9_-]{2,1400}={0,2}")
 
 
 class KeyVaultResponses:
@@ -44,13 +44,7 @@ class KeyVaultResponses:
 
     @staticmethod
     def _json(request: Request) -> dict[str, Any]:
-        try:
-            body = json.loads(request.get_data() or b"{}")
-        except ValueError as exc:
-            raise BadParameter("The request body is not valid JSON.") from exc
-        if not isinstance(body, dict):
-            raise BadParameter("The request body must be a JSON object.")
-        return body
+        return v.json_object(request.get_data())
 
     def _paged(self, request: Request, items: list[dict[str, Any]]) -> Response:
         try:
@@ -58,6 +52,8 @@ class KeyVaultResponses:
             start = int(request.args.get("$skiptoken") or 0)
         except ValueError as exc:
             raise BadParameter("maxresults and $skiptoken must be integers.") from exc
+        if start < 0:
+            raise BadParameter("$skiptoken must not be negative.")
         if not 1 <= size <= MAX_RESULTS:
             raise BadParameter(f"Invalid maxresults {size}: it must be between 1 and {MAX_RESULTS}.")
         next_link = None
@@ -93,9 +89,11 @@ class KeyVaultResponses:
                 "Names may contain only 0-9, a-z, A-Z and -, up to 127 characters."
             )
         body = self._json(request)
-        if not isinstance(body.get("value"), str):
-            raise BadParameter("Property 'value' is required and must be a string.")
-        sv = self.backend.set_secret(name, body["value"], body.get("contentType"), body.get("tags"))
+        value = v.secret_value(body)
+        content_type = v.string(body, "contentType", max_length=v.MAX_CONTENT_TYPE)
+        tags = v.tags(body)
+        v.attributes(body)
+        sv = self.backend.set_secret(name, value, content_type, tags)
         return json_response(self.out.secret(sv))
 
     # -- keys -------------------------------------------------------------------------------
@@ -106,11 +104,9 @@ class KeyVaultResponses:
     def sign(self, request: Request, name: str, version: str | None = None) -> Response:
         self._begin(request, rbac.SIGN, f"keys/{name}", managed=self.backend.is_managed_key(name))
         body = self._json(request)
-        try:
-            digest = base64.urlsafe_b64decode(str(body["value"]) + "==")
-        except (KeyError, binascii.Error, ValueError) as exc:
-            raise BadParameter("Property 'value' is required and must be base64url.") from exc
-        kv, signature = self.backend.sign(name, version, str(body.get("alg", "")), digest)
+        digest = _b64url_value(body)
+        alg = v.string(body, "alg", required=True, max_length=16) or ""
+        kv, signature = self.backend.sign(name, version, alg, digest)
         return json_response(self.out.signature(kv, signature))
 
     def decrypt(self, request: Request, name: str, version: str | None = None) -> Response:
@@ -122,12 +118,9 @@ class KeyVaultResponses:
     def _decrypt(self, request: Request, action: str, name: str, version: str | None) -> Response:
         self._begin(request, action, f"keys/{name}", managed=self.backend.is_managed_key(name))
         body = self._json(request)
-        try:
-            value = str(body["value"])
-            ciphertext = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        except (KeyError, binascii.Error, ValueError) as exc:
-            raise BadParameter("Property 'value' is required and must be base64url.") from exc
-        kv, plaintext = self.backend.decrypt(name, version, str(body.get("alg", "")), ciphertext)
+        ciphertext = _b64url_value(body)
+        alg = v.string(body, "alg", required=True, max_length=16) or ""
+        kv, plaintext = self.backend.decrypt(name, version, alg, ciphertext)
         return json_response(self.out.operation_result(kv, plaintext))
 
     def sign_empty_version(self, request: Request, name: str) -> Response:
@@ -161,28 +154,44 @@ class KeyVaultResponses:
     def import_certificate(self, request: Request, name: str) -> Response:
         self._begin(request, rbac.IMPORT_CERTIFICATE, f"certificates/{name}")
         body = self._json(request)
-        if not isinstance(body.get("value"), str):
-            raise BadParameter("Property 'value' is required and must be a string.")
-        policy = body.get("policy") or {}
+        value = v.string(body, "value", required=True, max_length=1 << 20) or ""
+        password = v.string(body, "pwd") or None
+        policy = v.obj(body, "policy")
+        content_type = v.string(v.obj(policy, "secret_props"), "contentType", max_length=v.MAX_CONTENT_TYPE)
+        if content_type not in (None, PKCS12, PEM):
+            raise BadParameter(f"contentType must be {PKCS12} or {PEM}.")
+        exportable = v.boolean(v.obj(policy, "key_props"), "exportable", True)
+        tags = v.tags(body)
+        v.attributes(body)
         cv = self.backend.import_certificate(
-            name,
-            body["value"],
-            body.get("pwd") or None,
-            content_type=(policy.get("secret_props") or {}).get("contentType"),
-            exportable=bool((policy.get("key_props") or {}).get("exportable", True)),
-            tags=body.get("tags"),
+            name, value, password, content_type=content_type, exportable=exportable, tags=tags
         )
         return json_response(self.out.certificate(cv))
 
     def create_certificate(self, request: Request, name: str) -> Response:
         self._begin(request, rbac.CREATE_CERTIFICATE, f"certificates/{name}")
-        policy = self._json(request).get("policy") or {}
-        x509_props = policy.get("x509_props") or {}
+        body = self._json(request)
+        policy = v.obj(body, "policy")
+        x509_props = v.obj(policy, "x509_props")
+        content_type = v.string(v.obj(policy, "secret_props"), "contentType") or PKCS12
+        if content_type not in (PKCS12, PEM):
+            raise BadParameter(f"contentType must be {PKCS12} or {PEM}.")
+        tags = v.tags(body)
+        v.attributes(body)
         cv = self.backend.create_certificate(
             name,
-            subject=str(x509_props.get("subject") or f"CN={name}"),
-            validity_months=int(x509_props.get("validity_months") or 12),
-            content_type=str((policy.get("secret_props") or {}).get("contentType") or PKCS12),
-            exportable=bool((policy.get("key_props") or {}).get("exportable", True)),
+            subject=v.string(x509_props, "subject", max_length=1024) or f"CN={name}",
+            validity_months=v.integer(x509_props, "validity_months", 12, low=1, high=1200),
+            content_type=content_type,
+            exportable=v.boolean(v.obj(policy, "key_props"), "exportable", True),
+            tags=tags,
         )
         return json_response(self.out.pending(cv, status="inProgress"), 202)
+
+
+def _b64url_value(body: dict[str, Any]) -> bytes:
+    """`value` as Key Vault's crypto operations take it: base64url, padded or not."""
+    value = v.string(body, "value", required=True) or ""
+    if not _B64URL.fullmatch(value):
+        raise BadParameter("Property 'value' is required and must be base64url.")
+    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))

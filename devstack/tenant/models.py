@@ -27,6 +27,9 @@ EXCHANGE_APP_ID = "00000002-0000-0ff1-ce00-000000000000"
 ARM_APP_ID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
 STORAGE_APP_ID = "e406a681-f3d4-42a8-90b6-c2b029497af1"  # Azure Storage
 TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange"
+# Microsoft Graph Change Tracking: signs nothing itself, but is the `appid` of the
+# validationTokens in rich change notifications.
+CHANGE_TRACKING_APP_ID = "0bf30f3b-4a52-48df-9a82-234910c4a086"
 
 
 @dataclass

@@ -18,6 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from devstack.tenant import clock
+
 
 def new_rsa_key(bits: int = 2048) -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
@@ -28,7 +30,8 @@ def _name(cn: str) -> x509.Name:
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    """The devstack's "now" for credential dates: real time unless a test moved `clock`."""
+    return clock.now()
 
 
 def b64url(data: bytes, *, pad: bool = False) -> str:

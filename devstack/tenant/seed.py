@@ -39,6 +39,10 @@ GRAPH_SCOPES = ["User.Read", "User.ReadBasic.All", "User.Read.All", "Group.Read.
 
 def first_party_resources() -> list[m.ResourceApp]:
     return [
+        # Its service principal is what rich change notifications' validation tokens name.
+        m.ResourceApp(
+            m.CHANGE_TRACKING_APP_ID, "Microsoft Graph Change Tracking", [m.CHANGE_TRACKING_APP_ID]
+        ),
         m.ResourceApp(
             m.GRAPH_APP_ID,
             "Microsoft Graph",

@@ -173,7 +173,8 @@ class TokenIssuer:
         except jwt.InvalidSignatureError as exc:
             raise TokenRejected("Signature validation failed.", "signature") from exc
         except jwt.PyJWTError as exc:
-            raise TokenRejected(f"Token validation failed: {type(exc).__name__}.", "malformed") from exc
+            # The reason reaches error bodies (AADSTS50013): never a Python class name.
+            raise TokenRejected("IDX10000: The token could not be validated.", "malformed") from exc
         return claims
 
     def peek(self, token: str) -> dict[str, Any]:

@@ -1,68 +1,26 @@
-"""The audit trail: one row per automation call, refused ones included; never the token.
+"""The audit trail: every automation call is a Run in the one ledger (`shared.runs`), refused ones
+included. The run holds the automation, the caller (object id, UPN, app id), the tenant, the
+input's digest, the HTTP status answered, the result and the duration; never the token or the input.
 
-`record()` is the one function to repoint at `shared.runs` (the common run ledger) when it
-lands; until then rows go to the Table `automationaudit` in the app's storage account
-(`AzureWebJobsStorage`, a connection string locally; identity-based accounts wait for
-`shared.storage`). A failed write is logged, not raised: the automation has already acted.
+A failed write is logged, not raised: the automation has already acted (or been refused).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
-import os
-import threading
-import uuid
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shared.auth import Caller
 
+if TYPE_CHECKING:
+    from shared.runs import Run
+
 log = logging.getLogger(__name__)
 
-TABLE = "automationaudit"
-STORAGE_SETTING = "AzureWebJobsStorage"
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """What is kept about one call (Table entity columns, camelCase)."""
-
-    automation: str
-    run_id: str
-    started_at: str
-    status: int  # the HTTP status answered
-    result: str  # succeeded | refused | invalid | failed | queued
-    duration_ms: int
-    input_digest: str | None = None
-    caller_kind: str | None = None
-    caller_oid: str | None = None
-    caller_upn: str | None = None
-    caller_app_id: str | None = None
-    tenant_id: str | None = None
-    reason: str | None = None  # why it was refused or failed (our words, no token)
-    output: str | None = None  # a queued run's result (JSON), for its run location
-
-    def to_entity(self) -> dict[str, Any]:
-        words = asdict(self)
-        entity = {_camel(k): v for k, v in words.items() if v is not None}
-        # RowKey sorts newest first within an automation's partition.
-        inverted = 10**13 - int(dt.datetime.fromisoformat(self.started_at).timestamp() * 1000)
-        entity["PartitionKey"] = self.automation
-        entity["RowKey"] = f"{inverted:013d}-{self.run_id}"
-        return entity
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(w.title() for w in rest)
-
-
-def new_run_id() -> str:
-    return str(uuid.uuid4())
+TRIGGER_HTTP = "http"
+TRIGGER_QUEUE = "queue"
 
 
 def input_digest(value: object) -> str:
@@ -71,61 +29,77 @@ def input_digest(value: object) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def caller_columns(caller: Caller | None) -> dict[str, Any]:
+def caller_facts(caller: Caller | None) -> dict[str, Any]:
     if caller is None:
         return {}
-    return {
-        "caller_kind": caller.kind.value,
-        "caller_oid": caller.object_id,
-        "caller_upn": caller.upn,
-        "caller_app_id": caller.app_id,
-        "tenant_id": caller.tenant_id,
+    facts = {
+        "callerKind": caller.kind.value,
+        "callerOid": caller.object_id,
+        "callerUpn": caller.upn,
+        "callerAppId": caller.app_id,
+        "tenantId": caller.tenant_id,
     }
+    return {k: v for k, v in facts.items() if v}
 
 
-_lock = threading.Lock()
-_table: Any = None
+def caller_label(caller: Caller | None) -> str | None:
+    """The Run's `caller`: who, in one short string."""
+    if caller is None:
+        return None
+    return f"user:{caller.upn or caller.object_id}" if caller.kind.value == "user" else f"app:{caller.app_id}"
 
 
-def _table_client() -> Any:
-    global _table
-    if _table is None:
-        with _lock:
-            if _table is None:
-                from azure.data.tables import TableServiceClient
+def start(name: str, trigger: str = TRIGGER_HTTP) -> Run:
+    """A new run of `name` (not stored yet: one write at the end of the call)."""
+    from shared.runs import Kind, Status, ledger
 
-                conn = os.environ.get(STORAGE_SETTING, "")
-                if "AccountName=" not in conn and "UseDevelopmentStorage" not in conn:
-                    raise RuntimeError(f"{STORAGE_SETTING} is not a connection string")
-                service = TableServiceClient.from_connection_string(conn)
-                _table = service.create_table_if_not_exists(TABLE)
-    return _table
+    return ledger().new(Kind.AUTOMATION, name, trigger=trigger, status=Status.RUNNING)
 
 
-def record(entry: AuditEntry) -> None:
-    """Write the row; a failure is logged (with the run id), never raised."""
-    try:
-        _table_client().create_entity(entry.to_entity())
-    except Exception as exc:  # noqa: BLE001 - the audit must not turn a done action into an error
-        log.error(
-            "Audit row for run %s of %s not written: %s", entry.run_id, entry.automation, type(exc).__name__
+def finish(
+    run: Run,
+    *,
+    ok: bool,
+    http_status: int,
+    duration_ms: int,
+    caller: Caller | None,
+    digest: str | None,
+    reason: str | None = None,
+    code: str | None = None,
+    queued: bool = False,
+) -> Run | None:
+    """Store the call's run (status, caller, facts); None if the write failed (logged)."""
+    from shared.clock import now
+    from shared.runs import ErrorSummary, Status, ledger
+
+    status = Status.QUEUED if queued else (Status.SUCCEEDED if ok else Status.FAILED)
+    detail: dict[str, Any] = {
+        **caller_facts(caller),
+        "httpStatus": http_status,
+        "durationMs": duration_ms,
+    }
+    if digest:
+        detail["inputDigest"] = digest
+    done = run.evolve(
+        status=status,
+        finished=None if queued else now(),
+        caller=caller_label(caller),
+        detail=detail,
+        error=ErrorSummary.text(
+            "Refused" if http_status < 500 else "Failed", reason or "", code=code, status=http_status
         )
+        if not ok
+        else None,
+    )
+    try:
+        return ledger().record(done)
+    except Exception as exc:  # noqa: BLE001 - the audit must not turn a done action into an error
+        log.error("Audit run %s of %s not written: %s", run.id, run.name, type(exc).__name__)
+        return None
 
 
-def rows(automation: str, limit: int = 50) -> list[Mapping[str, Any]]:
-    """The newest rows of one automation (tests, the status page)."""
-    table = _table_client()
-    found = table.query_entities("PartitionKey eq @p", parameters={"p": automation}, results_per_page=limit)
-    out: list[Mapping[str, Any]] = []
-    for entity in found:
-        out.append(dict(entity))
-        if len(out) >= limit:
-            break
-    return out
+def latest(name: str, limit: int = 50) -> list[Run]:
+    """The newest runs of one automation (tests, the status page)."""
+    from shared.runs import Kind, ledger
 
-
-def reset_audit() -> None:
-    """Forget the table client (tests)."""
-    global _table
-    with _lock:
-        _table = None
+    return ledger().latest(Kind.AUTOMATION, name, limit=limit)

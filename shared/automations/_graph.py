@@ -24,10 +24,9 @@ class GraphCallError(UpstreamError):
 
 def app_token(connection: str) -> str:
     """The connection's app-only Graph token (cached by the connection: warm calls cost nothing)."""
-    from shared.config import get_settings
-    from shared.connections import get_connection
+    from shared.identity import connection as named
 
-    return get_connection(connection).get_token(get_settings().cloud.graph_resource).token
+    return named(connection).token("graph").value
 
 
 class GraphCaller:

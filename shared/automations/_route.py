@@ -10,7 +10,6 @@ Authentication comes before input validation: an anonymous caller learns nothing
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import time
@@ -128,26 +127,25 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
     from shared.automations._settings import current
 
     started = time.perf_counter()
-    started_at = dt.datetime.now(dt.UTC).isoformat()
     name = str(req.route_params.get("name", ""))
     instance = instance_of(req)
-    run_id = _audit.new_run_id()
     caller: Caller | None = None
     digest: str | None = None
+    run: Any = None
 
-    def audit(status: int, result: str, reason: str | None = None) -> None:
-        _audit.record(
-            _audit.AuditEntry(
-                automation=name,
-                run_id=run_id,
-                started_at=started_at,
-                status=status,
-                result=result,
-                duration_ms=int((time.perf_counter() - started) * 1000),
-                input_digest=digest,
-                reason=reason,
-                **_audit.caller_columns(caller),
-            )
+    def audit(status: int, ok: bool, reason: str | None = None, *, code: str | None = None) -> None:
+        if run is None:  # no such automation: nothing ran, nothing to record
+            return
+        _audit.finish(
+            run,
+            ok=ok,
+            http_status=status,
+            duration_ms=int((time.perf_counter() - started) * 1000),
+            caller=caller,
+            digest=digest,
+            reason=reason,
+            code=code,
+            queued=status == 202,
         )
 
     client_id: str | None = None
@@ -155,6 +153,8 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
         automation = find(name)
         if automation is None:
             raise AutomationNotFoundError(name, [a.name for a in declared()])
+        run = _audit.start(name)
+        run_id = run.id
         settings = current()
         client_id = settings.client_id
         from shared.automations._callers import authenticate
@@ -176,8 +176,8 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
         if automation.long_running:
             from shared.automations._runs import enqueue
 
-            location = enqueue(invocation, instance)
-            audit(202, "queued")
+            audit(202, True)  # recorded as queued before the message exists
+            location = enqueue(invocation)
             body_out = {"automation": name, "runId": run_id, "status": "queued", "location": location}
             return func.HttpResponse(
                 json.dumps(body_out),
@@ -186,7 +186,7 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
                 headers={"Location": location},
             )
         result = automation.handler(invocation)
-        audit(200, "succeeded")
+        audit(200, True)
         return func.HttpResponse(
             json.dumps({"automation": name, "runId": run_id, "result": dict(result)}),
             status_code=200,
@@ -198,7 +198,7 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
         ).to_response()
     except InvalidTokenError as exc:
         if exc.outage:
-            audit(503, "failed", exc.reason)
+            audit(503, False, exc.reason, code="keys-unavailable")
             return _problem(
                 503,
                 "keys-unavailable",
@@ -207,7 +207,7 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
                 instance,
                 headers={"Retry-After": "5"},
             ).to_response()
-        audit(401, "refused", exc.reason)
+        audit(401, False, exc.reason, code="invalid_token")
         return _problem(
             401,
             "invalid-token",
@@ -217,7 +217,7 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
             headers={"WWW-Authenticate": _challenge(exc.reason, client_id)},
         ).to_response()
     except ForbiddenError as exc:
-        audit(403, "refused", exc.message)
+        audit(403, False, exc.message, code="insufficient_scope")
         scope = " ".join(exc.missing_scopes)
         return _problem(
             403,
@@ -230,27 +230,27 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
             headers={"WWW-Authenticate": _challenge(None, client_id, scope=scope)},
         ).to_response()
     except InputInvalidError as exc:
-        audit(400, "invalid", exc.message)
+        audit(400, False, exc.message, code="invalid_input")
         return _problem(
             400, "invalid-input", "Invalid input", exc.message, instance, errors=exc.errors
         ).to_response()
     except TargetNotFoundError as exc:
-        audit(404, "failed", exc.message)
+        audit(404, False, exc.message, code="target_not_found")
         return _problem(404, "target-not-found", "Not found", exc.message, instance).to_response()
     except AutomationError as exc:
         problem = problem_for(exc, instance=instance)
-        audit(problem.status, "failed", exc.message)
+        audit(problem.status, False, exc.message, code=exc.code)
         return problem.to_response()
     except Exception as exc:  # noqa: BLE001 - the route's boundary: a bug, logged, answered 500
-        audit(500, "failed", type(exc).__name__)
+        audit(500, False, type(exc).__name__)
         return problem_for(exc, instance=instance).to_response()
 
 
 def run_status(req: func.HttpRequest) -> func.HttpResponse:
     """`GET /api/automations/{name}/runs/{runId}`: a queued run's state, for its caller only."""
     from shared.automations._callers import authenticate
-    from shared.automations._runs import status
     from shared.automations._settings import current
+    from shared.runs import Kind, ledger
 
     name = str(req.route_params.get("name", ""))
     run_id = str(req.route_params.get("runId", ""))
@@ -264,20 +264,21 @@ def run_status(req: func.HttpRequest) -> func.HttpResponse:
         client_id = settings.client_id
         caller = authenticate(req.headers, settings).caller
         authorize(automation, caller)
-        row = status(name, run_id)
-        if row is None or row.get("callerOid") != caller.object_id:
+        found = ledger().get(Kind.AUTOMATION, name, run_id)
+        if found is None or found.detail.get("callerOid") != caller.object_id:
             # Someone else's run looks the same as no run.
             return _problem(
                 404, "run-not-found", "Not found", f"No run '{run_id}' of '{name}'.", instance
             ).to_response()
+        output = ledger().read_output(found)
         body = {
             "automation": name,
             "runId": run_id,
-            "status": row.get("result"),
-            "startedAt": row.get("startedAt"),
-            "durationMs": row.get("durationMs"),
-            "result": json.loads(row["output"]) if row.get("output") else None,
-            "error": row.get("reason") if row.get("result") == "failed" else None,
+            "status": found.status.value,
+            "created": found.created.isoformat(),
+            "finished": found.finished.isoformat() if found.finished else None,
+            "result": json.loads(output) if output else None,
+            "error": found.error.message if found.error else None,
         }
         return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json")
     except AutomationNotFoundError as exc:

@@ -1,25 +1,21 @@
 """Long-running automations: answered 202 at once, run from the Storage queue `automation-runs`.
 
-The message holds the run id, the automation, the validated input and the caller's facts,
-never a token (long-running automations run as the app, so none is needed). The audit trail
-doubles as the run record: a `queued` row when accepted, then `running`/`succeeded`/`failed`
-rows from the queue function; `GET /api/automations/{name}/runs/{runId}` reads the newest.
-To move onto `shared.runs` when it lands, repoint `enqueue`, `execute` and `status`.
+The run is queued in the ledger (`shared.runs`, status `queued`); the message holds the run id,
+the automation, the validated input and the caller's facts, never a token (long-running
+automations run as the app, so none is needed). The queue function marks it running, runs it
+and finishes it (output in the ledger's blob); `GET /api/automations/{name}/runs/{runId}`
+shows it to the caller that started it.
 """
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import json
 import logging
-import os
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from shared.auth import Caller, CallerKind
-from shared.automations import _audit
 from shared.automations._invocation import Invocation
 
 log = logging.getLogger(__name__)
@@ -31,9 +27,9 @@ def location(name: str, run_id: str) -> str:
     return f"/api/automations/{name}/runs/{run_id}"
 
 
-def enqueue(invocation: Invocation, instance: str) -> str:
-    """Queue the run; its location (relative to the host)."""
-    from azure.storage.queue import QueueClient
+def enqueue(invocation: Invocation) -> str:
+    """Queue the (already recorded) run; its location (relative to the host)."""
+    from shared.storage import account
 
     message = {
         "runId": invocation.run_id,
@@ -41,13 +37,7 @@ def enqueue(invocation: Invocation, instance: str) -> str:
         "input": dict(invocation.input),
         "caller": invocation.caller.to_dict(),
     }
-    client = QueueClient.from_connection_string(os.environ[_audit.STORAGE_SETTING], QUEUE)
-    try:
-        client.create_queue()
-    except Exception as exc:  # noqa: BLE001 - ResourceExistsError: the queue is there already
-        log.debug("queue %s: %s", QUEUE, type(exc).__name__)
-    # base64: what the Functions queue trigger expects by default (host.json messageEncoding).
-    client.send_message(base64.b64encode(json.dumps(message).encode()).decode("ascii"))
+    account().enqueue(QUEUE, message)
     return location(invocation.name, invocation.run_id)
 
 
@@ -66,44 +56,39 @@ def _caller(facts: Mapping[str, Any]) -> Caller:
 
 
 def execute(body: bytes) -> None:
-    """The queue function's work: run the automation, record the outcome."""
+    """The queue function's work: mark the run running, run the automation, finish the run."""
     from shared.automations._declarations import find
     from shared.automations._settings import current
+    from shared.clock import now
+    from shared.runs import Kind, Status, ledger
 
     message = json.loads(body)
     name, run_id = str(message["automation"]), str(message["runId"])
+    runs = ledger()
+    run = runs.get(Kind.AUTOMATION, name, run_id)
+    if run is None or run.status.final:
+        log.info("Run %s of %s is unknown or already final; message dropped", run_id, name)
+        return
+    running = runs.save(run.evolve(status=Status.RUNNING, started=now(), attempt=run.attempt))
+    if running is None:
+        log.info("Run %s of %s was taken by another instance", run_id, name)
+        return
     automation = find(name)
-    caller = _caller(message.get("caller", {}))
-    started, started_at = time.perf_counter(), dt.datetime.now(dt.UTC).isoformat()
-    status, result, reason, output = 200, "succeeded", None, None
-    if automation is None:
-        status, result, reason = 404, "failed", f"No automation named '{name}'."
-    else:
-        try:
-            inv = Invocation(name, message.get("input", {}), caller, current(), run_id)
-            output = dict(automation.handler(inv))
-        except Exception as exc:  # noqa: BLE001 - recorded as the run's failure; the message is done
-            status, result, reason = 500, "failed", str(getattr(exc, "message", type(exc).__name__))
-            log.warning("Run %s of %s failed: %s", run_id, name, type(exc).__name__)
-    _audit.record(
-        _audit.AuditEntry(
-            automation=name,
-            run_id=run_id,
-            started_at=started_at,
-            status=status,
-            result=result,
-            duration_ms=int((time.perf_counter() - started) * 1000),
-            input_digest=_audit.input_digest(message.get("input", {})),
-            reason=reason,
-            output=json.dumps(output) if output is not None else None,
-            **_audit.caller_columns(caller),
+    started = time.perf_counter()
+    try:
+        if automation is None:
+            raise LookupError(name)
+        inv = Invocation(
+            name, message.get("input", {}), _caller(message.get("caller", {})), current(), run_id
         )
-    )
+        output = dict(automation.handler(inv))
+    except Exception as exc:  # noqa: BLE001 - recorded as the run's failure; the message is done
+        log.warning("Run %s of %s failed: %s", run_id, name, type(exc).__name__)
+        runs.finish(running, Status.FAILED, error=exc, detail={"durationMs": _ms(started)})
+        return
+    stored = running.evolve(output=runs.write_output(running, output))
+    runs.finish(stored, Status.SUCCEEDED, detail={"durationMs": _ms(started)})
 
 
-def status(name: str, run_id: str) -> Mapping[str, Any] | None:
-    """The newest row of the run, or None."""
-    for row in _audit.rows(name, limit=500):
-        if row.get("runId") == run_id:
-            return row
-    return None
+def _ms(started: float) -> int:
+    return int((time.perf_counter() - started) * 1000)

@@ -11,10 +11,8 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from shared import boundary
-from shared.config import get_settings
 from shared.context.declarations import PROBE_ROLE
-from shared.http import Deadline, session
+from shared.errors import GraphError
 from shared.identity import Token
 
 if TYPE_CHECKING:
@@ -22,20 +20,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PROBE_PATH = "/v1.0/organization?$select=id,displayName"
-
 _lock = threading.Lock()
 _answers: dict[tuple[str, int], dict[str, object]] = {}
 
 
 def probe_graph(conn: ConnectionLike, token: Token) -> dict[str, object]:
-    """The organization Graph returns for this token; raises UpstreamError (step graph) on refusal."""
+    """The organization Graph returns for this token; raises GraphError (with a fix) on refusal."""
     key = (conn.name, token.expires_on)
     with _lock:
         cached = _answers.get(key)
     if cached is not None:
         return cached
-    answer = _call(token.value)
+    answer = _call(conn.name)
     with _lock:
         # Old tokens' answers are dropped: one entry per connection is enough.
         for old in [k for k in _answers if k[0] == conn.name]:
@@ -50,21 +46,19 @@ def reset_probe_cache() -> None:
         _answers.clear()
 
 
-def _call(bearer: str) -> dict[str, object]:
-    url = get_settings().cloud.graph_url + PROBE_PATH
-    with boundary.mapped(boundary.STEP_GRAPH):
-        resp = session().get(
-            url, headers={"Authorization": f"Bearer {bearer}"}, timeout=Deadline.after(10).timeout()
-        )
-    if resp.status_code == 200:
-        orgs = resp.json().get("value") or [{}]
-        return {"status": 200, "tenantDisplayName": orgs[0].get("displayName"), "tenantId": orgs[0].get("id")}
-    raise boundary.graph_response_error(
-        resp.status_code, resp.text, "GET /v1.0/organization", _hint(resp.status_code)
-    )
+def _call(name: str) -> dict[str, object]:
+    from shared.identity import connection
+
+    try:
+        body = connection(name).graph.get("/organization", select=["id", "displayName"], deadline=10)
+    except GraphError as exc:
+        exc.hint = _hint(exc.status) or exc.hint  # this call needs exactly one role: name it
+        raise
+    orgs = (body or {}).get("value") or [{}]
+    return {"status": 200, "tenantDisplayName": orgs[0].get("displayName"), "tenantId": orgs[0].get("id")}
 
 
-def _hint(status: int) -> str | None:
+def _hint(status: int | None) -> str | None:
     if status == 403:
         return (
             f"Grant Microsoft Graph application permission {PROBE_ROLE} to the connection's service "

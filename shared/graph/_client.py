@@ -18,10 +18,11 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from shared.boundary import graph_transport_error
 from shared.config import get_settings
 from shared.errors import GraphError, GraphTimeoutError
 from shared.graph import _batch
-from shared.graph._errors import graph_error, map_transport_error, response_error
+from shared.graph._errors import graph_error, response_error
 from shared.graph._query import ParamValue, odata_params, query_string
 from shared.graph._usage import Usage, record, tracking
 from shared.http import Deadline, backoff_delay, current_deadline, retry_after_seconds
@@ -67,6 +68,10 @@ class GraphClient:
         self._connect_timeout = timing.connect_timeout_s
         self._read_timeout = timing.read_timeout_s
         self._id = id(self)
+
+    def close(self) -> None:
+        """Close the pooled session (the connection does it when it is forgotten)."""
+        self._session.close()
 
     def __repr__(self) -> str:
         return f"GraphClient(base_url={self.base_url!r}, version={self.version!r})"
@@ -295,7 +300,7 @@ class GraphClient:
                     allow_redirects=False,
                 )
             except requests.RequestException as exc:
-                raise map_transport_error(
+                raise graph_transport_error(
                     exc, method=method, path=path, client_request_id=client_request_id
                 ) from exc
             status = resp.status_code

@@ -1,4 +1,4 @@
-"""Graph's answers and transport failures as `GraphError`s.
+"""Graph's error answers as `GraphError`s (transport failures: `shared.boundary.graph_transport_error`).
 
 Graph's error body is `{"error": {"code", "message", "innerError": {"request-id",
 "client-request-id", "date"}}}`; the same ids come back as response headers, which are
@@ -68,39 +68,6 @@ def graph_error(
 def response_error(resp: requests.Response, *, method: str, path: str) -> GraphError:
     """A GraphError from a whole HTTP response."""
     return graph_error(resp.status_code, resp.headers, _body(resp), method=method, path=path)
-
-
-def map_transport_error(
-    exc: requests.RequestException, *, method: str, path: str, client_request_id: str
-) -> GraphError:
-    """The one place where requests' exceptions become ours; raise the result `from exc`.
-
-    Only the exception's type is quoted: requests' messages embed the full URL, query included.
-    """
-    where = f"{method} {path}"
-    if isinstance(exc, requests.Timeout):
-        return GraphTimeoutError(
-            f"Graph did not answer {where} in time ({type(exc).__name__}).",
-            method=method,
-            path=path,
-            client_request_id=client_request_id,
-        )
-    if isinstance(exc, requests.exceptions.SSLError):
-        return GraphError(
-            f"TLS verification of Graph failed for {where}.",
-            hint="With a private CA (the devstack), point REQUESTS_CA_BUNDLE at its PEM bundle.",
-            outage=False,
-            method=method,
-            path=path,
-            client_request_id=client_request_id,
-        )
-    return GraphError(
-        f"Graph could not be reached for {where} ({type(exc).__name__}).",
-        outage=isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError)),
-        method=method,
-        path=path,
-        client_request_id=client_request_id,
-    )
 
 
 def _body(resp: requests.Response) -> Any:

@@ -22,7 +22,9 @@ from shared.identity._token import SingleFlightCache, Token
 from shared.identity.facts import ConnectionFacts, ManagedIdentityFacts
 
 if TYPE_CHECKING:
-    from shared.graph import GraphClient  # type: ignore[import-not-found,unused-ignore]
+    import requests
+
+    from shared.graph import GraphClient
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,7 @@ class Connection:
         self._margin_s = get_settings().timing.token_refresh_margin_s
         self._tokens: SingleFlightCache[str, Token] = SingleFlightCache(self._fresh)
         self._graph: GraphClient | None = None
+        self._graph_session: requests.Session | None = None
         self._graph_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -138,13 +141,14 @@ class Connection:
             return found
         with self._graph_lock:
             if self._graph is None:
-                from shared.graph import GraphClient  # type: ignore[import-not-found,unused-ignore]
+                from shared.graph import GraphClient
                 from shared.http import new_session
 
+                self._graph_session = new_session()
                 self._graph = GraphClient(
                     token=lambda: self.token("graph").value,
                     base_url=self.cloud.graph_url,
-                    session=new_session(),
+                    session=self._graph_session,
                 )
             return self._graph
 
@@ -243,9 +247,8 @@ def reset_connections() -> None:
 
     with _lock:
         for conn in [*_connections.values(), *_identities.values()]:
-            close = getattr(conn._graph, "close", None)
-            if close is not None:
-                close()
+            if conn._graph_session is not None:
+                conn._graph_session.close()
         _connections.clear()
         _identities.clear()
     # Only what was imported can hold state; importing it here would defeat the lazy imports.

@@ -1,8 +1,9 @@
 """msal ConfidentialClientApplication plumbing: one app per (authority, client, credential version).
 
 msal holds only the state it must: the app (its constructor GETs the tenant's OpenID
-configuration) and its `http_cache` (its own throttling replay). Tokens are NOT kept in msal
-(`_NoTokenCache`): the connection is the one token cache (docs/identity.md, "Tokens").
+configuration), its `http_cache` (its own throttling replay) and the tokens it gets on behalf
+of users (keyed by their assertion: only msal can find them again). App-only tokens are NOT
+kept in msal (`_UserTokensOnly`): the connection is their one cache (docs/identity.md, "Tokens").
 
 - `http_client=` is a thin wrapper over the shared session (trust_env=False, explicit CA), so
   `REQUESTS_CA_BUNDLE` from the machine cannot override verification (docs/identity.md, "TLS"),
@@ -28,18 +29,19 @@ import requests
 
 from shared import boundary
 from shared.clouds import Cloud
-from shared.errors import AuthenticationFailedError, CredentialError, IdentityUnavailableError
-from shared.http import RETRYABLE_STATUSES, current_deadline, retry_after_seconds, session, wait_for_retry
+from shared.errors import CredentialError, IdentityUnavailableError
+from shared.http import current_deadline, retry_after_seconds, session, wait_for_retry
 from shared.identity._token import SingleFlightCache, Token
 
 log = logging.getLogger(__name__)
 
 
-class _NoTokenCache(msal.TokenCache):  # type: ignore[misc]
-    """msal's cache that keeps no token: the connection caches tokens, once."""
+class _UserTokensOnly(msal.TokenCache):  # type: ignore[misc]
+    """msal's cache without app-only tokens: the connection caches those, once."""
 
     def add(self, event: Any, now: Any = None) -> None:
-        return None
+        if event.get("grant_type") != "client_credentials":
+            super().add(event, now=now)
 
 
 @dataclass
@@ -110,33 +112,20 @@ def build_app(
                     instance_discovery=not cloud.authority_overridden,
                     http_client=recorder,
                     http_cache=http_cache,
-                    token_cache=_NoTokenCache(),
+                    token_cache=_UserTokensOnly(),
                 )
             return MsalApp(app=app, http_cache=http_cache, recorder=recorder)
-        except CredentialError as exc:
-            status = recorder.last.status
-            if status is not None and status in RETRYABLE_STATUSES:
-                outage = IdentityUnavailableError(
-                    f"Entra's OpenID configuration for tenant {tenant_id} answered HTTP {status}: an outage; "
-                    "retry later.",
-                    step=boundary.STEP_ENTRA,
-                    status=status,
-                )
-                if not wait_for_retry(deadline, attempt, recorder.last.retry_after):
-                    raise outage from exc
-                http_cache.clear()
-                attempt += 1
-                continue
-            if status is not None and 400 <= status < 500:
-                raise AuthenticationFailedError(
-                    f"Entra has no OpenID configuration for tenant '{tenant_id}' (HTTP {status}).",
-                    step=boundary.STEP_ENTRA,
-                    status=status,
-                    code="AADSTS90002",
-                    aadsts=90002,
-                    hint="Check the connection's TENANT_ID (a GUID or a verified domain) and AZURE_CLOUD.",
-                ) from exc
-            raise
+        except (CredentialError, ValueError) as exc:
+            # msal reads the tenant's OpenID configuration here and raises when it cannot.
+            mapped = boundary.msal_discovery_error(
+                exc, status=recorder.last.status, tenant_id=tenant_id, ctx=ctx
+            )
+            if mapped is None:
+                raise
+            if not mapped.outage or not wait_for_retry(deadline, attempt, recorder.last.retry_after):
+                raise mapped from exc
+            http_cache.clear()
+            attempt += 1
 
 
 def acquire(msal_app: MsalApp, scope: str, ctx: boundary.Context) -> Token:

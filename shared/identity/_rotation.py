@@ -44,7 +44,14 @@ class Versioned(Generic[M]):
 class VersionedMaterial(Generic[R, M]):
     """`read()` -> (version, raw) from Key Vault; `parse(raw)` runs once per new version."""
 
-    def __init__(self, read: Callable[[], tuple[str, R]], parse: Callable[[R], M], interval_s: float) -> None:
+    def __init__(
+        self,
+        read: Callable[[], tuple[str, R]],
+        parse: Callable[[R], M],
+        interval_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock  # injectable: tests move time instead of waiting
         self._read = read
         self._parse = parse
         self._interval_s = interval_s
@@ -57,11 +64,11 @@ class VersionedMaterial(Generic[R, M]):
 
     def current(self) -> Versioned[M]:
         found = self._current
-        if found is not None and time.monotonic() - self._checked_at < self._interval_s:
+        if found is not None and self._clock() - self._checked_at < self._interval_s:
             return found
         with self._lock:
             found = self._current
-            if found is not None and time.monotonic() - self._checked_at < self._interval_s:
+            if found is not None and self._clock() - self._checked_at < self._interval_s:
                 return found
             try:
                 return self._load()
@@ -73,7 +80,7 @@ class VersionedMaterial(Generic[R, M]):
                     exc.status,
                     found.version,
                 )
-                self._checked_at = time.monotonic()
+                self._checked_at = self._clock()
                 return found
 
     def reload(self) -> bool:
@@ -84,7 +91,7 @@ class VersionedMaterial(Generic[R, M]):
 
     def _load(self) -> Versioned[M]:
         version, raw = self._read()
-        self._checked_at = time.monotonic()
+        self._checked_at = self._clock()
         if self._current is not None and self._current.version == version:
             return self._current
         self._current = Versioned(version=version, material=self._parse(raw))

@@ -176,7 +176,9 @@ class Vault:
         """
         client = self._crypto_client(key_id, public_jwk)
         name = key_id.rstrip("/").split("/")[-2] if "/keys/" in key_id else key_id
-        return self._call(lambda: client.decrypt(EncryptionAlgorithm.rsa_oaep, ciphertext).plaintext, name, None)
+        return self._call(
+            lambda: client.decrypt(EncryptionAlgorithm.rsa_oaep, ciphertext).plaintext, name, None
+        )
 
     def _crypto_client(self, key_id: str, public_jwk: dict[str, Any] | None) -> CryptographyClient:
         client = self._crypto.get(key_id)

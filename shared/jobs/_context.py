@@ -58,9 +58,9 @@ class JobContext:
         """The job's `shared.identity.Connection` (configured name; ConfigurationError if unknown)."""
         if not self.connection_name:
             raise RuntimeError(f"job {self.job.name} declares no connection")
-        from shared.identity import connection  # type: ignore[attr-defined,unused-ignore]
+        from shared.jobs._connections import open_connection
 
-        return connection(self.connection_name)
+        return open_connection(self.connection_name)
 
     @property
     def graph(self) -> Any:

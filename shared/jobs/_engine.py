@@ -23,6 +23,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import clock
@@ -83,15 +84,19 @@ class Engine:
 
     # -- triggers ------------------------------------------------------------------------------
 
-    def on_timer(self, name: str, *, past_due: bool = False) -> Run | None:
-        """A timer fired for job `name`; the run (or skipped/duplicate record) it produced."""
+    def on_timer(self, name: str, *, past_due: bool = False, next_due: datetime | None = None) -> Run | None:
+        """A timer fired for job `name`; the run (or skipped/duplicate record) it produced.
+
+        `next_due` is the host's ScheduleStatus.Next (the occurrence after this firing): the slot is
+        the one before it, however late the firing came. Without it, the slot nearest to now.
+        """
         job = get_job(name)
         if not job.enabled():
             logger.info("job %s is disabled (JOB_*_ENABLED); timer ignored", name)
             return None
         now = clock.now()
         schedule = job.schedule()
-        slot = schedule.slot_for(now)
+        slot = schedule.slot_for(now, next_due=next_due)
         key = slot_key(slot)
         last = next(
             (
@@ -299,6 +304,8 @@ class Engine:
             output, status, error = None, Status.FAILED, exc
         usage = GraphUsage.of(ctx.usage) if ctx.usage is not None else None
         ctx.close()
+        if isinstance(error, AutomationError) and error.status == 403 and job.roles and connection:
+            error = _diagnosed(job, connection, error)
         return Outcome(status, output, dict(ctx.counts), usage, error)
 
     def _record(self, run: Run, outcome: Outcome) -> Run | None:
@@ -475,6 +482,25 @@ class Engine:
         row = self.store.get(LEASES_TABLE, "lease", f"job.{job.name}")
         if row is not None and row.get("run") == run.id:
             self.store.delete(LEASES_TABLE, "lease", f"job.{job.name}", etag=row.etag)
+
+
+def _diagnosed(job: Job, connection: str, error: AutomationError) -> AutomationError:
+    """A 403 with the roles the job declares and the connection's token lacks, named in the hint."""
+    from shared.jobs._connections import open_connection
+    from shared.permissions import compare
+
+    try:
+        claims = open_connection(connection).token(job.resource).claims
+    except AutomationError:
+        return error  # the token itself fails: the original error says why
+    missing = compare(claims.get("roles") or [], {r: [job.name] for r in job.roles}).missing
+    if missing:
+        error.hint = (
+            f"Connection {connection} lacks {', '.join(missing)} (job {job.name} declares them): "
+            "grant the application permission(s) and admin consent."
+        )
+        error.code = error.code or "MissingRoles"
+    return error
 
 
 def _default_aggregate(outputs: Mapping[str, Any]) -> Any:

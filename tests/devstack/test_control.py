@@ -1,4 +1,4 @@
-"""The control endpoints every emulator answers (CONTRACT.md): request counts and fault injection."""
+"""The control endpoints every emulator answers (docs/contract.md): request counts and fault injection."""
 
 from __future__ import annotations
 
@@ -64,3 +64,44 @@ def test_tls_is_verified_against_the_devstack_ca(devstack: OfflineTenant) -> Non
         s.trust_env = False
         with pytest.raises(requests.exceptions.SSLError):
             s.get(f"{_base(devstack, 'keyvault')}/_devstack/requests", verify=True)
+
+
+@pytest.mark.parametrize("name", EMULATORS)
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"delayMs": -5}',
+        b'{"delayMs": 600000}',
+        b'{"times": "5"}',
+        b'{"times": 0}',
+        b'{"status": true}',
+        b'{"retryAfter": NaN}',
+        b'{"retryAfter": -1}',
+        b'{"match": 5}',
+        b'{"match": "("}',
+        b"{",
+        b"[]",
+        b"\xff\xfe",
+        b"[" * 10000 + b"]" * 10000,
+    ],
+)
+def test_bad_fault_specs_are_problems(
+    devstack: OfflineTenant, http: requests.Session, name: str, body: bytes
+) -> None:
+    """Every malformed fault (negative delay, wrong type, bad JSON) is a 400 problem, never accepted."""
+    base = _base(devstack, name)
+    response = http.post(f"{base}/_devstack/faults", data=body)
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == 400
+    assert "Traceback" not in response.text
+    assert http.get(f"{base}/_devstack/faults").json() == []
+
+
+def test_unknown_control_endpoint_and_method(devstack: OfflineTenant, http: requests.Session) -> None:
+    """An unknown control path is a 404 problem; a wrong method on a known one a 405 problem."""
+    base = _base(devstack, "identity")
+    missing = http.get(f"{base}/_devstack/nothing-here")
+    assert (missing.status_code, missing.headers["Content-Type"]) == (404, "application/problem+json")
+    wrong = http.put(f"{base}/_devstack/requests")
+    assert (wrong.status_code, wrong.headers["Content-Type"]) == (405, "application/problem+json")

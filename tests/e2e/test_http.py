@@ -40,7 +40,7 @@ def _assert_problem(response: requests.Response, status: int) -> None:
 
 
 def test_state_file_has_every_contract_key(sample_stack: StackProcess) -> None:
-    """state.json holds all the keys CONTRACT.md lists, with the base URL on loopback under /api."""
+    """state.json holds all the keys docs/contract.md lists, with the base URL on loopback under /api."""
     state = sample_stack.state()
     assert set(state) >= CONTRACT_KEYS
     assert state["baseUrl"].startswith("http://127.0.0.1:")

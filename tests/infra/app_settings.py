@@ -5,9 +5,10 @@ The settings tests compare what function_app.py and shared/ read with what the B
 either set by the Bicep (add it to main.bicep's `var appSettings`, and to CONTRACT_SETTINGS if the
 config module does not exist yet) or read with a default the code owns: then list it in
 NOT_SET_BY_BICEP (a name) or NOT_SET_BY_BICEP_PATTERNS (a family such as JOB_<NAME>_SCHEDULE),
-with the reason. A literal in the code counts as a setting name when SETTING_NAME matches it
-(extend SETTING_PREFIXES for a new family) or when it is a value of the config module's
-`EnvironmentVariables` / `ConnectionFields` classes.
+with the reason (a connection field: CONNECTION_FIELDS_NOT_SET_BY_BICEP). A literal in the code
+counts as a setting name when SETTING_NAME matches it (extend SETTING_PREFIXES for a new family)
+or when it is a value of the config module's `EnvironmentVariables` / `ConnectionFields` classes.
+Deployers pass feature settings with DEPLOY_APP_SETTINGS (main.bicep `extraAppSettings`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ CONNECTION_FIELDS = {
     "SEND_CERTIFICATE_CHAIN",
 }
 
+# Connection fields the code reads that the Bicep never sets, with the reason.
+CONNECTION_FIELDS_NOT_SET_BY_BICEP = {
+    "MANAGED_IDENTITY_OBJECT_ID": "alternative to MANAGED_IDENTITY_CLIENT_ID, which connectionType names",
+    "MANAGED_IDENTITY_RESOURCE_ID": "alternative to MANAGED_IDENTITY_CLIENT_ID, which connectionType names",
+}
+
 # Read by the code but never set by the Bicep, with the reason.
 NOT_SET_BY_BICEP = {
     "AZURE_AUTHORITY_HOST": "devstack override of the Entra endpoint (Azure derives it from AZURE_CLOUD)",
@@ -41,12 +48,25 @@ NOT_SET_BY_BICEP = {
     "TOKEN_DEADLINE_SECONDS": "optional tuning; the code's default suits Functions",
     "RETRY_AFTER_CAP_SECONDS": "optional tuning; the code's default suits Functions",
     "KEY_VAULT_REFRESH_SECONDS": "optional tuning; the code's default suits Functions",
+    "AZURE_MANAGED_IDENTITY_OBJECT_ID": "alternative to AZURE_CLIENT_ID, which the Bicep sets",
+    "AZURE_MANAGED_IDENTITY_RESOURCE_ID": "alternative to AZURE_CLIENT_ID, which the Bicep sets",
 }
 
 # Families of optional settings, by pattern, with the reason.
+FEATURE = (
+    "a feature setting with a default of its own: DEPLOY_APP_SETTINGS (extraAppSettings) or app settings"
+)
 NOT_SET_BY_BICEP_PATTERNS = {
     r"JOB_[A-Z0-9_]+_SCHEDULE": "optional per-job schedule override; the job's declared schedule applies",
+    r"JOB_[A-Z0-9_]+": "a job's own setting (JOB_<NAME>_<SETTING>), with a default or optional: " + FEATURE,
+    r"WEBHOOKS_[A-Z0-9_]+": FEATURE,
+    r"AUTOMATIONS__[A-Z0-9_]+": FEATURE,
+    r"RUNS_[A-Z0-9_]+": FEATURE,
     r"JOB_[A-Z0-9_]+_ENABLED": "optional per-job switch; jobs are enabled by default",
+    r"JOB_[A-Z0-9_]+_(CONNECTIONS?|DAYS|SERVICE_PRINCIPALS|KEY_VAULT|NOTIFY_SECRET)": (
+        "optional per-job settings with defaults in the job's module (docs/contract.md, Jobs)"
+    ),
+    r"RUNS_(RETENTION_DAYS|OUTPUT_MAX_BYTES)": "optional ledger tuning; defaults in shared/runs",
 }
 
 # Provided by the platform, whatever their name.
@@ -57,7 +77,16 @@ HOST_SETTINGS = re.compile(r"^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_[A-Z
 
 # String literals in the code that name a setting: these names, and these prefixes.
 SETTING_NAMES = ("KEY_VAULT_URL", "GRAPH_URL", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE")
-SETTING_PREFIXES = ("AZURE_", "APPLICATIONINSIGHTS_", "WEBSITE_", "FUNCTIONS_", "JOB_")
+SETTING_PREFIXES = (
+    "AZURE_",
+    "APPLICATIONINSIGHTS_",
+    "WEBSITE_",
+    "FUNCTIONS_",
+    "JOB_",
+    "WEBHOOKS_",
+    "AUTOMATIONS__",
+    "RUNS_",
+)
 SETTING_NAME = re.compile(
     "^(?:"
     + "|".join(

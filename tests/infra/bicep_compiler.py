@@ -33,6 +33,10 @@ Values:
           name, type and apiVersion are reached through `!` or `.?` (they are null when skipped);
 - BCP179  a looped resource's or module's `name`, `parent` or `scope` uses the loop variable;
 - BCP326  a nullable parameter has no default value;
+- BCP138  a `for` is the value of a declaration or of a resource or module property, nowhere else
+          (not a function argument), and BCP142 property `for`s are not nested;
+- BCP242  a lambda is an argument of filter/groupBy/map/mapValues/reduce/sort/toObject; BCP247 its
+          variables index no resource or module collection, BCP248 nor reach reference()/list*();
 - BCP327 / BCP328  an integer literal given to a parameter (its default, or a module's argument)
           lies within the parameter's @minValue/@maxValue.
 
@@ -79,6 +83,8 @@ NAMESPACES = frozenset({"az", "sys"})
 RUNTIME_FUNCTIONS = frozenset({"reference", "getSecret", "pickZones"})
 RESOURCE_START_PROPERTIES = frozenset({"id", "name", "type", "apiVersion"})
 MODULE_START_PROPERTIES = frozenset({"name"})
+# The only functions that take lambdas (Bicep's lambda functions reference).
+LAMBDA_FUNCTIONS = frozenset({"filter", "groupBy", "map", "mapValues", "reduce", "sort", "toObject"})
 MIN_VALUE = re.compile(r"@minValue\((-?\d+)\)")
 MAX_VALUE = re.compile(r"@maxValue\((-?\d+)\)")
 
@@ -709,7 +715,74 @@ class Checker:
         self.conditional_access()
         self.loop_names()
         self.parameters()
+        self.placement()
         return self.problems
+
+    # BCP138, BCP142, BCP242, BCP247, BCP248
+    def placement(self) -> None:
+        for root, local, decl in self.roots():
+            in_body = decl.kind in ("resource", "module") and root is decl.value
+            self._placement(root, None, local, frozenset(), in_body, inside_for=False)
+
+    def _placement(
+        self,
+        expr: Expr,
+        parent: Expr | None,
+        scope: frozenset[str],
+        lambdas: frozenset[str],
+        in_body: bool,
+        inside_for: bool,
+    ) -> None:
+        if isinstance(expr, For) and parent is not None:
+            if not in_body or not isinstance(parent, Obj):
+                self.report(
+                    "BCP138",
+                    expr.node,
+                    "For-expressions are not supported in this context: they may be the value of a "
+                    "resource, module, variable or output declaration, or of a resource or module property.",
+                )
+            elif inside_for:
+                self.report("BCP142", expr.node, "Property value for-expressions cannot be nested.")
+        if isinstance(expr, Lambda) and not (isinstance(parent, Call) and parent.name in LAMBDA_FUNCTIONS):
+            self.report(
+                "BCP242",
+                expr.node,
+                "Lambda functions may only be specified directly as arguments of "
+                f"{', '.join(sorted(LAMBDA_FUNCTIONS))}.",
+            )
+        if isinstance(expr, Index) and lambdas and self.constness._decl_of(expr.obj, scope - lambdas):
+            used = self._names_in(expr.index) & lambdas
+            if used:
+                self.report(
+                    "BCP247",
+                    expr.node,
+                    "Using lambda variables inside resource or module array access is not supported "
+                    f"({', '.join(sorted(used))}).",
+                )
+        if isinstance(expr, Call) and lambdas and (is_runtime_function(expr.name) or expr.target is not None):
+            runtime = expr.name in ("reference",) or expr.name.startswith("list")
+            used = set().union(*(self._names_in(a) for a in expr.args)) & lambdas if runtime else set()
+            if used:
+                self.report(
+                    "BCP248",
+                    expr.node,
+                    f'Using lambda variables inside the "{expr.name}" function is not supported '
+                    f"({', '.join(sorted(used))}).",
+                )
+        for child in subexpressions(expr):
+            names = set(bound_names(expr, child))
+            self._placement(
+                child,
+                expr,
+                scope | names,
+                lambdas | names if isinstance(expr, Lambda) else lambdas,
+                in_body,
+                inside_for or (isinstance(expr, For) and parent is not None),
+            )
+
+    @staticmethod
+    def _names_in(expr: Expr) -> set[str]:
+        return {e.name for e, _ in walk(expr) if isinstance(e, Ident)}
 
     # BCP028, BCP145, BCP025
     def duplicates(self) -> None:

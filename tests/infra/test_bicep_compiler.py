@@ -155,6 +155,42 @@ CASES = {
         "param zones array\n"
         "resource r 'Microsoft.Network/dnsZones@2018-05-01' = [for z in zones: { name: z }]\n",
     ),
+    "for as a function argument": (
+        "BCP138",
+        "param names array\nvar settings = concat([for n in names: { name: n }], [])\n",
+        "param names array\nvar list = [for n in names: { name: n }]\nvar settings = concat(list, [])\n",
+    ),
+    "for inside a variable's object": (
+        "BCP138",
+        "param names array\nvar config = { disks: [for n in names: n] }\n",
+        "param names array\nvar disks = [for n in names: n]\nvar config = { disks: disks }\n",
+    ),
+    "nested property loops": (
+        "BCP142",
+        "param names array\nresource r 'Microsoft.Network/dnsZones@2018-05-01' = {\n  name: 'z'\n"
+        "  properties: { a: [for n in names: { b: [for m in names: m] }] }\n}\n",
+        "param names array\nresource r 'Microsoft.Network/dnsZones@2018-05-01' = {\n  name: 'z'\n"
+        "  properties: { a: [for n in names: { b: names }] }\n}\n",
+    ),
+    "lambda outside a lambda function": (
+        "BCP242",
+        "param names array\nvar f = concat(names, n => n)\n",
+        "param names array\nvar f = map(names, n => toUpper(n))\n",
+    ),
+    "lambda variable indexing a resource collection": (
+        "BCP247",
+        "param names array\n"
+        "resource zones 'Microsoft.Network/dnsZones@2018-05-01' = [for n in names: { name: n }]\n"
+        "output ids array = map(range(0, length(names)), i => zones[i].id)\n",
+        "param names array\n"
+        "resource zones 'Microsoft.Network/dnsZones@2018-05-01' = [for n in names: { name: n }]\n"
+        "output ids array = [for (n, i) in names: zones[i].id]\n",
+    ),
+    "lambda variable inside reference()": (
+        "BCP248",
+        "param ids array\noutput states array = map(ids, id => reference(id).provisioningState)\n",
+        "param ids array\noutput states array = [for id in ids: reference(id).provisioningState]\n",
+    ),
     "nullable parameter with a default": (
         "BCP326",
         "param name string? = 'x'\n",

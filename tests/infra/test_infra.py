@@ -31,6 +31,7 @@ from tree_sitter import Node
 
 from tests.infra.app_settings import (
     CONNECTION_FIELDS,
+    CONNECTION_FIELDS_NOT_SET_BY_BICEP,
     CONTRACT_SETTINGS,
     HOST_SETTINGS,
     PLATFORM_PREFIXES,
@@ -338,12 +339,14 @@ def test_main_grants_only_the_roles_the_code_needs() -> None:
     granted = set(re.findall(r"roleDefinitionIdOrName: '([^']+)'", source))
     assert granted == GRANTED_ROLES
     assert re.search(
-        r"usesKeyVaultKey\s*\?\s*\[\s*\{\s*roleDefinitionIdOrName: 'Key Vault Crypto User'"
+        r"needsVaultKeys\s*\?\s*\[\s*\{\s*roleDefinitionIdOrName: 'Key Vault Crypto User'"
         r".*?roleDefinitionIdOrName: 'Key Vault Certificate User'",
         source,
         re.DOTALL,
     )
     assert "c.credential == 'keyvault-key' && c.?keyVaultResourceId == null" in source
+    assert "var needsVaultKeys = usesKeyVaultKey || decryptsNotifications" in source
+    assert "contains(extraSettings, 'WEBHOOKS_GRAPH_ENCRYPTION_CERTIFICATE')" in source
     assert re.search(
         r"deployerPrincipalId != null\s*\?\s*\[\s*\{\s*"
         r"roleDefinitionIdOrName: 'Key Vault Certificates Officer'",
@@ -505,7 +508,15 @@ def test_resources_are_secure_by_construction() -> None:
             "WEBSITE_RUN_FROM_PACKAGE",
             "WEBSITE_CONTENT",
         ):
-            assert forbidden not in source, (rel(path), forbidden)
+            # Never set: neither as a key of a settings object nor as a name: in a settings list.
+            assert not re.search(rf"(?m)^\s*'?{forbidden}\w*'?:|name: '{forbidden}", source), (
+                rel(path),
+                forbidden,
+            )
+    # Nor let through from extraAppSettings.
+    assert "fail('extraAppSettings: Flex Consumption does not accept" in (INFRA / "main.bicep").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_graph_module_trusts_the_user_assigned_identity() -> None:
@@ -582,9 +593,14 @@ def settings_set_by_bicep() -> tuple[set[str], set[str]]:
     """(plain setting names, connection fields) the Bicep gives the Function App."""
     main = (INFRA / "main.bicep").read_text(encoding="utf-8")
     block = re.search(
-        r"var appSettings = union\(\{\n(.*?)\n\}, connectionSettings\.outputs\.settings\)", main, re.DOTALL
+        r"var appSettings = union\(checkedExtraSettings, \{\n(.*?)\n\}, "
+        r"connectionSettings\.outputs\.settings\)",
+        main,
+        re.DOTALL,
     )
-    assert block, "main.bicep: var appSettings = union({ ... }, connectionSettings) not found"
+    assert block, (
+        "main.bicep: var appSettings = union(checkedExtraSettings, { ... }, connectionSettings) not found"
+    )
     names = set(re.findall(r"(?m)^  (\w+):", block.group(1)))
     app = (INFRA / "modules" / "function-app.bicep").read_text(encoding="utf-8")
     # The parameter's settings, plus those only the module can read (the connection string).
@@ -635,14 +651,26 @@ def test_every_setting_the_code_reads_is_set() -> None:
         if not not_set_by_bicep(n) and not n.startswith(PLATFORM_PREFIXES) and not HOST_SETTINGS.match(n)
     }
     assert unset == set()
-    assert read_fields <= fields
+    assert read_fields - CONNECTION_FIELDS_NOT_SET_BY_BICEP.keys() <= fields
+
+
+def test_settings_the_host_resolves_are_set() -> None:
+    """A `%NAME%` in a trigger of function_app.py is set by the Bicep: the host fails to index without it."""
+    names, _ = settings_set_by_bicep()
+    source = (ROOT / "function_app.py").read_text(encoding="utf-8")
+    resolved = set(re.findall(r"[\"']%(\w+)%[\"']", source))
+    assert resolved - names == set(), "set these in main.bicep's var appSettings"
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    assert "param extraAppSettings object?" in main
+    params = (INFRA / "main.bicepparam").read_text(encoding="utf-8")
+    assert "param extraAppSettings = json(readEnvironmentVariable('DEPLOY_APP_SETTINGS', '{}'))" in params
 
 
 def test_no_orphan_setting() -> None:
     """Each setting the Bicep sets for the code is read by it (the contract's list until config.py lands)."""
     names, fields = settings_set_by_bicep()
     for_code = {n for n in names if not HOST_SETTINGS.match(n)}
-    if (ROOT / "shared" / "config.py").exists():
+    if (ROOT / "shared" / "config.py").exists() or (ROOT / "shared" / "config").is_dir():
         read, read_fields = settings_read_by_code()
         assert for_code - read == set()
         assert fields - read_fields == set()
@@ -650,20 +678,72 @@ def test_no_orphan_setting() -> None:
         assert for_code == CONTRACT_SETTINGS
 
 
+def string_list_param(name: str) -> set[str]:
+    """The default values of a `param NAME string[] = [...]` of main.bicep."""
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    block = re.search(rf"param {name} string\[\] = \[(.*?)\]", main, re.DOTALL)
+    assert block, f"main.bicep: param {name} string[] = [...] not found"
+    return set(re.findall(r"'([^']+)'", block.group(1)))
+
+
+STORAGE_WORDS = {"queue", "table", "container", "blob", "timer", "http"}
+
+
+def storage_names_in_code() -> dict[str, set[str]]:
+    """Queue, table and container names the code names in QUEUE / TABLE / CONTAINER constants."""
+    found: dict[str, set[str]] = {"QUEUE": set(), "TABLE": set(), "CONTAINER": set()}
+    for path in code_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Constant):
+                continue
+            for target in node.targets:
+                kind = (
+                    re.search(r"(QUEUE|TABLE|CONTAINER)$", target.id)
+                    if isinstance(target, ast.Name)
+                    else None
+                )
+                value = node.value.value
+                # Storage names only (3-63 lower-case letters, digits, hyphens), not setting names.
+                if not kind or not isinstance(value, str):
+                    continue
+                # "queue", "table" are kinds of trigger or service (TRIGGER_QUEUE = "queue"), not names.
+                if re.fullmatch(r"[a-z0-9][a-z0-9-]{2,62}", value) and value not in STORAGE_WORDS:
+                    found[kind.group(1)].add(value)
+    return found
+
+
+def test_the_storage_the_code_uses_exists_with_its_roles() -> None:
+    """Each queue, table and blob container the code names is created; containers get their own role."""
+    named = storage_names_in_code()
+    assert named["QUEUE"] <= string_list_param("queueNames")
+    assert named["TABLE"] <= string_list_param("tableNames")
+    # Blob roles are per container (not on the account): a container missing here would be denied.
+    assert named["CONTAINER"] <= string_list_param("dataContainerNames")
+    assert named["CONTAINER"], "no CONTAINER constant found in the code"
+
+
 def test_queues_the_code_triggers_on_exist() -> None:
     """Every queue_name in function_app.py is a queue the Bicep creates, on a connection it configures."""
-    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
-    block = re.search(r"param queueNames string\[\] = \[(.*?)\]", main, re.DOTALL)
-    assert block
-    created = set(re.findall(r"'([^']+)'", block.group(1)))
+    created = string_list_param("queueNames")
     names, _ = settings_set_by_bicep()
-    for node in ast.walk(ast.parse((ROOT / "function_app.py").read_text(encoding="utf-8"))):
-        if isinstance(node, ast.keyword) and isinstance(node.value, ast.Constant):
-            value = str(node.value.value)
-            if node.arg == "queue_name" and not value.startswith("%"):
-                assert value in created
-            if node.arg == "connection":
-                assert f"{value}__accountName" in names
+    tree_ = ast.parse((ROOT / "function_app.py").read_text(encoding="utf-8"))
+    constants = {
+        t.id: n.value.value
+        for n in ast.walk(tree_)
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    for node in ast.walk(tree_):
+        if not isinstance(node, ast.keyword):
+            continue
+        value = node.value.value if isinstance(node.value, ast.Constant) else None
+        if isinstance(node.value, ast.Name):
+            value = constants.get(node.value.id)
+        if node.arg == "queue_name" and isinstance(value, str) and not value.startswith("%"):
+            assert value in created
+        if node.arg == "connection" and isinstance(value, str):
+            assert f"{value}__accountName" in names
 
 
 # --------------------------------------------------------------------------------------------

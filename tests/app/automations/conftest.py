@@ -1,20 +1,19 @@
-"""The automation tests' world: the devstack tenant, Azurite for the audit table, the app's settings."""
+"""The automation tests' world: the devstack tenant, storage on Azurite (the ledger), the app's settings."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from devstack.azurite import Azurite
 from devstack.offline_tenant import OfflineTenant
 from shared.auth import reset_signing_keys
-from shared.automations._audit import reset_audit
-from shared.connections import reset_connections
+from shared.automations._obo import reset_obo_cache
+from shared.identity import reset_connections
+from shared.runs import reset_ledger
+from shared.storage import Account
 from tests import caller_tokens as ct
 
-ROOT = Path(__file__).resolve().parents[3]
 TENANT = "434b7530-0ab7-490d-b439-d97439cdf1c4"
 
 
@@ -29,18 +28,8 @@ CONNECTIONS = {
 }
 
 
-@pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    """Azurite for the audit table and the run queue."""
-    server = Azurite.start(ROOT, tmp_path_factory.mktemp("azurite"))
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def app_env(devstack: OfflineTenant, azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def app_env(devstack: OfflineTenant, storage: Account, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The app's environment against the devstack, automations on the certificate connection."""
     for name, value in devstack.app_settings().items():
         monkeypatch.setenv(name, value)
@@ -48,15 +37,16 @@ def app_env(devstack: OfflineTenant, azurite: Azurite, monkeypatch: pytest.Monke
         for field_name, value in fields.items():
             monkeypatch.setenv(f"CONNECTIONS__{conn.upper()}__{field_name}", value)
     monkeypatch.setenv("AUTOMATIONS__CONNECTION", "graph_cert")
-    monkeypatch.setenv("AzureWebJobsStorage", azurite.connection_string)
     monkeypatch.delenv("WEBSITE_AUTH_ENABLED", raising=False)
     reset_connections()
     reset_signing_keys()
-    reset_audit()
+    reset_ledger()
+    reset_obo_cache()
     yield
     reset_connections()
     reset_signing_keys()
-    reset_audit()
+    reset_ledger()
+    reset_obo_cache()
 
 
 @pytest.fixture

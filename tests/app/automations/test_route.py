@@ -8,9 +8,10 @@ import uuid
 import pytest
 
 from devstack.offline_tenant import OfflineTenant
-from shared.automations._audit import rows
+from shared.automations._audit import latest
 from tests import caller_tokens as ct
 from tests.app.automations.support import body, call
+from tests.app_env import counts, reset_counts
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -90,11 +91,11 @@ def test_revoke_sessions_as_an_app_with_the_role(caller_app: str, devstack: Offl
     """An app caller with Sessions.Revoke revokes the user's sessions in Graph."""
     user = devstack.tenant.user(ct.ALEX)
     assert user is not None
-    before = devstack.tenant.extra.get("revokedSessions", {}).get(user.object_id, 0)
+    user.sign_in_sessions_valid_from = None
     response = call("revoke-sessions", {"user": ct.ALEX}, token=caller_app)
     assert response.status_code == 200, response.get_body()
     assert body(response)["result"] == {"user": ct.ALEX, "revoked": True}
-    assert devstack.tenant.extra["revokedSessions"][user.object_id] == before + 1
+    assert user.sign_in_sessions_valid_from is not None  # Graph's revocation moment
 
 
 def test_revoke_sessions_as_a_user_with_the_role(adele: str) -> None:
@@ -189,24 +190,27 @@ def test_unknown_automation_is_404_listing_the_declared_ones(caller_app: str) ->
 def test_every_call_is_audited_without_the_token(
     caller_app: str, observer_app: str, devstack: OfflineTenant
 ) -> None:
-    """A succeeded and a refused call each leave a row: caller, tenant, digest, result, duration; no token."""
+    """A succeeded and a refused call each leave a run: caller, tenant, digest, status, duration; no token."""
     ok = body(call("revoke-sessions", {"user": ct.ALEX}, token=caller_app))
     refused = call("revoke-sessions", {"user": ct.ALEX}, token=observer_app)
     assert refused.status_code == 403
-    found = {r["runId"]: r for r in rows("revoke-sessions", limit=500)}
-    row = found[ok["runId"]]
-    assert row["result"] == "succeeded"
-    assert row["status"] == 200
-    assert row["callerAppId"] == ct.CALLER_APP
-    assert row["callerKind"] == "app"
-    assert row["tenantId"] == devstack.tenant.tenant_id
-    assert row["inputDigest"].startswith("sha256:")
-    assert row["durationMs"] >= 0
-    refused_rows = [
-        r for r in found.values() if r.get("callerAppId") == ct.OBSERVER_APP and r["status"] == 403
-    ]
-    assert refused_rows
-    everything = json.dumps(list(found.values()), default=str)
+    runs = {r.id: r for r in latest("revoke-sessions", limit=500)}
+    run = runs[ok["runId"]]
+    assert run.kind.value == "automation"
+    assert run.status.value == "succeeded"
+    assert run.caller == f"app:{ct.CALLER_APP}"
+    assert run.detail["httpStatus"] == 200
+    assert run.detail["callerAppId"] == ct.CALLER_APP
+    assert run.detail["callerKind"] == "app"
+    assert run.detail["tenantId"] == devstack.tenant.tenant_id
+    assert run.detail["inputDigest"].startswith("sha256:")
+    assert run.detail["durationMs"] >= 0
+    denied = [r for r in runs.values() if r.detail.get("callerAppId") == ct.OBSERVER_APP]
+    assert denied
+    assert denied[0].status.value == "failed"
+    assert denied[0].error is not None
+    assert denied[0].error.code == "insufficient_scope"
+    everything = json.dumps([r.to_dict() for r in runs.values()], default=str)
     assert caller_app not in everything
     assert observer_app not in everything
     assert "eyJ" not in everything
@@ -215,7 +219,28 @@ def test_every_call_is_audited_without_the_token(
 def test_user_call_audit_names_the_user(adele: str) -> None:
     """A user's call records their object id and UPN."""
     run_id = body(call("revoke-sessions", {"user": ct.ALEX}, token=adele))["runId"]
-    row = next(r for r in rows("revoke-sessions", limit=500) if r["runId"] == run_id)
-    assert row["callerUpn"] == ct.ADELE
-    assert row["callerKind"] == "user"
-    assert row["callerAppId"] == ct.AZURE_CLI
+    run = next(r for r in latest("revoke-sessions", limit=500) if r.id == run_id)
+    assert run.detail["callerUpn"] == ct.ADELE
+    assert run.detail["callerKind"] == "user"
+    assert run.detail["callerAppId"] == ct.AZURE_CLI
+    assert run.caller == f"user:{ct.ADELE}"
+
+
+def test_a_refused_token_is_audited_without_a_caller() -> None:
+    """A call without a token leaves a failed run with the reason and no caller."""
+    call("revoke-sessions", {"user": ct.ALEX})
+    run = latest("revoke-sessions", limit=5)[0]
+    assert run.detail["httpStatus"] == 401
+    assert run.caller is None
+    assert run.error is not None
+    assert run.error.message == "No bearer token was presented."
+
+
+def test_warm_whoami_makes_no_entra_request(adele: str, devstack: OfflineTenant) -> None:
+    """After a first whoami, the next one reuses msal's OBO cache and the cached keys: 0 Entra calls."""
+    assert call("whoami", {}, token=adele).status_code == 200
+    reset_counts(devstack)
+    assert call("whoami", {}, token=adele).status_code == 200
+    seen = counts(devstack)
+    assert seen["entra"] == 0
+    assert seen["graph"] == 1

@@ -180,3 +180,22 @@ def test_repeated_reports_make_no_identity_vault_or_entra_calls(
             call_context()
         after = request_counts(devstack, session)
     assert after == before
+
+
+def test_graph_refusing_the_probe_names_the_role_to_grant(
+    devstack: OfflineTenant, app_env: dict[str, str]
+) -> None:
+    """Graph answering 403 to the organization probe: error at step graph with the grant to make."""
+    from tests.app_env import clear_faults, fault
+
+    fault(devstack, "graph", match="/v1.0/organization", status=403, times=1)
+    try:
+        _, _, report = call_context("connection=graph_mi")
+    finally:
+        clear_faults(devstack)
+    diagnosis = report["connections"]["graph_mi"]["diagnosis"]
+    assert (diagnosis["step"], diagnosis["status"]) == ("graph", 403)
+    assert diagnosis["fix"] == (
+        "Grant Microsoft Graph application permission Organization.Read.All to the connection's service "
+        "principal and grant admin consent (the context check reads the organization)."
+    )

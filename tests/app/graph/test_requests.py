@@ -11,9 +11,9 @@ import pytest
 import requests
 
 from devstack.offline_tenant import OfflineTenant
-from shared.connections import get_connection, reset_connections
 from shared.errors import GraphError, GraphTimeoutError, UpstreamError
 from shared.graph import GraphClient
+from shared.identity import connection, reset_connections
 from tests.app.graph.support import GRAPH, app_token, graph_counts, user_ids
 from tests.app_env import app_connection, configure, fault
 from tests.conftest import tls_session
@@ -227,10 +227,31 @@ def test_a_real_connection_token_lists_users(
         devstack,
         {"cert": app_connection(devstack, "certificate", CERTIFICATE="entra-automation-cert")},
     )
-    conn = get_connection("cert")
+    conn = connection("cert")
     with tls_session(ca_bundle) as session:
         g = GraphClient(
-            token=lambda: conn.get_token(GRAPH).token, base_url=devstack.state()["graphUrl"], session=session
+            token=lambda: conn.token(GRAPH).value, base_url=devstack.state()["graphUrl"], session=session
         )
         assert len(list(g.pages("/users", select=["id"], top=999))) == len(devstack.tenant.users)
     reset_connections()
+
+
+def test_a_connections_graph_is_the_readme_example(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`connection(name).graph.pages("/users", select=[...])` works as written, one client per connection."""
+    configure(
+        monkeypatch,
+        devstack,
+        {"graph_cert": app_connection(devstack, "certificate", CERTIFICATE="entra-automation-cert")},
+    )
+    try:
+        g = connection("graph_cert").graph
+        assert g is connection("graph_cert").graph
+        users = list(g.pages("/users", select=["id", "displayName"]))
+        assert len(users) == len(devstack.tenant.users)
+        with pytest.raises(GraphError) as caught:
+            g.get("/users/00000000-0000-0000-0000-000000000000")
+        assert caught.value.code == "Request_ResourceNotFound"
+    finally:
+        reset_connections()

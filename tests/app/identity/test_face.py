@@ -147,3 +147,24 @@ def test_credential_kinds_are_the_setting_words() -> None:
         CredentialKind.CLIENT_SECRET,
         CredentialKind.KEYVAULT_KEY,
     ]
+
+
+@pytest.mark.usefixtures("_all")
+def test_graph_client_pages_users_with_the_connections_token(devstack: OfflineTenant) -> None:
+    """connection("graph_cert").graph pages /users from the cloud's Graph URL, and is built once."""
+    graph = connection("graph_cert").graph
+    assert connection("graph_cert").graph is graph
+    assert graph.base_url == devstack.state()["graphUrl"]
+    users = list(graph.pages("/users", select=["id", "displayName"]))
+    assert len(users) == 250
+    assert set(users[0]) >= {"id", "displayName"}
+    session = graph._session
+    assert (session.trust_env, session.verify) == (False, devstack.state()["caBundle"])
+
+
+@pytest.mark.usefixtures("_all")
+def test_each_connection_has_its_own_graph_client() -> None:
+    """Two connections get two clients, each asking its own connection for tokens."""
+    assert connection("graph_cert").graph is not connection("graph_mi").graph
+    me = connection("graph_mi").graph.get("/organization", select=["id"])
+    assert me["value"][0]["id"]

@@ -30,13 +30,32 @@ def graph_base(devstack: OfflineTenant) -> str:
     return devstack.servers["graph"].url
 
 
+DEFAULT_DELIVERY = {
+    "batchWindowMs": 200,
+    "timeoutS": 3.0,
+    "retryBaseS": 60.0,
+    "retryMaxS": 3600.0,
+    "retryForS": 14400.0,
+    "duplicates": 0,
+}
+
+
 @pytest.fixture(autouse=True)
-def _fresh_throttling(devstack: OfflineTenant, http: requests.Session) -> Iterator[None]:
-    """Each test starts and ends with the default throttling model and full buckets."""
-    url = f"{devstack.servers['graph'].url}/_devstack/throttling"
-    http.put(url, json=DEFAULT_THROTTLING)
+def _fresh_graph(devstack: OfflineTenant, http: requests.Session) -> Iterator[None]:
+    """Each test starts and ends with the default throttling model and full buckets, Graph's
+    delivery settings, the real clock, and no subscriptions or queued notifications."""
+    base = devstack.servers["graph"].url
+
+    def reset() -> None:
+        http.put(f"{base}/_devstack/throttling", json=DEFAULT_THROTTLING)
+        http.put(f"{base}/_devstack/clock", json={"offsetSeconds": 0})
+        http.delete(f"{base}/_devstack/subscriptions")
+        http.delete(f"{base}/_devstack/notifications")
+        http.put(f"{base}/_devstack/notifications", json=DEFAULT_DELIVERY)
+
+    reset()
     yield
-    http.put(url, json=DEFAULT_THROTTLING)
+    reset()
 
 
 @pytest.fixture

@@ -118,3 +118,16 @@ def test_bad_delta_token_is_refused(devstack: OfflineTenant, http: requests.Sess
     _, groups_link, _ = _round(api, f"{graph}/groups/delta")
     token = groups_link.split("$deltatoken=")[1]
     assert api.get(f"{graph}/users/delta", params={"$deltatoken": token}).status_code == 400
+
+
+def test_latest_token_skips_the_full_round(
+    devstack: OfflineTenant, http: requests.Session, graph: str
+) -> None:
+    """$deltatoken=latest answers no objects and a deltaLink that yields only later changes."""
+    api = _writer(devstack, http)
+    latest = api.get(f"{graph}/users/delta", params={"$deltatoken": "latest"}).json()
+    assert latest["value"] == []
+    user = devstack.tenant.users[7].object_id
+    assert api.patch(f"{graph}/users/{user}", json={"jobTitle": "Latest"}).status_code == 204
+    changes, _, _ = _round(api, latest["@odata.deltaLink"])
+    assert [c["id"] for c in changes] == [user]
