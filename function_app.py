@@ -41,6 +41,15 @@ def context(req: func.HttpRequest) -> func.HttpResponse:
     return context_response(req)
 
 
+@app.function_name("status")
+@app.route(route="status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+def status(req: func.HttpRequest) -> func.HttpResponse:
+    """The operators' status page (HTML): connections, certificates, jobs, webhooks."""
+    from shared.status import status_response
+
+    return status_response(req)
+
+
 @app.function_name("automations")
 @app.route(route="automations/{name}", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def automations(req: func.HttpRequest) -> func.HttpResponse:
