@@ -1,0 +1,114 @@
+"""GET /api/status through function_app's handler on the offline tenant and Azurite."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+
+import azure.functions as func
+import pytest
+
+import function_app
+from devstack.offline_tenant import OfflineTenant
+from shared.context._probe import reset_probe_cache
+from shared.identity import connection, reset_connections
+from shared.runs import Kind, Ledger, Status
+from shared.status import CSP
+from shared.storage import Account
+from tests.app.context.support import sample_connections
+from tests.app.jobs.support import declared
+
+
+@pytest.fixture
+def app_env(devstack: OfflineTenant, storage: Account, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The app's environment as `make run` sets it, on the test's own storage names."""
+    for name, value in {**devstack.app_settings(), **sample_connections()}.items():
+        monkeypatch.setenv(name, value)
+    reset_connections()
+    reset_probe_cache()
+    yield
+    reset_connections()
+    reset_probe_cache()
+
+
+def _page() -> tuple[func.HttpResponse, str]:
+    req = func.HttpRequest("GET", "http://localhost/api/status", headers={}, params={}, body=b"")
+    resp = function_app.status(req)
+    return resp, resp.get_body().decode()
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.attrs: list[tuple[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.attrs += attrs
+
+
+def test_page_shows_every_section_with_its_headers(app_env: None) -> None:
+    """The page is HTML under a strict CSP with landmarks, headings, every connection and a timeline."""
+    resp, html = _page()
+    assert resp.status_code == 200
+    assert resp.mimetype == "text/html"
+    assert resp.headers["Content-Security-Policy"] == CSP
+    assert "default-src 'none'" in CSP
+    assert "script" not in CSP
+    assert resp.headers["Cache-Control"] == "no-store"
+    tags = _Tags()
+    tags.feed(html)
+    assert {"main", "header", "footer", "h1", "h2", "th", "svg", "title", "desc"} <= set(tags.tags)
+    assert not {"script", "link", "img", "iframe"} & set(tags.tags)
+    assert not [v for k, v in tags.attrs if k in ("src", "href") and v and re.match(r"\w+:", v)]
+    for name in sample_connections():
+        if name.endswith("__CREDENTIAL"):
+            assert name.split("__")[1].lower() in html
+    assert "Certificate expiry timeline" in html
+    assert "rotate (30 d)" in html
+    assert "credential-expiry" in html  # the built-in job
+    assert "not configured: no Graph subscription is declared" in html
+
+
+def test_job_runs_show_as_cells_with_words_and_links(app_env: None, storage: Account) -> None:
+    """A job's runs show as lettered cells linking to their details; a failure's message is escaped."""
+    ledger = Ledger(storage)
+    with declared("nightly", lambda ctx: None, schedule="0 0 2 * * *"):
+        ids = []
+        for status in (Status.SUCCEEDED, Status.SKIPPED, Status.DUPLICATE, Status.FAILED):
+            run = ledger.new(Kind.JOB, "nightly", trigger="timer", status=status)
+            if status == Status.FAILED:
+                from shared.runs import ErrorSummary
+
+                run = run.evolve(error=ErrorSummary.text("Boom", "<b>the export</b> failed"))
+            ledger.record(run)
+            ids.append(run.id)
+        _resp, html = _page()
+    for run_id in ids:
+        assert f'href="jobs/nightly/runs/{run_id}"' in html
+    for word in ("failed", "skipped", "duplicate"):
+        assert f"{word} run " in html
+    assert "&lt;b&gt;the export&lt;/b&gt; failed" in html
+    assert "<b>the export" not in html
+    assert "S succeeded, F failed" in html
+
+
+def test_page_holds_no_token_or_secret(app_env: None, devstack: OfflineTenant) -> None:
+    """No bearer token the connections use, and no Key Vault secret value, appears in the page."""
+    secrets = [
+        connection(n.split("__")[1]).token("graph").value
+        for n in sample_connections()
+        if n.endswith("__CREDENTIAL")
+    ]
+    secret = devstack.tenant.vault.latest_secret("entra-automation-secret")
+    assert secret is not None
+    secrets.append(secret.value)
+    reset_connections()
+    _resp, html = _page()
+    assert len(html) > 1000
+    for value in secrets:
+        assert value not in html
+        assert value[:40] not in html
+    assert not re.search(r"eyJ[\w-]{10,}\.", html)  # nothing shaped like a JWT
