@@ -205,6 +205,8 @@ def test_expiry_clock_skew_boundary(world: World, exp_offset: int, accepted: boo
     with pytest.raises(e.AssertionTimeRange) as exc:
         _verify(world, assertion, now=now)
     assert _code(exc) == 700024
+    # 1_800_000_000 is 1/15/2027 8:00:00 AM UTC: Entra's text names the times in that form.
+    assert "Current time: 1/15/2027 8:00:00 AM, assertion valid from 1/15/2027 7:00:00 AM" in str(exc.value)
 
 
 @pytest.mark.parametrize(
