@@ -68,6 +68,7 @@ param queueNames string[] = [
   'automation-runs'
   'jobs-runs'
   'jobs-units'
+  'jobs-units-poison'
   'webhook-events'
 ]
 
@@ -84,6 +85,9 @@ param dataContainerNames string[] = [
   'run-outputs'
   'webhook-payloads'
 ]
+
+@description('Optional. More app settings, as an object of name to value: the features\' settings (WEBHOOKS_*, AUTOMATIONS__*, RUNS_*, JOB_<NAME>_SCHEDULE, see docs/contract.md). Names of Key Vault objects only, never a secret. The settings this template sets win over these.')
+param extraAppSettings object?
 
 @description('Optional. Public network access of the Key Vault. Defaults to Disabled with virtual network integration, Enabled without.')
 param keyVaultPublicNetworkAccess ('Enabled' | 'Disabled')?
@@ -155,6 +159,15 @@ var vaultRolesByCredential = {
   ]
 }
 var usesKeyVaultKey = length(filter(connectionList, c => c.credential == 'keyvault-key' && c.?keyVaultResourceId == null)) > 0
+
+// Rich Graph notifications: a non-exportable encryption certificate decrypts in the vault.
+var extraSettings = extraAppSettings ?? {}
+var decryptsNotifications = contains(extraSettings, 'WEBHOOKS_GRAPH_ENCRYPTION_CERTIFICATE')
+var needsVaultKeys = usesKeyVaultKey || decryptsNotifications
+
+// Flex Consumption rejects these settings (runtime, version and package are in functionAppConfig).
+var flexForbiddenSettings = filter(objectKeys(extraSettings), k => contains(['FUNCTIONS_WORKER_RUNTIME', 'FUNCTIONS_EXTENSION_VERSION', 'WEBSITE_RUN_FROM_PACKAGE'], k) || startsWith(k, 'WEBSITE_CONTENT'))
+var checkedExtraSettings = empty(flexForbiddenSettings) ? extraSettings : fail('extraAppSettings: Flex Consumption does not accept ${join(flexForbiddenSettings, ', ')}.')
 var otherVaultConnections = [
   for c in filter(connectionList, x => x.?keyVaultResourceId != null): {
     credential: c.credential
@@ -255,8 +268,9 @@ module storage 'modules/storage.bicep' = {
 // The app reads certificates (through their secrets), client secrets and the webhook signing
 // secrets (webhook-{source}), so Key Vault Secrets User is granted on the vault: a per-secret
 // scope is not possible at deployment time, as those objects are imported afterwards. Key Vault
-// Crypto User (sign with a non-exportable key) and Key Vault Certificate User (read that key's
-// certificate) only when a keyvault-key connection keeps its key in this vault.
+// Crypto User (sign or decrypt with a non-exportable key) and Key Vault Certificate User (read
+// that key's certificate) only when a keyvault-key connection keeps its key in this vault, or
+// WEBHOOKS_GRAPH_ENCRYPTION_CERTIFICATE names the certificate of rich notifications.
 var secretsUserAssignments = [
   {
     roleDefinitionIdOrName: 'Key Vault Secrets User'
@@ -264,7 +278,7 @@ var secretsUserAssignments = [
   }
 ]
 
-var cryptoUserAssignments = usesKeyVaultKey ? [
+var cryptoUserAssignments = needsVaultKeys ? [
   {
     roleDefinitionIdOrName: 'Key Vault Crypto User'
     principalId: identity.outputs.principalId
@@ -373,7 +387,7 @@ module connectionSettings 'modules/connection-settings.bicep' = {
   }
 }
 
-var appSettings = union({
+var appSettings = union(checkedExtraSettings, {
   // Host storage through the user-assigned identity: no connection string, no key.
   AzureWebJobsStorage__accountName: storage.outputs.name
   AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint

@@ -31,6 +31,10 @@ param connections = json(readEnvironmentVariable('DEPLOY_CONNECTIONS', '[]'))
 // JSON object of networkingType (types.bicep), or empty for no virtual network integration.
 param networking = empty(readEnvironmentVariable('DEPLOY_NETWORKING', '')) ? null : json(readEnvironmentVariable('DEPLOY_NETWORKING', '{}'))
 
+// JSON object of more app settings (feature settings), for example
+// {"WEBHOOKS_GRAPH_NOTIFICATION_URL": "https://<app host>/api/webhooks/graph", "JOB_STALE_GUESTS_SCHEDULE": "0 0 3 * * *"}.
+param extraAppSettings = json(readEnvironmentVariable('DEPLOY_APP_SETTINGS', '{}'))
+
 param deployGraphApp = bool(readEnvironmentVariable('DEPLOY_GRAPH_APP', 'false'))
 
 // JSON array, for example [{"principal": "managedIdentity", "appRole": "User.Read.All"}].

@@ -197,20 +197,23 @@ def body_length(head: Head, limits: Limits) -> int | None:
     """The Content-Length to read, None for chunked; Rejected for what a server must refuse."""
     if head.version == "HTTP/1.1" and len(head.values("Host")) != 1:
         raise Rejected(400, "An HTTP/1.1 request needs exactly one Host header.")
-    encodings = [c.strip().lower() for v in head.values("Transfer-Encoding") for c in v.split(",")]
-    lengths = {v.strip() for value in head.values("Content-Length") for v in value.split(",")}
-    if encodings:
-        if lengths:
+    # RFC 9110 section 5.6.1: empty list elements are ignored.
+    encodings = [
+        c.strip().lower() for v in head.values("Transfer-Encoding") for c in v.split(",") if c.strip()
+    ]
+    lengths = {v.strip() for value in head.values("Content-Length") for v in value.split(",") if v.strip()}
+    if head.values("Transfer-Encoding"):
+        if lengths or head.values("Content-Length"):
             raise Rejected(400, "A request may not carry both Content-Length and Transfer-Encoding.")
-        if encodings[-1] != "chunked":
+        if not encodings or encodings[-1] != "chunked":
             raise Rejected(400, "A request body's last transfer coding must be chunked.")
         if encodings != ["chunked"]:
             raise Rejected(501, "Only the chunked transfer coding is supported.")
         return None
-    if not lengths:
+    if not head.values("Content-Length"):
         return 0
-    value = lengths.pop()
-    if lengths or not _DIGITS.fullmatch(value):
+    value = lengths.pop() if len(lengths) == 1 else ""
+    if not _DIGITS.fullmatch(value):
         raise Rejected(400, "Content-Length must be one non-negative integer.")
     length = int(value)
     if length > limits.body_bytes:

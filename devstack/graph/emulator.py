@@ -194,8 +194,8 @@ class GraphEmulator(Emulator):
                     resource_id=spec.string("resourceId", max_length=256),
                     lifecycle_event=spec.string("lifecycleEvent", max_length=64),
                 )
-            except GraphError as exc:
-                return exc.to_response(request)
+            except GraphError as exc:  # e.g. no such subscription: the control endpoint's own problem
+                raise ControlError(exc.message, exc.status) from None
             return json_response(report.to_json())
         return super().control(request)
 

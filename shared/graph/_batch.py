@@ -87,7 +87,7 @@ def run(
     client: GraphClient, requests: list[BatchRequest], deadline: Deadline | float | None
 ) -> list[BatchResponse]:
     """Send every request, retry throttled items, and answer one BatchResponse per request in order."""
-    from shared.graph._client import MIN_ATTEMPT_S, _deadline, resource_units
+    from shared.graph._client import MIN_ATTEMPT_S, _deadline, _json, resource_units
 
     items = _items(client, requests)
     results: list[BatchResponse | None] = [None] * len(items)
@@ -132,7 +132,9 @@ def run(
                 retry_on=_WRITE_RETRY if writes else _READ_RETRY,
                 count_units=False,  # counted per item below: throttled items cost nothing
             )
-            answers = {str(a.get("id")): a for a in (resp.json().get("responses") or [])}
+            answer_body = _json(resp, "POST", "/" + client.version + "/$batch")
+            listed = answer_body.get("responses") if isinstance(answer_body, dict) else None
+            answers = {str(a.get("id")): a for a in (listed or []) if isinstance(a, dict)}
             throttled = 0
             units = 0.0
             itemized = False

@@ -23,6 +23,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import clock
@@ -83,15 +84,19 @@ class Engine:
 
     # -- triggers ------------------------------------------------------------------------------
 
-    def on_timer(self, name: str, *, past_due: bool = False) -> Run | None:
-        """A timer fired for job `name`; the run (or skipped/duplicate record) it produced."""
+    def on_timer(self, name: str, *, past_due: bool = False, next_due: datetime | None = None) -> Run | None:
+        """A timer fired for job `name`; the run (or skipped/duplicate record) it produced.
+
+        `next_due` is the host's ScheduleStatus.Next (the occurrence after this firing): the slot is
+        the one before it, however late the firing came. Without it, the slot nearest to now.
+        """
         job = get_job(name)
         if not job.enabled():
             logger.info("job %s is disabled (JOB_*_ENABLED); timer ignored", name)
             return None
         now = clock.now()
         schedule = job.schedule()
-        slot = schedule.slot_for(now)
+        slot = schedule.slot_for(now, next_due=next_due)
         key = slot_key(slot)
         last = next(
             (

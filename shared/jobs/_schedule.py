@@ -83,8 +83,19 @@ class Schedule:
             out.append(moment)
         return out
 
-    def slot_for(self, fired: datetime) -> datetime:
-        """The occurrence a firing at `fired` is for: the nearest one within the skew, else the last one."""
+    def slot_for(self, fired: datetime, *, next_due: datetime | None = None) -> datetime:
+        """The occurrence a firing at `fired` is for.
+
+        With the host's ScheduleStatus.Next (`next_due`), the occurrence before it, however late
+        the firing came; unless the firing is so close to `next_due` (a host whose clock runs
+        early) that it is for `next_due` itself. Without it, the nearest occurrence within the
+        skew, else the last one.
+        """
+        if next_due is not None:
+            before = self.previous_at_or_before(next_due - timedelta(microseconds=1))
+            if timedelta(0) <= next_due - fired <= min(SKEW, (next_due - before) / 2):
+                return self.previous_at_or_before(next_due)
+            return before
         after = self.next_after(fired)
         before = self.previous_at_or_before(fired)
         # Early by less than the skew (and nearer to the next slot than to the last): the next slot.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.jobs._declare import Job
@@ -26,7 +27,7 @@ def add_timer(app: Any, job: Job) -> Any:
     def handler(timer: func.TimerRequest) -> None:
         from shared.jobs._engine import engine
 
-        engine().on_timer(name, past_due=bool(timer.past_due))
+        engine().on_timer(name, past_due=bool(timer.past_due), next_due=_next_due(timer))
 
     handler.__name__ = job.function_name
     handler.__qualname__ = job.function_name
@@ -37,3 +38,16 @@ def add_timer(app: Any, job: Job) -> Any:
         )
     )
     return handler
+
+
+def _next_due(timer: Any) -> datetime | None:
+    """ScheduleStatus.Next (ISO 8601) as an aware datetime, when the host sent one."""
+    status = getattr(timer, "schedule_status", None) or {}
+    value = status.get("Next") if isinstance(status, dict) else None
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -52,6 +52,7 @@ MAX_LIFETIME_MIN: dict[str, int] = {
     "security/alerts": 43200,
     "communications/presences": 60,
 }
+OUTLOOK_ITEMS = frozenset({"messages", "events", "contacts", "mailfolders"})
 DEFAULT_LIFETIME_MIN = 4230  # the shortest of the common resources when a resource is not listed
 MARGIN = timedelta(minutes=5)
 
@@ -110,16 +111,16 @@ def declarations() -> list[Declaration]:
 
 
 def max_lifetime(resource: str) -> timedelta:
-    """Graph's maximum lifetime for a resource (the longest matching prefix of the table)."""
-    path = resource.strip("/").lower()
+    """Graph's maximum lifetime for a resource: Outlook items anywhere in the path (a user's
+    messages, events, contacts), else the longest matching prefix of the table."""
+    segments = resource.strip("/").split("?")[0].lower().split("/")
+    if any(s in OUTLOOK_ITEMS for s in segments):
+        return timedelta(minutes=4230)
     best, minutes = -1, DEFAULT_LIFETIME_MIN
     for prefix, value in MAX_LIFETIME_MIN.items():
-        segments = path.split("/")
         pref = prefix.split("/")
         if segments[: len(pref)] == pref and len(pref) > best:
             best, minutes = len(pref), value
-    if best < 0 and path.startswith("users/") and path.endswith(("messages", "events", "contacts")):
-        minutes = 4230
     return timedelta(minutes=minutes)
 
 

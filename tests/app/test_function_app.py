@@ -5,16 +5,13 @@ from __future__ import annotations
 import azure.functions as func
 
 import function_app
-
-
-def _functions() -> dict[str, object]:
-    return {str(f.get_function_name()): f for f in function_app.app.get_functions()}
+from tests.indexed import app_functions
 
 
 def test_function_app_indexes_health() -> None:
     """The health route is indexed, anonymous and GET only."""
-    health = _functions()["health"]
-    trigger = health.get_trigger()  # type: ignore[attr-defined]
+    health = app_functions()["health"]
+    trigger = health.get_trigger()
     assert trigger.route == "health"
     assert [str(m) for m in trigger.methods] in (["GET"], ["HttpMethod.GET"])
     assert str(trigger.auth_level).endswith("ANONYMOUS")

@@ -29,8 +29,8 @@ from tests.e2e.helpers import StackProcess, start_stack
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLES_PER_OPERATION = 40
-BUDGET_S = 75.0
+EXAMPLES_PER_OPERATION = 30
+BUDGET_S = 60.0
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 

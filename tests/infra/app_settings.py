@@ -5,9 +5,10 @@ The settings tests compare what function_app.py and shared/ read with what the B
 either set by the Bicep (add it to main.bicep's `var appSettings`, and to CONTRACT_SETTINGS if the
 config module does not exist yet) or read with a default the code owns: then list it in
 NOT_SET_BY_BICEP (a name) or NOT_SET_BY_BICEP_PATTERNS (a family such as JOB_<NAME>_SCHEDULE),
-with the reason (a connection field: CONNECTION_FIELDS_NOT_SET_BY_BICEP). A literal in the code counts as a setting name when SETTING_NAME matches it
-(extend SETTING_PREFIXES for a new family) or when it is a value of the config module's
-`EnvironmentVariables` / `ConnectionFields` classes.
+with the reason (a connection field: CONNECTION_FIELDS_NOT_SET_BY_BICEP). A literal in the code
+counts as a setting name when SETTING_NAME matches it (extend SETTING_PREFIXES for a new family)
+or when it is a value of the config module's `EnvironmentVariables` / `ConnectionFields` classes.
+Deployers pass feature settings with DEPLOY_APP_SETTINGS (main.bicep `extraAppSettings`).
 """
 
 from __future__ import annotations
@@ -52,9 +53,21 @@ NOT_SET_BY_BICEP = {
 }
 
 # Families of optional settings, by pattern, with the reason.
+FEATURE = (
+    "a feature setting with a default of its own: DEPLOY_APP_SETTINGS (extraAppSettings) or app settings"
+)
 NOT_SET_BY_BICEP_PATTERNS = {
     r"JOB_[A-Z0-9_]+_SCHEDULE": "optional per-job schedule override; the job's declared schedule applies",
+    # The webhooks' and automations' settings, by name: a new one is asked for here.
+    r"WEBHOOKS_(MAX_BODY_BYTES|RETENTION_DAYS|SIGNED_SOURCES|HANDLER_MODULES)": FEATURE,
+    r"WEBHOOKS_GRAPH_(CLIENT_STATE_SECRET|CONNECTION|APP_ID|TENANT_ID|ENCRYPTION_CERTIFICATE)": FEATURE,
+    r"WEBHOOKS_GRAPH_(NOTIFICATION_URL|SUBSCRIPTIONS)": FEATURE,
+    r"AUTOMATIONS__(CONNECTION|AUDIENCES|ALLOWED_TENANTS|TOKEN_VERSIONS)": FEATURE,
     r"JOB_[A-Z0-9_]+_ENABLED": "optional per-job switch; jobs are enabled by default",
+    r"JOB_[A-Z0-9_]+_(CONNECTIONS?|DAYS|SERVICE_PRINCIPALS|KEY_VAULT|NOTIFY_SECRET)": (
+        "optional per-job settings with defaults in the job's module (docs/contract.md, Jobs)"
+    ),
+    r"RUNS_(RETENTION_DAYS|OUTPUT_MAX_BYTES)": "optional ledger tuning; defaults in shared/runs",
 }
 
 # Provided by the platform, whatever their name.
@@ -65,7 +78,16 @@ HOST_SETTINGS = re.compile(r"^(AzureWebJobsStorage__\w+|APPLICATIONINSIGHTS_[A-Z
 
 # String literals in the code that name a setting: these names, and these prefixes.
 SETTING_NAMES = ("KEY_VAULT_URL", "GRAPH_URL", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "REQUESTS_CA_BUNDLE")
-SETTING_PREFIXES = ("AZURE_", "APPLICATIONINSIGHTS_", "WEBSITE_", "FUNCTIONS_", "JOB_")
+SETTING_PREFIXES = (
+    "AZURE_",
+    "APPLICATIONINSIGHTS_",
+    "WEBSITE_",
+    "FUNCTIONS_",
+    "JOB_",
+    "WEBHOOKS_",
+    "AUTOMATIONS__",
+    "RUNS_",
+)
 SETTING_NAME = re.compile(
     "^(?:"
     + "|".join(

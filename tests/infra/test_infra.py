@@ -339,12 +339,14 @@ def test_main_grants_only_the_roles_the_code_needs() -> None:
     granted = set(re.findall(r"roleDefinitionIdOrName: '([^']+)'", source))
     assert granted == GRANTED_ROLES
     assert re.search(
-        r"usesKeyVaultKey\s*\?\s*\[\s*\{\s*roleDefinitionIdOrName: 'Key Vault Crypto User'"
+        r"needsVaultKeys\s*\?\s*\[\s*\{\s*roleDefinitionIdOrName: 'Key Vault Crypto User'"
         r".*?roleDefinitionIdOrName: 'Key Vault Certificate User'",
         source,
         re.DOTALL,
     )
     assert "c.credential == 'keyvault-key' && c.?keyVaultResourceId == null" in source
+    assert "var needsVaultKeys = usesKeyVaultKey || decryptsNotifications" in source
+    assert "contains(extraSettings, 'WEBHOOKS_GRAPH_ENCRYPTION_CERTIFICATE')" in source
     assert re.search(
         r"deployerPrincipalId != null\s*\?\s*\[\s*\{\s*"
         r"roleDefinitionIdOrName: 'Key Vault Certificates Officer'",
@@ -506,7 +508,15 @@ def test_resources_are_secure_by_construction() -> None:
             "WEBSITE_RUN_FROM_PACKAGE",
             "WEBSITE_CONTENT",
         ):
-            assert forbidden not in source, (rel(path), forbidden)
+            # Never set: neither as a key of a settings object nor as a name: in a settings list.
+            assert not re.search(rf"(?m)^\s*'?{forbidden}\w*'?:|name: '{forbidden}", source), (
+                rel(path),
+                forbidden,
+            )
+    # Nor let through from extraAppSettings.
+    assert "fail('extraAppSettings: Flex Consumption does not accept" in (INFRA / "main.bicep").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_graph_module_trusts_the_user_assigned_identity() -> None:
@@ -583,9 +593,14 @@ def settings_set_by_bicep() -> tuple[set[str], set[str]]:
     """(plain setting names, connection fields) the Bicep gives the Function App."""
     main = (INFRA / "main.bicep").read_text(encoding="utf-8")
     block = re.search(
-        r"var appSettings = union\(\{\n(.*?)\n\}, connectionSettings\.outputs\.settings\)", main, re.DOTALL
+        r"var appSettings = union\(checkedExtraSettings, \{\n(.*?)\n\}, "
+        r"connectionSettings\.outputs\.settings\)",
+        main,
+        re.DOTALL,
     )
-    assert block, "main.bicep: var appSettings = union({ ... }, connectionSettings) not found"
+    assert block, (
+        "main.bicep: var appSettings = union(checkedExtraSettings, { ... }, connectionSettings) not found"
+    )
     names = set(re.findall(r"(?m)^  (\w+):", block.group(1)))
     app = (INFRA / "modules" / "function-app.bicep").read_text(encoding="utf-8")
     # The parameter's settings, plus those only the module can read (the connection string).
@@ -639,6 +654,18 @@ def test_every_setting_the_code_reads_is_set() -> None:
     assert read_fields - CONNECTION_FIELDS_NOT_SET_BY_BICEP.keys() <= fields
 
 
+def test_settings_the_host_resolves_are_set() -> None:
+    """A `%NAME%` in a trigger of function_app.py is set by the Bicep: the host fails to index without it."""
+    names, _ = settings_set_by_bicep()
+    source = (ROOT / "function_app.py").read_text(encoding="utf-8")
+    resolved = set(re.findall(r"[\"']%(\w+)%[\"']", source))
+    assert resolved - names == set(), "set these in main.bicep's var appSettings"
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    assert "param extraAppSettings object?" in main
+    params = (INFRA / "main.bicepparam").read_text(encoding="utf-8")
+    assert "param extraAppSettings = json(readEnvironmentVariable('DEPLOY_APP_SETTINGS', '{}'))" in params
+
+
 def test_no_orphan_setting() -> None:
     """Each setting the Bicep sets for the code is read by it (the contract's list until config.py lands)."""
     names, fields = settings_set_by_bicep()
@@ -659,6 +686,9 @@ def string_list_param(name: str) -> set[str]:
     return set(re.findall(r"'([^']+)'", block.group(1)))
 
 
+STORAGE_WORDS = {"queue", "table", "container", "blob", "timer", "http"}
+
+
 def storage_names_in_code() -> dict[str, set[str]]:
     """Queue, table and container names the code names in QUEUE / TABLE / CONTAINER constants."""
     found: dict[str, set[str]] = {"QUEUE": set(), "TABLE": set(), "CONTAINER": set()}
@@ -674,7 +704,10 @@ def storage_names_in_code() -> dict[str, set[str]]:
                 )
                 value = node.value.value
                 # Storage names only (3-63 lower-case letters, digits, hyphens), not setting names.
-                if kind and isinstance(value, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]{2,62}", value):
+                if not kind or not isinstance(value, str):
+                    continue
+                # "queue", "table" are kinds of trigger or service (TRIGGER_QUEUE = "queue"), not names.
+                if re.fullmatch(r"[a-z0-9][a-z0-9-]{2,62}", value) and value not in STORAGE_WORDS:
                     found[kind.group(1)].add(value)
     return found
 

@@ -12,7 +12,7 @@ import pytest
 
 from devstack.offline_tenant import OfflineTenant
 from shared import clock
-from shared.connections import reset_connections
+from shared.identity import reset_connections
 from shared.jobs import _connections
 from shared.jobs._engine import Engine
 from shared.jobs.builtin import _vault

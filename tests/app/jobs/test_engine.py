@@ -12,6 +12,7 @@ from shared import clock
 from shared.errors import AuthenticationFailedError, ConfigurationError, IdentityUnavailableError
 from shared.jobs import Job, JobContext, UnknownJob, registry
 from shared.jobs._engine import Engine, JobDisabled
+from shared.jobs.builtin import runs_retention
 from shared.permissions import registry as permissions
 from shared.runs import Kind, Ledger, Status
 from shared.storage import Account
@@ -216,3 +217,23 @@ def test_upcoming_slots_follow_the_schedule_setting() -> None:
         start = clock.now().replace(second=1, microsecond=0)
         upcoming = job.schedule().upcoming(start)
     assert [u - start for u in upcoming] == [timedelta(seconds=s) for s in (9, 19, 29)]
+
+
+def test_runs_retention_job_purges_old_runs(storage: Account, moving: clock.ManualClock) -> None:
+    """The built-in runs-retention job deletes runs older than RUNS_RETENTION_DAYS and keeps newer ones."""
+    from shared.jobs._engine import engine as process_engine
+
+    with declared("old-news", _report):
+        old = process_engine().run_now("old-news")
+        moving.advance(timedelta(days=10))
+        recent = process_engine().run_now("old-news")
+        moving.advance(timedelta(days=25))
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("RUNS_RETENTION_DAYS", "30")
+            cleanup = process_engine().run_now("runs-retention")
+        runs = process_engine().runs
+        assert runs.get(Kind.JOB, "old-news", old.id) is None
+        assert runs.get(Kind.JOB, "old-news", recent.id) is not None
+    assert cleanup.status is Status.SUCCEEDED
+    assert cleanup.counts["purged"] >= 1
+    assert runs_retention.JOB.name == "runs-retention"

@@ -207,3 +207,20 @@ def test_an_abandoned_retry_is_not_retried_again(
     assert first_retry.status is Status.ABANDONED
     assert first_retry.id not in retries
     assert max(r.attempt for r in every) == 2
+
+
+def test_a_late_firing_keeps_its_slot_when_the_host_says_which() -> None:
+    """With the host's ScheduleStatus.Next, a firing 1.2 s late is for its own slot, not the next."""
+    from datetime import UTC, datetime
+
+    from shared.jobs import Schedule
+
+    every_second = Schedule.parse("* * * * * *", setting="X")
+    t = datetime(2026, 12, 1, 6, 0, 0, tzinfo=UTC)
+    late = t + timedelta(seconds=1.2)
+    assert every_second.slot_for(late) == t + timedelta(seconds=1)  # by the clock alone
+    assert every_second.slot_for(late, next_due=t + timedelta(seconds=1)) == t
+    hourly = Schedule.parse("0 0 * * * *", setting="X")
+    early = t - timedelta(seconds=0.6)  # a host whose clock runs early computed Next = t
+    assert hourly.slot_for(early, next_due=t) == t
+    assert hourly.slot_for(t + timedelta(seconds=0.01), next_due=t + timedelta(hours=1)) == t

@@ -15,6 +15,7 @@ import function_app
 from shared.jobs import JobContext
 from shared.storage import Account
 from tests.app.jobs.support import Pump, declared
+from tests.indexed import app_functions
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -196,7 +197,7 @@ def test_disabled_job_is_409(echo: Any, monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_function_app_indexes_job_triggers() -> None:
     """The built-in job's timer, the routes and the three queue triggers are indexed."""
-    names = {str(f.get_function_name()) for f in function_app.app.get_functions()}
+    names = set(app_functions())
     assert {
         "job_credential_expiry",
         "jobs_list",

@@ -90,6 +90,10 @@ def test_notifications_are_accepted_once_stored_and_processed_once(
     assert all("clientState" not in json.dumps(e.raw) for e in received)
     dups = ledger().query(Kind.WEBHOOK, "graph", status=Status.DUPLICATE).runs
     assert len(dups) == 2
+    # Nothing stored holds the shared secret: every row of the ledger, read raw.
+    rows = webhook_env.query_all("runs", "PartitionKey ne ''")
+    assert rows
+    assert all(CLIENT_STATE not in json.dumps(r.entity, default=str) for r in rows)
 
 
 def test_wrong_client_state_is_401_and_nothing_stored(webhook_env: Any, received: list[WebhookEvent]) -> None:

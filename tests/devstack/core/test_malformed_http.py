@@ -34,6 +34,7 @@ CASES: list[tuple[str, bytes | None, int, bool]] = [
         400,
         False,
     ),
+    ("empty Content-Length", b"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: \r\n\r\n", 400, False),
     ("two Content-Lengths", b"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 2\r\n\r\nab", 400, False),
     (
         "huge Content-Length",

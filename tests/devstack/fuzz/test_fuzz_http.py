@@ -81,7 +81,10 @@ def test_fuzz_raw_http(fuzz_plain_urls: dict[str, str], data: st.DataObject) -> 
     assert not any(marker in text for marker in EXCEPTION_TEXT), text[:300]
     assert FUNCTION_KEY not in text
     assert MASTER_KEY not in text
-    designed = target == "identity" and response.status == 500 and "occured" in text
+    # By design: the identity endpoint's unknown-resource 500; 501 for a transfer coding not understood.
+    designed = response.status == 501 or (
+        target == "identity" and response.status == 500 and "occured" in text
+    )
     assert response.status < 500 or designed, text[:300]
     if response.status >= 400 and response.body:
         _shape(target, response.status, response.json())
