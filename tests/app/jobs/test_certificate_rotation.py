@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from devstack.offline_tenant import OfflineTenant
 from shared import clock
+from shared.graph import GraphError
 from shared.identity import connection, reset_connections
 from shared.jobs import _connections
 from shared.jobs._engine import Engine
@@ -174,3 +182,66 @@ def test_graph_5xx_on_add_key_leaves_the_old_key_and_the_next_run_finishes(
     assert done.status is Status.SUCCEEDED, done.error
     assert done.counts == {"registered": 1}
     assert {old, _output(runs, done)["thumbprint"]} <= _thumbprints()
+
+
+def _post_add_key(proof: str) -> GraphError:
+    """addKey of a fresh certificate with `proof`; the GraphError Graph answered."""
+    conn = connection("rot")
+    app = conn.graph.get(f"/applications(appId='{APP_ID}')", select=["id"])
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stranger")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    body = {
+        "keyCredential": {
+            "type": "AsymmetricX509Cert",
+            "usage": "Verify",
+            "key": base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode(),
+        },
+        "passwordCredential": None,
+        "proof": proof,
+    }
+    with pytest.raises(GraphError) as refused:
+        conn.graph.post(f"/applications/{app['id']}/addKey", json=body)
+    return refused.value
+
+
+def _signed(claims: dict[str, Any], key: Any, x5t: str | None = None) -> str:
+    return jwt.encode(claims, key, algorithm="RS256", headers={"x5t": x5t} if x5t else None)
+
+
+def test_refused_proofs(
+    devstack: OfflineTenant,
+    app_env: None,
+    http: requests.Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Proofs signed by a key not on the app, with a wrong aud or iss, or expired: Graph's 401 each time."""
+    _configure(devstack, http, monkeypatch, "certificate")
+    conn = connection("rot")
+    conn.token("graph")  # loads the registered version
+    _, material = conn._credential.material()  # type: ignore[attr-defined]
+    registered = serialization.load_pem_private_key(material.private_key_pem, None)
+    x5t = base64.urlsafe_b64encode(bytes.fromhex(material.thumbprint)).decode().rstrip("=")
+    object_id = conn.graph.get(f"/applications(appId='{APP_ID}')", select=["id"])["id"]
+    now = int(time.time())
+    good = {"aud": certificate_rotation.PROOF_AUDIENCE, "iss": object_id, "nbf": now, "exp": now + 600}
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    proofs = {
+        "key not on the app": _signed(good, stranger),
+        "wrong aud": _signed({**good, "aud": "https://graph.microsoft.com"}, registered, x5t),
+        "wrong iss": _signed({**good, "iss": APP_ID}, registered, x5t),
+        "expired": _signed({**good, "nbf": now - 1200, "exp": now - 600}, registered, x5t),
+    }
+    for why, proof in proofs.items():
+        error = _post_add_key(proof)
+        assert (error.status, error.code) == (401, "Authentication_MissingOrMalformed"), why
