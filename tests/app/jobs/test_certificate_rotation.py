@@ -7,6 +7,7 @@ import json
 import secrets
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -245,3 +246,39 @@ def test_refused_proofs(
     for why, proof in proofs.items():
         error = _post_add_key(proof)
         assert (error.status, error.code) == (401, "Authentication_MissingOrMalformed"), why
+
+
+def test_two_instances_firing_for_one_slot_rotate_once(
+    devstack: OfflineTenant,
+    app_env: None,
+    storage: Account,
+    http: requests.Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two instances' timers for the same slot, at once: one run, one new Key Vault version, one addKey."""
+    old = _configure(devstack, http, monkeypatch, "certificate")
+    # The next 03:30 slot (after the certificate's start, which is now).
+    slot_time = (datetime.now(UTC) + timedelta(days=1)).replace(hour=3, minute=30, second=1, microsecond=0)
+    if slot_time - datetime.now(UTC) > timedelta(days=1):
+        slot_time -= timedelta(days=1)
+    with clock.use(clock.ManualClock(slot_time)), ThreadPoolExecutor(2) as pool:
+        fired = list(pool.map(lambda _: Engine(Ledger(storage)).on_timer(JOB), range(2)))
+    statuses = sorted(str(r.status.value) for r in fired if r is not None)
+    assert statuses.count(Status.SUCCEEDED.value) == 1, statuses
+    credential = connection("rot")._credential
+    versions = credential._vault.certificate_versions(credential.object_name)  # type: ignore[attr-defined]
+    assert len(versions) == 2
+    assert (
+        len(
+            _thumbprints()
+            & (
+                {old}
+                | {
+                    _output(Ledger(storage), r)["thumbprint"]
+                    for r in fired
+                    if r and r.status is Status.SUCCEEDED
+                }
+            )
+        )
+        == 2
+    )
