@@ -282,3 +282,28 @@ def test_two_instances_firing_for_one_slot_rotate_once(
         )
         == 2
     )
+
+
+def test_key_vault_throttled_on_create_is_waited_out_and_rotates_once(
+    devstack: OfflineTenant,
+    app_env: None,
+    storage: Account,
+    http: requests.Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Key Vault answering 429 to create three times: the run waits as told and rotates once."""
+    old = _configure(devstack, http, monkeypatch, "keyvault-key")
+    vault = devstack.servers["keyvault"].url
+    fault = {"match": "/create", "status": 429, "times": 3, "retryAfter": 0}
+    assert http.post(f"{vault}/_devstack/faults", json=fault, timeout=10).status_code == 201
+    runs = Ledger(storage)
+    try:
+        done = Engine(runs).run_now(JOB)
+    finally:
+        http.delete(f"{vault}/_devstack/faults", timeout=10)
+    assert done.status is Status.SUCCEEDED, done.error
+    assert done.counts == {"created": 1, "registered": 1}
+    credential = connection("rot")._credential
+    versions = credential._vault.certificate_versions(credential.object_name)  # type: ignore[attr-defined]
+    assert len(versions) == 2
+    assert old in _thumbprints()
