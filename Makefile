@@ -8,7 +8,7 @@ AZURITE := node_modules/.bin/azurite
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: run test install lint infra-check clean
+.PHONY: run test install lint infra-check clean mutation
 
 install: $(STAMP) $(AZURITE)
 
@@ -38,8 +38,14 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
+# Random order (pytest-randomly): the run prints "Using --randomly-seed=N"; replay a failure with
+# `$(PY) -m pytest -m "not infra" -p randomly --randomly-seed=N`.
 test: install lint infra-check
-	$(PY) -m pytest -m "not infra"
+	$(PY) -m pytest -m "not infra" -p randomly
+
+# Mutation testing by hand (not in CI): one mutation at a time against the tests that cover the module.
+mutation: $(STAMP)
+	$(PY) benchmarks/mutation.py devstack/entra/assertions.py tests/devstack/entra/test_assertion_refusals.py tests/devstack/test_entra.py
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .devstack .pytest_cache .mypy_cache .ruff_cache
