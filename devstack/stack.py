@@ -130,7 +130,7 @@ def run(options: StackOptions, *, on_ready: Callable[[dict[str, Any]], None] | N
             }
             cleanup.callback(state_path.unlink, missing_ok=True)
             write_state(state_path, state)
-            _banner(host, state_path)
+            _banner(host, state_path, keys.function_key)
             if on_ready is not None:
                 on_ready(state)
             stop.event.wait()
@@ -147,12 +147,16 @@ def run(options: StackOptions, *, on_ready: Callable[[dict[str, Any]], None] | N
             signal.signal(sig, handler)
 
 
-def _banner(host: FunctionsHost, state_path: Path) -> None:
+def _banner(host: FunctionsHost, state_path: Path, function_key: str) -> None:
     lines = ["", "Functions:"]
-    for row in host.describe():
+    rows = host.describe()
+    for row in rows:
         if row["trigger"] == "httpTrigger":
             lines.append(f"  {row['name']}: {host.base_url}/{row['route']}")
         else:
             lines.append(f"  {row['name']}: {row['trigger']}")
+    if any(r["trigger"] == "httpTrigger" and r["route"] == "status" for r in rows):
+        # The one URL a newcomer opens: the local key is a throwaway of this state dir.
+        lines += ["", f"Status page: {host.base_url}/status?code={function_key}"]
     lines += ["", f"Keys and endpoints: {state_path}", "Ctrl-C stops everything.", ""]
     print("\n".join(lines), flush=True)  # the developer's terminal is the audience

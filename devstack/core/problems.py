@@ -62,13 +62,23 @@ def depth(value: Any) -> int:
     return deepest
 
 
-def _encodable(text: str) -> bool:
+def encodable(text: str) -> bool:
     """JSON may carry lone surrogates that no UTF-8 text (or HTTP header) can hold."""
     try:
         text.encode()
     except UnicodeEncodeError:
         return False
     return True
+
+
+def finite_number(value: object, low: float, high: float) -> bool:
+    """A JSON number (not a bool, not NaN or infinite) from `low` to `high`."""
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and low <= value <= high
+    )
 
 
 class ControlBody:
@@ -97,7 +107,7 @@ class ControlBody:
         value = self.fields.get(name)
         if value is None:
             return default
-        if not isinstance(value, str) or len(value) > max_length or not _encodable(value):
+        if not isinstance(value, str) or len(value) > max_length or not encodable(value):
             raise ControlError(f"'{name}' must be a string of at most {max_length} characters.")
         return value
 
@@ -113,12 +123,7 @@ class ControlBody:
         value = self.fields.get(name)
         if value is None:
             return None
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or not low <= value <= high
-        ):
+        if not finite_number(value, low, high):
             raise ControlError(f"'{name}' must be a number from {low:g} to {high:g}.")
         return float(value)
 
@@ -135,7 +140,7 @@ class ControlBody:
         if value is None:
             return None
         if not isinstance(value, dict) or not all(
-            isinstance(v, str) and _encodable(v) and _encodable(k) for k, v in value.items()
+            isinstance(v, str) and encodable(v) and encodable(k) for k, v in value.items()
         ):
             raise ControlError(f"'{name}' must be an object of strings.")
         return dict(value)
@@ -144,6 +149,6 @@ class ControlBody:
         value = self.fields.get(name)
         if value is None:
             return []
-        if not isinstance(value, list) or not all(isinstance(v, str) and _encodable(v) for v in value):
+        if not isinstance(value, list) or not all(isinstance(v, str) and encodable(v) for v in value):
             raise ControlError(f"'{name}' must be a list of strings.")
         return list(value)

@@ -10,7 +10,6 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import math
 import time
 from typing import Any
 
@@ -19,6 +18,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 
+from devstack.core.problems import finite_number
 from devstack.entra import exceptions as e
 from devstack.tenant.models import AppRegistration, Tenant
 from devstack.tenant.pki import utcnow
@@ -97,12 +97,7 @@ def numeric_date(claims: dict[str, Any], name: str) -> float | None:
     value = claims.get(name)
     if value is None:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or not 0 <= value <= MAX_NUMERIC_DATE
-    ):
+    if not finite_number(value, 0, MAX_NUMERIC_DATE):
         raise e.MalformedJwt()
     return float(value)
 

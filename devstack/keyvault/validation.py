@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devstack.core.problems import loads
+from devstack.core.problems import encodable, loads
 from devstack.keyvault.exceptions import BadParameter
 
 MAX_SECRET_BYTES = 25 * 1024
@@ -46,20 +46,11 @@ def string(body: dict[str, Any], name: str, *, required: bool = False, max_lengt
         if required:
             raise BadParameter(f"Property '{name}' is required and must be a string.")
         return None
-    if not isinstance(value, str) or not _encodable(value):
+    if not isinstance(value, str) or not encodable(value):
         raise BadParameter(f"Property '{name}' must be a string.")
     if len(value) > max_length:
         raise BadParameter(f"Property '{name}' is longer than {max_length} characters.")
     return value
-
-
-def _encodable(text: str) -> bool:
-    """JSON may carry lone surrogates (\\ud800) that no UTF-8 text can hold."""
-    try:
-        text.encode()
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def boolean(body: dict[str, Any], name: str, default: bool) -> bool:
@@ -85,7 +76,7 @@ def tags(body: dict[str, Any]) -> dict[str, str] | None:
     if value is None:
         return None
     if not isinstance(value, dict) or not all(
-        isinstance(v, str) and _encodable(v) and _encodable(k) for k, v in value.items()
+        isinstance(v, str) and encodable(v) and encodable(k) for k, v in value.items()
     ):
         raise BadParameter("Property 'tags' must be an object of string values.")
     if len(value) > MAX_TAGS:

@@ -10,19 +10,24 @@ material is reloaded and, if the version changed, the token request is retried o
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 from typing import Any, Generic, TypeVar
 
 from shared.boundary import Context
 from shared.clouds import Cloud
 from shared.config import ConnectionSettings, CredentialKind, get_settings
-from shared.errors import AuthenticationFailedError, ConfigurationError
+from shared.errors import AuthenticationFailedError, CertificateError, ConfigurationError
 from shared.identity._msal import MsalApp, acquire, app_for, build_app, drop_apps
 from shared.identity._rotation import VersionedMaterial, is_stale_credential
 from shared.identity._token import Token
 from shared.identity._vault import vault_for
 
 log = logging.getLogger(__name__)
+
+# AADSTS700027: the certificate is not registered on the app. Right after a rotation created a
+# new Key Vault version and before addKey registered it, the previous version still works.
+NOT_REGISTERED = 700027
 
 R = TypeVar("R")
 M = TypeVar("M")
@@ -54,6 +59,10 @@ class AppCredential:
         """Look for a newer version now; True when one was found."""
         return False
 
+    def _fallback(self) -> bool:
+        """Use an older version Entra may still accept (the newest is not registered yet)."""
+        return False
+
     def _context(self) -> Context:
         return Context(
             connection=self.settings.name,
@@ -81,7 +90,7 @@ class AppCredential:
                 exc.code,
                 self.settings.name,
             )
-            if not self._reload():
+            if not self._reload() and not (exc.aadsts == NOT_REGISTERED and self._fallback()):
                 raise
             return self._acquire(scope)
 
@@ -132,6 +141,30 @@ class VaultCredential(AppCredential, Generic[R, M]):
 
     def _reload(self) -> bool:
         return self._material.reload()
+
+    def _read_version(self, version: str) -> R:
+        raise NotImplementedError
+
+    def _fallback(self) -> bool:
+        """Pin the newest other version that is valid now (certificate versions, by start date)."""
+        from shared.identity._certificate_material import load_public_certificate
+
+        current = self._material.peek()
+        now = dt.datetime.now(dt.UTC)
+        older = []
+        for info in self._vault.certificate_versions(self.object_name, setting=self.setting_name):
+            if current is not None and info.version == current.version:
+                continue
+            try:
+                cert = load_public_certificate(info.cer, now=now)  # raises unless valid now
+            except CertificateError:
+                continue
+            older.append((cert.not_before, info.version))
+        if not older:
+            return False
+        version = max(older)[1]
+        self._material.pin(version, self._read_version(version))
+        return True
 
     def _context(self) -> Context:
         current = self._material.peek()

@@ -89,6 +89,13 @@ class VersionedMaterial(Generic[R, M]):
             before = self._current.version if self._current else None
             return self._load().version != before
 
+    def pin(self, version: str, raw: R) -> None:
+        """Use `version` (an older one Entra still accepts) until the next periodic check."""
+        with self._lock:
+            self._current = Versioned(version=version, material=self._parse(raw))
+            self._checked_at = self._clock()
+        log.warning("Falling back to Key Vault version %s until the next check", version)
+
     def _load(self) -> Versioned[M]:
         version, raw = self._read()
         self._checked_at = self._clock()

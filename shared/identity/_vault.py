@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
-from azure.keyvault.certificates import CertificateClient
+from azure.keyvault.certificates import CertificateClient, KeyVaultCertificate
 from azure.keyvault.keys import KeyVaultKey
 from azure.keyvault.keys.crypto import CryptographyClient, EncryptionAlgorithm, SignatureAlgorithm
 from azure.keyvault.secrets import SecretClient
@@ -143,6 +143,42 @@ class Vault:
             )
 
         return self._call(read, name, setting)
+
+    def certificate_versions(self, name: str, *, setting: str | None = None) -> list[CertificateInfo]:
+        """Every version of certificate `name` with its public certificate (rotation looks at all)."""
+
+        def read() -> list[CertificateInfo]:
+            versions = self._certificates.list_properties_of_certificate_versions(name)
+            found = []
+            for p in versions:
+                if not p.version or p.enabled is False:
+                    continue
+                cert = self._certificates.get_certificate_version(name, p.version)
+                found.append(
+                    CertificateInfo(
+                        name=name, version=p.version, cer=bytes(cert.cer or b""), key_id=cert.key_id or ""
+                    )
+                )
+            return found
+
+        return self._call(read, name, setting)
+
+    def renew_certificate(self, name: str, *, setting: str | None = None) -> CertificateInfo:
+        """A new version of certificate `name` with its current policy (waits for Key Vault to issue it)."""
+
+        def create() -> CertificateInfo:
+            policy = self._certificates.get_certificate_policy(name)
+            cert = self._certificates.begin_create_certificate(name, policy).result()
+            if not isinstance(cert, KeyVaultCertificate):  # the operation ended without a certificate
+                cert = self._certificates.get_certificate(name)
+            return CertificateInfo(
+                name=name,
+                version=(cert.properties.version if cert.properties else None) or "",
+                cer=bytes(cert.cer or b""),
+                key_id=cert.key_id or "",
+            )
+
+        return self._call(create, name, setting)
 
     def sign_rs256(
         self,

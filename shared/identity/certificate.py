@@ -32,6 +32,9 @@ class CertificateCredential(VaultCredential[SecretValue, CertificateMaterial]):
         secret = self._vault.get_secret(self.object_name, setting=self.setting_name)
         return secret.version, secret
 
+    def _read_version(self, version: str) -> SecretValue:
+        return self._vault.get_secret(self.object_name, setting=self.setting_name, version=version)
+
     def _parse(self, raw: SecretValue) -> CertificateMaterial:
         return load_certificate(raw.value, raw.content_type)
 

@@ -49,6 +49,15 @@ class KeyVaultKeyCredential(VaultCredential[CertificateInfo, SigningKey]):
         info = self._vault.get_certificate(self.object_name, setting=self.setting_name)
         return info.version, info
 
+    def _read_version(self, version: str) -> CertificateInfo:
+        return self._vault.get_certificate(self.object_name, setting=self.setting_name, version=version)
+
+    def _fallback(self) -> bool:
+        pinned = super()._fallback()
+        if pinned:
+            self._assertion = None  # signed by the newer key: sign again with the pinned one
+        return pinned
+
     def _parse(self, raw: CertificateInfo) -> SigningKey:
         return _signing_key(raw)
 

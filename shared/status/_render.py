@@ -14,7 +14,8 @@ _CSS = """
 *{box-sizing:border-box}body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#1b1b1b;background:#fff}
 header,main,footer{padding:0 1rem;max-width:72rem;margin:auto}h1{font-size:1.5rem}h2{font-size:1.25rem;
 margin-top:2rem;border-bottom:2px solid #444}.wrap{overflow-x:auto}table{border-collapse:collapse;
-width:100%}th,td{border:1px solid #767676;padding:.3rem .5rem;text-align:left;vertical-align:top}
+width:100%}th,td{border:1px solid #767676;padding:.3rem .5rem;text-align:left;vertical-align:top;
+min-width:7rem;overflow-wrap:anywhere}
 th{background:#eee}.ok{color:#0b5e1e}.degraded{color:#7a4a00}.error,.failed{color:#a4000f}
 .none{color:#555}.strip{display:flex;flex-wrap:wrap;gap:2px;list-style:none;margin:0;padding:0}
 .strip li{min-width:1.6rem;text-align:center;font-weight:bold;border:1px solid #333;border-radius:2px}
@@ -54,7 +55,9 @@ def _table(caption: str, heads: list[str], rows: list[list[str]]) -> str:
         f'<tr><th scope="row">{r[0]}</th>' + "".join(f"<td>{c}</td>" for c in r[1:]) + "</tr>" for r in rows
     )
     return (
-        f'<div class="wrap"><table><caption class="none">{_e(caption)}</caption>'
+        # A region that may scroll sideways at 360 px must be reachable by keyboard (WCAG 2.1.1).
+        f'<div class="wrap" tabindex="0" role="region" aria-label="{_e(caption)} table">'
+        f'<table><caption class="none">{_e(caption)}</caption>'
         f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
@@ -132,7 +135,7 @@ def _certificates(ctx: Any, now: datetime, rotation_days: int) -> str:
         return _none("not configured: no connection uses a certificate")
     threshold = now + timedelta(days=rotation_days)
     horizon_days = max(rotation_days * 2, *(((n - now).days + 10) for _, _, n in certs))
-    width, label_w, row_h = 600, 150, 28
+    width, label_w, row_h = 420, 120, 34
     scale = (width - label_w - 10) / horizon_days
 
     def x(moment: datetime) -> float:
@@ -152,11 +155,10 @@ def _certificates(ctx: Any, now: datetime, rotation_days: int) -> str:
         fill = "#a4000f" if soon else "#0b5e1e"
         pattern = ' stroke="#000" stroke-dasharray="4 2"' if soon else ""
         bars.append(
-            f'<text x="0" y="{y + 15}" font-size="13">{_e(name)}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{max(2.0, x(n) - label_w):.1f}" height="16" '
+            f'<text x="0" y="{y + 12}" font-size="13">{_e(name)}</text>'
+            f'<text x="0" y="{y + 26}" font-size="12">{"! " if soon else ""}{n:%Y-%m-%d}</text>'
+            f'<rect x="{label_w}" y="{y + 6}" width="{max(2.0, x(n) - label_w):.1f}" height="16" '
             f'fill="{fill}"{pattern}/>'
-            f'<text x="{min(x(n) + 4, width - 120):.1f}" y="{y + 15}" font-size="12">'
-            f"{'! ' if soon else ''}{n:%Y-%m-%d}</text>"
         )
     svg = (
         f'<svg role="img" aria-labelledby="cert-title cert-desc" viewBox="0 0 {width} {height}" '
