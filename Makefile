@@ -40,8 +40,10 @@ lint: $(STAMP)
 
 # Random order (pytest-randomly): the run prints "Using --randomly-seed=N"; replay a failure with
 # `$(PY) -m pytest -m "not infra" -p randomly --randomly-seed=N`.
+# PYTEST_ARGS: e.g. `make test PYTEST_ARGS=--randomly-seed=N` to replay one order (.ci/run does).
+PYTEST_ARGS ?=
 test: install lint infra-check
-	$(PY) -m pytest -m "not infra" -p randomly
+	$(PY) -m pytest -m "not infra" -p randomly $(PYTEST_ARGS)
 
 # Mutation testing by hand (not in CI): one mutation at a time against the tests that cover the module.
 mutation: $(STAMP)

@@ -39,7 +39,11 @@ def _http(ca: str) -> requests.Session:
 def user_token(
     authority_host: str, tenant_id: str, ca: str, upn: str, scope: str = API_SCOPE, *, fresh: bool = False
 ) -> str:
-    """A user's access token through msal's device code flow (cached per user and scope unless fresh)."""
+    """A user's access token through msal's device code flow (cached per user and scope unless fresh).
+
+    A fresh token is never cached: tests ask for one when they have changed the tenant (a v1 API,
+    say), and a later test asking for the usual token must not get theirs.
+    """
     key = ("user", authority_host, upn, scope)
     with _lock:
         if key in _cache and not fresh:
@@ -58,9 +62,11 @@ def user_token(
     signed_in.raise_for_status()
     result = app.acquire_token_by_device_flow(flow, exit_condition=lambda f: time.time() > f["expires_at"])
     assert "access_token" in result, result
-    with _lock:
-        _cache[key] = str(result["access_token"])
-    return _cache[key]
+    token = str(result["access_token"])
+    if not fresh:
+        with _lock:
+            _cache[key] = token
+    return token
 
 
 def app_token(authority_host: str, tenant_id: str, ca: str, client_id: str, secret: str) -> str:
