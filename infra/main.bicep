@@ -517,5 +517,11 @@ output userAssignedIdentityClientId string = identity.outputs.clientId
 @description('The object (principal) id of the user-assigned identity: grant it Microsoft Graph app roles when the Graph module is not used.')
 output userAssignedIdentityPrincipalId string = identity.outputs.principalId
 
+@description('What the certificate bootstrap (the azd postprovision hook, python -m shared.certificates bootstrap) reads on the deployer\'s machine: KEY_VAULT_URL, AZURE_CLOUD and the CONNECTIONS__<NAME>__* settings; ids and names of Key Vault objects only, never their values. azd keeps it as BOOTSTRAPSETTINGS.')
+output bootstrapSettings object = union({
+  KEY_VAULT_URL: keyVault.outputs.uri
+  AZURE_CLOUD: cloudName
+}, connectionSettings.outputs.settings)
+
 @description('The client id of the app registration of the Graph module, when deployGraphApp is true.')
 output graphApplicationClientId string? = graphAppRequested ? graphApp!.outputs.applicationClientId : null
