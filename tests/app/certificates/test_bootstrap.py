@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -247,3 +248,38 @@ def test_bad_policy_settings_are_refused_before_any_change(
     configure("weak", "certificate", app["appId"], key_size="2048", validity_months="0")
     with pytest.raises(ConfigurationError, match="CERTIFICATES__WEAK__VALIDITY_MONTHS must be 1 to 120"):
         bootstrap()
+
+
+def test_an_unknown_client_id_is_named_with_its_setting(
+    devstack: OfflineTenant, deployer: str, configure: Callable[..., str]
+) -> None:
+    """A client id with no app registration: the read step fails 404 naming CONNECTIONS__<NAME>__CLIENT_ID."""
+    configure("ghost", "certificate", str(uuid.uuid4()))
+    with pytest.raises(BootstrapError) as caught:
+        bootstrap()
+    assert caught.value.step == "bootstrap:read"
+    assert caught.value.status == 404
+    assert caught.value.hint is not None
+    assert "CONNECTIONS__GHOST__CLIENT_ID" in caught.value.hint
+
+
+def test_an_expired_certificate_in_the_vault_is_not_registered(
+    devstack: OfflineTenant,
+    deployer: str,
+    configure: Callable[..., str],
+    http: requests.Session,
+) -> None:
+    """The vault holds only an expired version: nothing is registered, and the hint says to renew first."""
+    app = new_app(devstack)
+    name = configure("stale", "certificate", app["appId"])
+    made = http.post(
+        f"{devstack.servers['keyvault'].url}/_devstack/certificates/{name}",
+        json={"expired": True},
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+    with pytest.raises(BootstrapError, match="expired on") as caught:
+        bootstrap()
+    assert caught.value.hint is not None
+    assert "certificate-rotation" in caught.value.hint
+    assert app_keys(devstack, http, app["appId"]) == {}
