@@ -29,6 +29,7 @@ GRAPH_DELIVERY = {
     "retryMaxS": 3600.0,
     "retryForS": 14400.0,
     "duplicates": 0,
+    "tamper": None,
 }
 
 
