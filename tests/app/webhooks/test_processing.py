@@ -104,7 +104,7 @@ def test_binary_mode_cloudevents_are_stored_deduped_and_processed(webhook_env: A
             body=body,
         )
         response: func.HttpResponse = function_app.webhooks_eventgrid(req)
-        return response.status_code
+        return int(response.status_code)
 
     assert send("application/json", b'{"k": 2}', ident) == 200
     assert send("application/json", b'{"k": 2}', ident) == 200  # delivered again
