@@ -112,6 +112,7 @@ REQUIRED: Mapping[str, Permission] = {
     "GroupsDelta": _GROUPS,
     "AddGroupMember": _GROUP_MEMBERS_WRITE,
     "RemoveGroupMember": _GROUP_MEMBERS_WRITE,
+    "CreateApplication": _APPLICATIONS_WRITE,
     "UpdateApplication": _APPLICATIONS_WRITE,
     "AddPassword": _APPLICATIONS_WRITE,
     "RemovePassword": _APPLICATIONS_WRITE,

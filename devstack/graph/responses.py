@@ -294,6 +294,11 @@ class GraphResponses:
         return ok(body)
 
     # -- application credentials ---------------------------------------------
+    def create_application(self, call: Call) -> Response:
+        app = self.credentials.create_application(call.json_body(), call.claims)
+        item = rep.application(self.tenant, app, include_key=False)
+        return ok({"@odata.context": call.context("applications/$entity"), **item}, 201)
+
     def update_application(self, call: Call, object_id: str) -> Response:
         self.credentials.update(object_id, call.json_body(), call.claims)
         return Response(status=204)

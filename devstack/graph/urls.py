@@ -9,6 +9,7 @@ from __future__ import annotations
 URLS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("/organization", "GetOrganization", "get_organization", ("GET",)),
     ("/applications", "ListApplications", "list_applications", ("GET",)),
+    ("/applications", "CreateApplication", "create_application", ("POST",)),
     (
         "/applications(appId='<app_id>')",
         "GetApplicationByAppId",
