@@ -256,11 +256,36 @@ def _connections(ctx: JobContext) -> list[str]:
     return [n for n, c in sorted(settings.connections.items()) if c.credential.value in ROTATING_KINDS]
 
 
+def rotate_each(
+    ctx: JobContext, names: list[str], rotate_one: Callable[[JobContext, str], dict[str, Any]]
+) -> dict[str, Any]:
+    """Rotate every connection (one failing does not stop the others); per-connection outcomes go
+    to the run's detail (`rotation`, read by /api/context); the first failure fails the run."""
+    results: list[dict[str, Any]] = []
+    outcomes: dict[str, dict[str, Any]] = {}
+    failures: list[AutomationError] = []
+    for name in names:
+        try:
+            done = rotate_one(ctx, name)
+        except AutomationError as exc:
+            failures.append(exc)
+            outcomes[name.lower()] = {"status": "failed", "step": exc.step, "code": exc.code}
+            continue
+        results.append(done)
+        outcomes[name.lower()] = {
+            "status": "succeeded",
+            "steps": [s["step"] for s in done["steps"] if "waiting" not in s],
+        }
+    ctx.note("rotation", outcomes)
+    if failures:
+        raise failures[0]
+    return {"connections": results}
+
+
 @job(NAME, schedule="0 30 3 * * *", roles={"Application.Read.All"}, timeout=timedelta(minutes=10))
 def certificate_rotation(ctx: JobContext) -> dict[str, Any]:
     """Renew, register, switch and retire the certificates of certificate and keyvault-key connections."""
-    results = [rotate(ctx, name) for name in _connections(ctx)]
-    return {"connections": results}
+    return rotate_each(ctx, _connections(ctx), rotate)
 
 
 JOB = certificate_rotation
