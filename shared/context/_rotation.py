@@ -34,6 +34,7 @@ _IGNORED = ("skipped", "duplicate")  # records of runs that did not rotate anyth
 _JOBS: dict[CredentialKind, tuple[str, str]] = {
     CredentialKind.CERTIFICATE: ("certificate-rotation", "shared.jobs.builtin.certificate_rotation"),
     CredentialKind.KEYVAULT_KEY: ("certificate-rotation", "shared.jobs.builtin.certificate_rotation"),
+    CredentialKind.CLIENT_SECRET: ("secret-rotation", "shared.jobs.builtin.secret_rotation"),
 }
 
 
@@ -174,12 +175,13 @@ class RotationView:
                 if found.status == "succeeded":
                     success = found.time
                     break
-        due_from = cert.not_after if cert is not None else None
+        # A certificate's notAfter, or a rotated secret's end (tagged on its Key Vault version).
+        due_from = cert.not_after if cert is not None else facts.secret_expires
         return RotationFacts(
             job=job.name,
             enabled=_covers(job, facts.name),
             rotate_within_days=days,
-            days_left=(cert.not_after - now).days if cert is not None else None,
+            days_left=(due_from - now).days if due_from is not None else None,
             next_rotation=next_rotation(job, due_from, days, now) if due_from is not None else None,
             last_run=last,
             last_success=success,
@@ -218,12 +220,13 @@ def check(rotation: RotationFacts, warnings: list[str]) -> dict[str, object] | N
     if days is None:
         return None
     last = rotation.last_run
+    what = "secret" if rotation.job == "secret-rotation" else "certificate"
     if days <= DEGRADED_WITHIN_DAYS and not (last is not None and last.status == "succeeded"):
         if not rotation.enabled:
             why = f"the {rotation.job} job does not rotate this connection (disabled or not listed)"
             fix = (
                 f"Enable the {rotation.job} job for this connection (JOB_*_ENABLED, JOB_*_CONNECTIONS) "
-                "or renew the certificate in Key Vault now."
+                f"or renew the {what} now."
             )
         elif last is None:
             why = f"no {rotation.job} run is recorded"
@@ -236,7 +239,7 @@ def check(rotation: RotationFacts, warnings: list[str]) -> dict[str, object] | N
             fix = (
                 f"Fix the cause named in the run, then run the job again: POST /api/jobs/{rotation.job}/run."
             )
-        problem = f"The certificate expires in {days} day(s) and has not been rotated: {why}."
+        problem = f"The {what} expires in {days} day(s) and has not been rotated: {why}."
         return {
             "step": "rotation",
             "status": None,
@@ -248,9 +251,9 @@ def check(rotation: RotationFacts, warnings: list[str]) -> dict[str, object] | N
     if days < rotation.rotate_within_days:
         if last is not None and last.status == "succeeded":
             warnings.append(
-                f"certificate expires in {days} day(s); {rotation.job} run {last.id} succeeded: "
+                f"{what} expires in {days} day(s); {rotation.job} run {last.id} succeeded: "
                 "this instance picks up the new version on its next Key Vault check"
             )
         else:
-            warnings.append(f"certificate expires in {days} day(s); {rotation.job} renews it at its next run")
+            warnings.append(f"{what} expires in {days} day(s); {rotation.job} renews it at its next run")
     return None

@@ -98,15 +98,20 @@ def _version(info: Any) -> Version:
     )
 
 
+# Called with (step, connection) after each step that completed: a seam for observers. The
+# fault tests use it to ask for a token between steps and to kill the process after addKey.
+step_hooks: list[Callable[[str, str], None]] = []
+
+
 @contextmanager
-def _step(name: str, connection: str, ctx: JobContext) -> Iterator[None]:
+def step(name: str, connection: str, ctx: JobContext, *, what: str = "Certificate") -> Iterator[None]:
     """Log the step; an AutomationError inside becomes RotationStepFailed naming it."""
     ctx.log("%s: %s", connection, name)
     try:
         yield
     except AutomationError as exc:
         raise RotationStepFailed(
-            f"Certificate rotation of connection {connection}: step {name} failed: {exc.message}"
+            f"{what} rotation of connection {connection}: step {name} failed: {exc.message}"
             + (f" (Graph/Key Vault code {exc.code})" if exc.code else ""),
             step=f"rotation:{name}",
             status=exc.status,
@@ -114,6 +119,8 @@ def _step(name: str, connection: str, ctx: JobContext) -> Iterator[None]:
             hint=exc.hint,
             outage=exc.outage,
         ) from exc
+    for hook in list(step_hooks):
+        hook(name, connection)
 
 
 def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
@@ -136,7 +143,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
     now = ctx.now()
     done: dict[str, Any] = {"connection": name, "certificate": cert_name, "steps": []}
 
-    with _step("read", name, ctx):
+    with step("read", name, ctx):
         app = conn.graph.get(
             f"/applications(appId='{credential.client_id}')", select=["id", "keyCredentials"]
         )
@@ -181,7 +188,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
         return unsigned.decode("ascii") + "." + _b64url(signer(version)(unsigned))
 
     if newest.thumbprint in on_app and newest.not_after - now <= timedelta(days=days):
-        with _step("create", name, ctx):
+        with step("create", name, ctx):
             newest = _version(vault.renew_certificate(cert_name, setting=setting))
             versions.append(newest)
         done["steps"].append({"step": "create", "version": newest.version, "thumbprint": newest.thumbprint})
@@ -195,7 +202,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
                 step="rotation:addKey",
                 hint="Run `python -m shared.identity.bootstrap` with the deployer's rights.",
             )
-        with _step("addKey", name, ctx):
+        with step("addKey", name, ctx):
             body = {
                 "keyCredential": {
                     "type": "AsymmetricX509Cert",
@@ -212,7 +219,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
         )
         ctx.count("registered")
 
-    with _step("switch", name, ctx):
+    with step("switch", name, ctx):
         credential._reload()  # this instance uses the newest version from now on
         if credential._version() != newest.version:
             raise AutomationError(
@@ -236,7 +243,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
                 }
             )
             continue
-        with _step("removeKey", name, ctx):
+        with step("removeKey", name, ctx):
             conn.graph.post(
                 f"/applications/{app['id']}/removeKey", json={"keyId": key_id, "proof": proof(newest)}
             )

@@ -117,3 +117,66 @@ def next_slot_after(moment: datetime) -> datetime:
     """The certificate-rotation job's default slot (03:30:00 UTC) first after `moment`."""
     slot = moment.replace(hour=3, minute=30, second=0, microsecond=0)
     return slot if slot > moment else slot + timedelta(days=1)
+
+
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+OWNED_BY = "Application.ReadWrite.OwnedBy"
+
+
+@pytest.fixture
+def secret_env(devstack: OfflineTenant, rotation_env: None, http: requests.Session) -> Iterator[None]:
+    """rotation_env, plus what addPassword on itself needs: the sample app's service principal owns
+    its registration and holds Application.ReadWrite.OwnedBy; the identity may write secrets."""
+    app = sample_app(devstack)
+    oid = devstack.user_assigned().object_id
+    vault = devstack.servers["keyvault"].url
+    http.put(f"{vault}/_devstack/roles/{oid}/Key Vault Secrets Officer", timeout=10)
+    passwords = list(app.password_credentials)
+    had_role = OWNED_BY in devstack.tenant.roles_for(app.sp_object_id, GRAPH_APP_ID)
+    devstack.tenant.grant_roles(app.sp_object_id, GRAPH_APP_ID, {OWNED_BY})
+    app.owners.append(app.sp_object_id)
+    yield
+    app.password_credentials[:] = passwords  # the tests' passwords go; the seeded ones stay
+    app.owners.remove(app.sp_object_id)
+    if not had_role:
+        devstack.tenant.revoke_roles(app.sp_object_id, GRAPH_APP_ID, {OWNED_BY})
+
+
+def sample_app(devstack: OfflineTenant) -> Any:
+    """The sample app registration in the emulators' tenant model."""
+    return next(a for a in devstack.tenant.apps if a.app_id == APP_ID)
+
+
+def configure_secret(
+    devstack: OfflineTenant,
+    http: requests.Session,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    valid_days: int = 20,
+    tagged: bool = True,
+) -> str:
+    """A connection `srot`: a new password on the sample app (`valid_days` left), its value in a new
+    Key Vault secret (tagged with its keyId, or untagged as a person would store it); its keyId."""
+    name = "srot-" + secrets.token_hex(4)
+    cred = devstack.tenant.add_password_credential(sample_app(devstack), "by hand", days=valid_days)
+    body: dict[str, Any] = {"value": cred.secret}
+    if tagged:
+        body["tags"] = {"keyId": cred.key_id}
+    made = http.put(f"{devstack.servers['keyvault'].url}/_devstack/secrets/{name}", json=body, timeout=10)
+    assert made.status_code == 200, made.text
+    monkeypatch.setenv("CONNECTIONS__SROT__CREDENTIAL", "client-secret")
+    monkeypatch.setenv("CONNECTIONS__SROT__TENANT_ID", TENANT_ID)
+    monkeypatch.setenv("CONNECTIONS__SROT__CLIENT_ID", APP_ID)
+    monkeypatch.setenv("CONNECTIONS__SROT__SECRET", name)
+    monkeypatch.setenv("JOB_SECRET_ROTATION_CONNECTION", "srot")
+    return str(cred.key_id)
+
+
+def password_ids(devstack: OfflineTenant) -> set[str]:
+    """The keyIds of the sample app's passwords (the tenant model: what Graph and Entra see)."""
+    return {p.key_id for p in sample_app(devstack).password_credentials}
+
+
+def password_values(devstack: OfflineTenant) -> set[str]:
+    """Every secret value the sample app has (to look for them where they must never be)."""
+    return {p.secret for p in sample_app(devstack).password_credentials}
