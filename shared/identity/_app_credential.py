@@ -10,10 +10,10 @@ material is reloaded and, if the version changed, the token request is retried o
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 from typing import Any, Generic, TypeVar
 
+from shared import clock
 from shared.boundary import Context
 from shared.clouds import Cloud
 from shared.config import ConnectionSettings, CredentialKind, get_settings
@@ -159,7 +159,7 @@ class VaultCredential(AppCredential, Generic[R, M]):
         from shared.identity._certificate_material import load_public_certificate
 
         current = self._material.peek()
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         older = []
         for info in self._vault.certificate_versions(self.object_name, setting=self.setting_name):
             if current is not None and info.version == current.version:
