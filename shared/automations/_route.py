@@ -140,7 +140,8 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
             return
         span.set(http_status_code=status, run_status="succeeded" if ok else "failed")
         if not ok:
-            span.failed(None, code or str(status))
+            span.failed(None)
+            span.set(error_type=code or str(status))
         _audit.finish(
             run,
             ok=ok,
