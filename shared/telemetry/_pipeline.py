@@ -9,6 +9,7 @@ Entra through msal, the managed-identity endpoint) and azure-core's tracing (Key
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -110,6 +111,10 @@ def azure_monitor_options(
         "logger_name": SCOPE,
         "instrumentation_options": {name: {"enabled": False} for name in _UNUSED},
         "enable_live_metrics": False,
+        # The distro's default is a rate-limited sampler that adapts from zero: the first spans
+        # after a (lazy) configure would be dropped, i.e. the first run's trace. Keep every trace
+        # unless the operator chose a sampler (OTEL_TRACES_SAMPLER, docs/telemetry.md).
+        **({} if os.environ.get("OTEL_TRACES_SAMPLER") else {"sampling_ratio": 1.0}),
     }
 
 

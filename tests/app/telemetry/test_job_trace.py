@@ -106,3 +106,21 @@ def test_graph_requests_are_counted(
     before = metric_sum(captured.metrics, "graph.requests")
     _run(storage)
     assert metric_sum(captured.metrics, "graph.requests") - before == 1
+
+
+def test_throttled_answers_and_waits_are_counted(
+    devstack: OfflineTenant, app_env: None, storage: Account, captured: Captured
+) -> None:
+    """Two 429s with Retry-After 0.2 s: graph.throttled grows by 2, graph.throttled.wait by their waits."""
+    with tls_session(devstack.state()["caBundle"]) as http:
+        fault = {"match": "/users", "status": 429, "times": 2, "retryAfter": 0.2}
+        http.post(
+            f"{devstack.servers['graph'].url}/_devstack/faults", json=fault, timeout=10
+        ).raise_for_status()
+    throttled = metric_sum(captured.metrics, "graph.throttled")
+    waited = metric_sum(captured.metrics, "graph.throttled.wait")
+    requests = metric_sum(captured.metrics, "graph.requests")
+    _run(storage)
+    assert metric_sum(captured.metrics, "graph.throttled") - throttled == 2
+    assert metric_sum(captured.metrics, "graph.throttled.wait") - waited == pytest.approx(0.4)
+    assert metric_sum(captured.metrics, "graph.requests") - requests == 3
