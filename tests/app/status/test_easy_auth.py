@@ -1,4 +1,4 @@
-"""/api/status with App Service authentication: the principal replaces the key only when the platform says so."""
+"""/api/status with App Service authentication: the principal replaces the key only when the host says so."""
 
 from __future__ import annotations
 
