@@ -14,10 +14,12 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from contextlib import ExitStack
 from typing import Any
 
 import azure.functions as func
 
+from shared import telemetry
 from shared.auth import Caller, CallerKind, InvalidTokenError
 from shared.automations import _audit
 from shared.automations._declarations import Automation, RunAs, declared, find
@@ -177,6 +179,10 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
     def audit(status: int, ok: bool, reason: str | None = None, *, code: str | None = None) -> None:
         if run is None:  # no such automation: nothing ran, nothing to record
             return
+        span.set(http_status_code=status, run_status="succeeded" if ok else "failed")
+        if not ok:
+            span.failed(None)
+            span.set(error_type=code or str(status))
         _audit.finish(
             run,
             ok=ok,
@@ -190,6 +196,8 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
         )
 
     client_id: str | None = None
+    spans = ExitStack()  # the call's trace (docs/telemetry.md): from the run's creation to the answer
+    span = telemetry.NO_SPAN
     try:
         automation = find(name)
         if automation is None:
@@ -197,6 +205,7 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
         run = _audit.start(name)
         run_id = run.id
         settings = current()
+        span = spans.enter_context(telemetry.run_span(run, connection=settings.connection, server=True))
         client_id = settings.client_id
         from shared.automations._callers import authenticate
 
@@ -257,6 +266,8 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
     except Exception as exc:  # noqa: BLE001 - the route's boundary: a bug, logged, answered 500
         audit(500, False, type(exc).__name__)
         return problem_for(exc, instance=instance).to_response()
+    finally:
+        spans.close()
 
 
 def run_status(req: func.HttpRequest) -> func.HttpResponse:
