@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devstack.entra import assertions as a
@@ -31,6 +31,7 @@ from devstack.tenant.models import (
 )
 from devstack.tenant.pki import CertificateAuthority, IssuedCertificate, new_rsa_key, utcnow, x5t
 from devstack.tenant.tokens import Principal, TokenIssuer
+from tests.devstack.support import intermediate_ca
 
 AUTHORITY = "https://127.0.0.1:1"
 TOKEN_URL_AUDIENCE = f"{AUTHORITY}/tid/oauth2/v2.0/token"
@@ -316,32 +317,73 @@ def test_subject_name_issuer_garbage_x5c_is_700027(world: World) -> None:
     assert _code(exc) == 700027
 
 
-def _intermediate(ca: CertificateAuthority, name: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    key = new_rsa_key()
-    now = utcnow()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, name)]))
-        .issuer_name(ca.certificate.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca.key, hashes.SHA256())
-    )
-    return key, cert
+def _trust_issuer(w: World, issuer: x509.Certificate) -> None:
+    w.app.trusted_subjects = [TrustedSubject(SUBJECT, issuer.subject.rfc4514_string())]
 
 
-def test_subject_name_issuer_chain_through_intermediate_is_700027(world: World) -> None:
-    """A leaf issued by an intermediate of the tenant CA is refused: the trusted issuer is the tenant CA
-    itself, and Entra's subject name + issuer trust names the leaf's direct issuer."""
-    ikey, icert = _intermediate(world.tenant.ca, "devstack intermediate")
-    inter = CertificateAuthority.__new__(CertificateAuthority)
-    inter.key, inter.certificate = ikey, icert
+def test_subject_name_issuer_chain_through_intermediate_is_accepted(world: World) -> None:
+    """A leaf from an intermediate of the tenant CA is accepted when the trusted issuer names that
+    intermediate (the leaf's direct issuer) and x5c carries it: Entra's rule for issuing CAs."""
+    inter = intermediate_ca(world.tenant.ca, "devstack issuing CA")
+    _trust_issuer(world, inter.certificate)
+    leaf = inter.issue("assertion-test")
+    assert _verify(world, _x5c_assertion(world, leaf, [inter.certificate])) == "certificate"
+
+
+def test_subject_name_issuer_trusting_the_root_refuses_an_intermediate_leaf_700027(world: World) -> None:
+    """A leaf from an intermediate is refused when the trusted issuer names the root: the issuer
+    Entra matches is the leaf's direct issuer, not any CA above it."""
+    inter = intermediate_ca(world.tenant.ca, "devstack issuing CA")
     leaf = inter.issue("assertion-test")
     with pytest.raises(e.CertificateNotRegistered) as exc:
-        _verify(world, _x5c_assertion(world, leaf, [icert]))
+        _verify(world, _x5c_assertion(world, leaf, [inter.certificate]))
+    assert _code(exc) == 700027
+
+
+def test_subject_name_issuer_intermediate_not_sent_is_700027(world: World) -> None:
+    """The emulator holds only the root: a leaf from a trusted intermediate without that intermediate
+    in x5c does not chain, and is refused."""
+    inter = intermediate_ca(world.tenant.ca, "devstack issuing CA")
+    _trust_issuer(world, inter.certificate)
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, _x5c_assertion(world, inter.issue("assertion-test"), []))
+    assert _code(exc) == 700027
+
+
+def test_subject_name_issuer_impostor_intermediate_is_700027(world: World) -> None:
+    """An intermediate with the trusted intermediate's name but signed by another root is refused."""
+    inter = intermediate_ca(world.tenant.ca, "devstack issuing CA")
+    _trust_issuer(world, inter.certificate)
+    impostor = intermediate_ca(CertificateAuthority(), "devstack issuing CA")
+    leaf = impostor.issue("assertion-test")
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, _x5c_assertion(world, leaf, [impostor.certificate]))
+    assert _code(exc) == 700027
+
+
+def test_subject_name_issuer_leaf_not_signed_by_its_intermediate_is_700027(world: World) -> None:
+    """A leaf that names the trusted intermediate as issuer but was signed by another key is refused."""
+    inter = intermediate_ca(world.tenant.ca, "devstack issuing CA")
+    _trust_issuer(world, inter.certificate)
+    forger = intermediate_ca(CertificateAuthority(), "devstack issuing CA")
+    leaf = forger.issue("assertion-test")
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, _x5c_assertion(world, leaf, [inter.certificate]))
+    assert _code(exc) == 700027
+
+
+@pytest.mark.parametrize("why", ["not a CA", "expired"])
+def test_subject_name_issuer_intermediate_must_be_a_valid_ca_700027(world: World, why: str) -> None:
+    """An intermediate that is not a CA certificate, or is outside its validity, breaks the chain."""
+    past = utcnow() - dt.timedelta(hours=1)
+    if why == "not a CA":
+        inter = intermediate_ca(world.tenant.ca, "devstack issuing CA", ca=False)
+    else:
+        inter = intermediate_ca(world.tenant.ca, "devstack issuing CA", not_after=past)
+    _trust_issuer(world, inter.certificate)
+    leaf = inter.issue("assertion-test")
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, _x5c_assertion(world, leaf, [inter.certificate]))
     assert _code(exc) == 700027
 
 
