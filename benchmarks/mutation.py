@@ -66,8 +66,6 @@ PRELOAD = (
     "pytest_randomly",
     "hypothesis",
     "hypothesis.strategies",
-    "schemathesis",
-    "schemathesis.pytest",
     "_pytest.fixtures",
     "cryptography.x509",
     "cryptography.hazmat.primitives.asymmetric.rsa",
@@ -300,9 +298,13 @@ def _run(tree: Path, args: list[str], timeout_s: float, log: Path, **kw: Any) ->
         time.sleep(0.02)
 
 
-# The preloaded plugins cannot be assertion-rewritten again: pytest says so, harmlessly.
+# `--assert=plain`: rewriting every test module and plugin again costs a child more than most
+# tests do; a failing plain `assert` still fails the test. The schemathesis and anyio plugins are
+# for tests none of these modules runs. The preloaded plugins cannot be rewritten again: pytest
+# says so, harmlessly.
 PYTEST = [
     *("-x", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "-o", "addopts=", "--timeout=120"),
+    *("--assert=plain", "-p", "no:schemathesis", "-p", "no:anyio", "-p", "no:unraisableexception"),
     *("-W", "ignore::pytest.PytestAssertRewriteWarning"),
 ]
 
