@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devstack.entra import assertions as a
@@ -256,6 +257,39 @@ def test_expired_registered_credential_is_700027(world: World) -> None:
     assert _code(exc) == 700027
 
 
+def _s256(cert: x509.Certificate) -> str:
+    return base64.urlsafe_b64encode(
+        hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()
+    ).decode()
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+def test_registered_certificate_by_sha256_thumbprint_alone_is_accepted(world: World, alg: str) -> None:
+    """x5t#S256 alone (no x5t, no x5c: nothing else could match) names a registered certificate."""
+    claims = _claims(world, time.time())
+    headers = {"x5t#S256": _s256(world.registered.certificate).rstrip("=")}
+    assert (
+        _verify(world, jwt.encode(claims, world.registered.key, algorithm=alg, headers=headers))
+        == "certificate"
+    )
+
+
+def test_unknown_sha256_thumbprint_is_700027_naming_it(world: World) -> None:
+    """An x5t#S256 of no registered certificate is refused, with that SHA-256 in upper-case hex."""
+    other = world.tenant.ca.issue("unregistered")
+    digest = hashlib.sha256(other.der).hexdigest().upper()
+    assertion = jwt.encode(
+        _claims(world, time.time()),
+        other.key,
+        algorithm="PS256",
+        headers={"x5t#S256": _s256(other.certificate)},
+    )
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, assertion)
+    assert f"Thumbprint of key used by client: '{digest}'" in exc.value.text
+    assert f"for app Id '{world.app.app_id}'" in exc.value.text
+
+
 # -- subject name + issuer (x5c) ------------------------------------------------
 
 
@@ -385,6 +419,36 @@ def test_subject_name_issuer_intermediate_must_be_a_valid_ca_700027(world: World
     with pytest.raises(e.CertificateNotRegistered) as exc:
         _verify(world, _x5c_assertion(world, leaf, [inter.certificate]))
     assert _code(exc) == 700027
+
+
+def test_subject_name_issuer_intermediate_without_basic_constraints_is_700027(world: World) -> None:
+    """An intermediate with no BasicConstraints extension is not a CA: the chain is refused."""
+    now = utcnow()
+    key = new_rsa_key()
+    bare = CertificateAuthority.__new__(CertificateAuthority)
+    bare.key = key
+    bare.certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "bare issuer")]))
+        .issuer_name(world.tenant.ca.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(world.tenant.ca.key, hashes.SHA256())
+    )
+    _trust_issuer(world, bare.certificate)
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, _x5c_assertion(world, bare.issue("assertion-test"), [bare.certificate]))
+    assert _code(exc) == 700027
+
+
+@pytest.mark.parametrize("claim", ["sub", "jti"])
+def test_certificate_assertion_with_a_non_string_sub_or_jti_is_50027(world: World, claim: str) -> None:
+    """A correctly signed assertion whose `sub` or `jti` is not a string is malformed (AADSTS50027)."""
+    with pytest.raises(e.MalformedJwt) as exc:
+        _verify(world, _cert_assertion(world, **{claim: 12345}))
+    assert (_code(exc), exc.value.text) == (50027, "JWT token is invalid or malformed.")
 
 
 # -- federated --------------------------------------------------------------------
