@@ -338,6 +338,10 @@ class GraphResponses:
         sub = self.subscriptions.renew(sub_id, call.json_body(), call.claims)
         return ok({"@odata.context": call.context("subscriptions/$entity"), **sub.to_json()})
 
+    def reauthorize_subscription(self, call: Call, sub_id: str) -> Response:
+        self.subscriptions.reauthorize(sub_id, call.claims)
+        return Response(status=204)
+
     def delete_subscription(self, call: Call, sub_id: str) -> Response:
         self.subscriptions.delete(sub_id, call.claims)
         return Response(status=204)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -54,6 +54,7 @@ class SecretValue:
     value: str = field(repr=False)
     version: str
     content_type: str | None
+    tags: Mapping[str, str] = field(default_factory=dict)  # rotation keeps its state here
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,34 @@ class Vault:
                 value=secret.value or "",
                 version=secret.properties.version or "",
                 content_type=secret.properties.content_type,
+                tags=dict(secret.properties.tags or {}),
             )
 
         return self._call(read, name, setting)
+
+    def set_secret(
+        self,
+        name: str,
+        value: str,
+        *,
+        tags: Mapping[str, str],
+        content_type: str | None = None,
+        setting: str | None = None,
+    ) -> SecretValue:
+        """A new version of secret `name` (secret rotation); the value is never logged or returned
+        in an error (a retry after a lost answer only adds another version with the same value)."""
+
+        def write() -> SecretValue:
+            secret = self._secrets.set_secret(name, value, tags=dict(tags), content_type=content_type)
+            return SecretValue(
+                name=name,
+                value=value,
+                version=secret.properties.version or "",
+                content_type=secret.properties.content_type,
+                tags=dict(secret.properties.tags or {}),
+            )
+
+        return self._call(write, name, setting)
 
     def get_certificate(
         self, name: str, *, setting: str | None = None, version: str | None = None

@@ -123,15 +123,20 @@ def signed_proof(app_object_id: str, version: Version, sign: Callable[[bytes], b
     return unsigned.decode("ascii") + "." + _b64url(sign(unsigned))
 
 
+# Called with (step, connection) after each step that completed: a seam for observers. The
+# fault tests use it to ask for a token between steps and to kill the process after addKey.
+step_hooks: list[Callable[[str, str], None]] = []
+
+
 @contextmanager
-def _step(name: str, connection: str, ctx: JobContext) -> Iterator[None]:
+def step(name: str, connection: str, ctx: JobContext, *, what: str = "Certificate") -> Iterator[None]:
     """Log the step; an AutomationError inside becomes RotationStepFailed naming it."""
     ctx.log("%s: %s", connection, name)
     try:
         yield
     except AutomationError as exc:
         raise RotationStepFailed(
-            f"Certificate rotation of connection {connection}: step {name} failed: {exc.message}"
+            f"{what} rotation of connection {connection}: step {name} failed: {exc.message}"
             + (f" (Graph/Key Vault code {exc.code})" if exc.code else ""),
             step=f"rotation:{name}",
             status=exc.status,
@@ -139,6 +144,8 @@ def _step(name: str, connection: str, ctx: JobContext) -> Iterator[None]:
             hint=exc.hint,
             outage=exc.outage,
         ) from exc
+    for hook in list(step_hooks):
+        hook(name, connection)
 
 
 def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
@@ -161,7 +168,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
     now = ctx.now()
     done: dict[str, Any] = {"connection": name, "certificate": cert_name, "steps": []}
 
-    with _step("read", name, ctx):
+    with step("read", name, ctx):
         app = conn.graph.get(
             f"/applications(appId='{credential.client_id}')", select=["id", "keyCredentials"]
         )
@@ -188,7 +195,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
         )
 
     if newest.thumbprint in on_app and newest.not_after - now <= timedelta(days=days):
-        with _step("create", name, ctx):
+        with step("create", name, ctx):
             newest = version_facts(vault.renew_certificate(cert_name, setting=setting))
             versions.append(newest)
         done["steps"].append({"step": "create", "version": newest.version, "thumbprint": newest.thumbprint})
@@ -200,9 +207,9 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
             raise RotationStepFailed(
                 f"Connection {name}: no valid version of {cert_name} is on the app to sign the addKey proof.",
                 step="rotation:addKey",
-                hint="Run `python -m shared.identity.bootstrap` with the deployer's rights.",
+                hint="Run `python -m shared.certificates bootstrap` with the deployer's rights.",
             )
-        with _step("addKey", name, ctx):
+        with step("addKey", name, ctx):
             body = {
                 "keyCredential": {
                     "type": "AsymmetricX509Cert",
@@ -219,7 +226,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
         )
         ctx.count("registered")
 
-    with _step("switch", name, ctx):
+    with step("switch", name, ctx):
         credential._reload()  # this instance uses the newest version from now on
         if credential._version() != newest.version:
             raise AutomationError(
@@ -243,7 +250,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
                 }
             )
             continue
-        with _step("removeKey", name, ctx):
+        with step("removeKey", name, ctx):
             conn.graph.post(
                 f"/applications/{app['id']}/removeKey", json={"keyId": key_id, "proof": proof(newest)}
             )
@@ -263,11 +270,36 @@ def _connections(ctx: JobContext) -> list[str]:
     return [n for n, c in sorted(settings.connections.items()) if c.credential.value in ROTATING_KINDS]
 
 
+def rotate_each(
+    ctx: JobContext, names: list[str], rotate_one: Callable[[JobContext, str], dict[str, Any]]
+) -> dict[str, Any]:
+    """Rotate every connection (one failing does not stop the others); per-connection outcomes go
+    to the run's detail (`rotation`, read by /api/context); the first failure fails the run."""
+    results: list[dict[str, Any]] = []
+    outcomes: dict[str, dict[str, Any]] = {}
+    failures: list[AutomationError] = []
+    for name in names:
+        try:
+            done = rotate_one(ctx, name)
+        except AutomationError as exc:
+            failures.append(exc)
+            outcomes[name.lower()] = {"status": "failed", "step": exc.step, "code": exc.code}
+            continue
+        results.append(done)
+        outcomes[name.lower()] = {
+            "status": "succeeded",
+            "steps": [s["step"] for s in done["steps"] if "waiting" not in s],
+        }
+    ctx.note("rotation", outcomes)
+    if failures:
+        raise failures[0]
+    return {"connections": results}
+
+
 @job(NAME, schedule="0 30 3 * * *", roles={"Application.Read.All"}, timeout=timedelta(minutes=10))
 def certificate_rotation(ctx: JobContext) -> dict[str, Any]:
     """Renew, register, switch and retire the certificates of certificate and keyvault-key connections."""
-    results = [rotate(ctx, name) for name in _connections(ctx)]
-    return {"connections": results}
+    return rotate_each(ctx, _connections(ctx), rotate)
 
 
 JOB = certificate_rotation
