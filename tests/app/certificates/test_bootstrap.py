@@ -54,7 +54,8 @@ def test_from_nothing_the_deployer_creates_and_registers_then_a_second_run_chang
     assert "1 existing key(s) kept" in out.out
     assert "eyJ" not in out.out + out.err  # no token (nor any JWT) printed
     assert "PRIVATE KEY" not in out.out + out.err
-    assert _writes(operations(devstack, http)) == {"CreateCertificate": 1, "UpdateApplication": 1}
+    first_run = operations(devstack, http)
+    assert _writes(first_run) == {"CreateCertificate": 1, "UpdateApplication": 1}
     keys = app_keys(devstack, http, app["appId"])
     new = next(t for t in keys if t != old)
     assert set(keys) == {old, new}  # PATCH replaced the collection, and the expired key is still there
@@ -74,8 +75,10 @@ def test_from_nothing_the_deployer_creates_and_registers_then_a_second_run_chang
     assert [o.changed for o in again] == [False]
     assert again[0].thumbprint == new
     assert "boot: unchanged" in again[0].lines()[0]
-    assert _writes(operations(devstack, http)) == {}
+    second_run = operations(devstack, http)
+    assert _writes(second_run) == {}
     assert set(app_keys(devstack, http, app["appId"])) == {old, new}
+    print(f"\nbootstrap requests: first run {first_run}, second run {second_run}")
 
 
 @pytest.mark.parametrize(
