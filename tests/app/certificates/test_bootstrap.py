@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +23,8 @@ from tests import caller_tokens as ct
 from tests.app.certificates.support import WRITES, app_keys, new_app, operations
 from tests.app.context.support import call_context
 from tests.conftest import tls_session
+
+JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
 
 
 def _writes(found: dict[str, int]) -> dict[str, int]:
@@ -286,3 +290,27 @@ def test_an_expired_certificate_in_the_vault_is_not_registered(
     assert caught.value.hint is not None
     assert "certificate-rotation" in caught.value.hint
     assert app_keys(devstack, http, app["appId"]) == {}
+
+
+def test_no_token_key_or_proof_in_the_logs(
+    devstack: OfflineTenant,
+    deployer: str,
+    configure: Callable[..., str],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """DEBUG logs of both paths (PATCH, then addKey with a proof and an app token) hold no JWT or key."""
+    app = new_app(devstack)
+    for name in ("azure", "msal", "urllib3", "requests", "shared"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    caplog.set_level(logging.DEBUG)
+    first = configure("logged", "certificate", app["appId"])
+    configure("logged2", "certificate", app["appId"])
+    assert main(["bootstrap"]) == 0
+    pfx = devstack.tenant.vault.secret_version(first)
+    assert pfx is not None
+    seen = caplog.text + capsys.readouterr().out
+    assert "addKey" in seen  # the second connection took the addKey path
+    assert JWT.search(seen) is None  # no token, client assertion or addKey proof
+    assert "PRIVATE KEY" not in seen
+    assert pfx.value[:40] not in seen
