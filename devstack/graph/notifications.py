@@ -183,6 +183,30 @@ class Delivery:
                 batch.apps.add(rich_app)
             self._cond.notify_all()
 
+    def redeliver(self, url: str, items: list[dict[str, Any]]) -> None:
+        """Schedule a POST that was sent once and not acknowledged (a notification sent on demand)
+        for redelivery, with the same backoff and time limit as any batch."""
+        now = time.monotonic()
+        batch = Batch(url, items, set(), now, first_attempt=now, attempt=1)
+        with self._cond:
+            self._start()
+            self.log.append(
+                {
+                    "batchId": batch.id,
+                    "url": url,
+                    "attempt": 1,
+                    "duplicate": False,
+                    "subscriptionIds": sorted({str(i.get("subscriptionId")) for i in items}),
+                    "items": len(items),
+                    "status": None,
+                    "error": "not acknowledged",
+                    "delivered": False,
+                    "tamper": None,
+                    "at": dt.datetime.now(dt.UTC).isoformat(),
+                }
+            )
+        self._reschedule(batch)
+
     def pending(self) -> int:
         with self._cond:
             return len(self._due) + self._in_flight
