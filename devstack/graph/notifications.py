@@ -42,6 +42,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import jwt
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -347,8 +348,6 @@ class Delivery:
 
     def _tampered(self, body: dict[str, Any], how: str) -> dict[str, Any]:
         """The batch spoiled as `how` says (devstack only); the queued batch itself is left alone."""
-        import jwt
-
         if how == "dataSignature":
             items = []
             for item in body["value"]:
