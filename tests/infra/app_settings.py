@@ -50,6 +50,7 @@ NOT_SET_BY_BICEP = {
     "KEY_VAULT_REFRESH_SECONDS": "optional tuning; the code's default suits Functions",
     "AZURE_MANAGED_IDENTITY_OBJECT_ID": "alternative to AZURE_CLIENT_ID, which the Bicep sets",
     "AZURE_MANAGED_IDENTITY_RESOURCE_ID": "alternative to AZURE_CLIENT_ID, which the Bicep sets",
+    "TELEMETRY_CONSOLE": "local development: telemetry to stdout (docs/telemetry.md); off by default",
 }
 
 # Families of optional settings, by pattern, with the reason.
@@ -87,6 +88,7 @@ SETTING_PREFIXES = (
     "WEBHOOKS_",
     "AUTOMATIONS__",
     "RUNS_",
+    "TELEMETRY_",
 )
 SETTING_NAME = re.compile(
     "^(?:"
