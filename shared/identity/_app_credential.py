@@ -10,15 +10,15 @@ material is reloaded and, if the version changed, the token request is retried o
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 from typing import Any, Generic, TypeVar
 
+from shared import clock
 from shared.boundary import Context
 from shared.clouds import Cloud
 from shared.config import ConnectionSettings, CredentialKind, get_settings
 from shared.errors import AuthenticationFailedError, CertificateError, ConfigurationError
-from shared.identity._msal import MsalApp, acquire, app_for, build_app, drop_apps
+from shared.identity._msal import MsalApp, acquire, acquire_on_behalf_of, app_for, build_app, drop_apps
 from shared.identity._rotation import VersionedMaterial, is_stale_credential
 from shared.identity._token import Token
 from shared.identity._vault import vault_for
@@ -101,6 +101,15 @@ class AppCredential:
         app = app_for(key, lambda: self._build(ctx, key))
         return acquire(app, scope, ctx)
 
+    def on_behalf_of(self, user_token: str, scopes: list[str]) -> Token:
+        """A token as the user whose token `user_token` is, from the same msal app (and so the same
+        client credential and discovery) as this credential's own tokens; never cached here."""
+        version = self._version()
+        ctx = self._context()
+        key = (*self._prefix, version)
+        app = app_for(key, lambda: self._build(ctx, key))
+        return acquire_on_behalf_of(app, user_token, scopes, ctx)
+
     def _build(self, ctx: Context, key: tuple[str, ...]) -> MsalApp:
         drop_apps(self._prefix, keep=key)  # an older version's app is no longer needed
         return build_app(self.cloud, self.tenant_id, self.client_id, self._client_credential(), ctx)
@@ -150,7 +159,7 @@ class VaultCredential(AppCredential, Generic[R, M]):
         from shared.identity._certificate_material import load_public_certificate
 
         current = self._material.peek()
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         older = []
         for info in self._vault.certificate_versions(self.object_name, setting=self.setting_name):
             if current is not None and info.version == current.version:

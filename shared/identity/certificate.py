@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared import clock
 from shared.clouds import Cloud
 from shared.config import ConnectionFields, ConnectionSettings, CredentialKind
 from shared.identity._app_credential import VaultCredential
@@ -69,7 +70,7 @@ class CertificateCredential(VaultCredential[SecretValue, CertificateMaterial]):
                 subject=m.subject,
                 not_before=m.not_before,
                 not_after=m.not_after,
-                days_left=m.days_left(),
+                days_left=m.days_left(clock.now()),  # the app's clock (tests move it)
                 send_chain=self.settings.send_certificate_chain,
             )
         }

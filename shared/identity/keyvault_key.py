@@ -9,10 +9,10 @@ reused for most of its 10-minute life (Entra accepts a reused jti; msal does the
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import threading
 import time
 
+from shared import clock
 from shared.clouds import Cloud
 from shared.config import ConnectionFields, ConnectionSettings, CredentialKind
 from shared.errors import KeyVaultError
@@ -108,7 +108,7 @@ class KeyVaultKeyCredential(VaultCredential[CertificateInfo, SigningKey]):
                 subject=cert.subject,
                 not_before=cert.not_before,
                 not_after=cert.not_after,
-                days_left=(cert.not_after - dt.datetime.now(dt.UTC)).days,
+                days_left=(cert.not_after - clock.now()).days,  # the app's clock (tests move it)
                 send_chain=False,
             )
         return fields

@@ -65,6 +65,7 @@ class Outcome:
     counts: Mapping[str, int] | None = None
     graph: GraphUsage | None = None
     error: BaseException | None = None
+    detail: Mapping[str, Any] | None = None
 
 
 class Engine:
@@ -310,7 +311,7 @@ class Engine:
             span.set(run_status=status.value)
         if isinstance(error, AutomationError) and error.status == 403 and job.roles and connection:
             error = _diagnosed(job, connection, error)
-        return Outcome(status, output, dict(ctx.counts), usage, error)
+        return Outcome(status, output, dict(ctx.counts), usage, error, dict(ctx.detail))
 
     def _record(self, run: Run, outcome: Outcome) -> Run | None:
         status, error = outcome.status, outcome.error
@@ -319,7 +320,9 @@ class Engine:
                 run = run.evolve(output=self.runs.write_output(run, outcome.output))
             except OutputTooLarge as exc:
                 status, error = Status.FAILED, exc
-        done = self.runs.finish(run, status, counts=outcome.counts, graph=outcome.graph, error=error)
+        done = self.runs.finish(
+            run, status, counts=outcome.counts, graph=outcome.graph, error=error, detail=outcome.detail
+        )
         if done is None:
             logger.warning(
                 "job %s run %s ended after another writer changed it (abandoned?)", run.name, run.id

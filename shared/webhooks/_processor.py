@@ -9,6 +9,7 @@ recorded `poisoned` with its error and the host moves the message to `<queue>-po
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -173,6 +174,8 @@ def _decode(
     elif receiver == EVENTGRID:
         kind = EVENTGRID
         data = (payload or {}).get("data")
+        if data is None and isinstance((payload or {}).get("data_base64"), str):
+            data = base64.b64decode(payload["data_base64"])  # CloudEvents binary data: bytes
     else:
         body = str((payload or {}).get("body") or "")
         try:

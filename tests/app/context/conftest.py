@@ -10,6 +10,7 @@ from devstack.offline_tenant import OfflineTenant
 from shared.context._probe import reset_probe_cache
 from shared.identity import reset_connections
 from tests.app.context.support import sample_connections
+from tests.app.jobs.rotation_support import http, rotation_env, secret_env  # noqa: F401 - fixtures
 
 
 @pytest.fixture
