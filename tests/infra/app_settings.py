@@ -51,6 +51,7 @@ NOT_SET_BY_BICEP = {
     "AZURE_MANAGED_IDENTITY_OBJECT_ID": "alternative to AZURE_CLIENT_ID, which the Bicep sets",
     "AZURE_MANAGED_IDENTITY_RESOURCE_ID": "alternative to AZURE_CLIENT_ID, which the Bicep sets",
     "AZURE_CLI_CLIENT_ID": "not a setting: the Azure CLI's public client id, exported by shared.certificates",
+    "TELEMETRY_CONSOLE": "local development: telemetry to stdout (docs/telemetry.md); off by default",
 }
 
 # Families of optional settings, by pattern, with the reason.
@@ -89,6 +90,7 @@ SETTING_PREFIXES = (
     "WEBHOOKS_",
     "AUTOMATIONS__",
     "RUNS_",
+    "TELEMETRY_",
 )
 SETTING_NAME = re.compile(
     "^(?:"
