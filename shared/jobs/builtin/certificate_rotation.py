@@ -38,6 +38,8 @@ from typing import Any
 from shared.errors import AutomationError, ConfigurationError
 from shared.jobs._context import JobContext
 from shared.jobs._declare import job
+from shared.redaction import redact
+from shared.runs._model import MAX_MESSAGE
 
 NAME = "certificate-rotation"
 DEFAULT_DAYS = 30
@@ -276,7 +278,12 @@ def rotate_each(
             done = rotate_one(ctx, name)
         except AutomationError as exc:
             failures.append(exc)
-            outcomes[name.lower()] = {"status": "failed", "step": exc.step, "code": exc.code}
+            outcomes[name.lower()] = {
+                "status": "failed",
+                "step": exc.step,
+                "code": exc.code,
+                "message": redact(exc.message)[:MAX_MESSAGE],  # our own words, as the run's error
+            }
             continue
         results.append(done)
         outcomes[name.lower()] = {

@@ -120,6 +120,7 @@ def test_failed_rotation_within_seven_days_names_the_run_and_step(
     last = entry["rotation"]["lastRun"]
     assert last["id"] == failed.id
     assert (last["status"], last["failedStep"]) == ("failed", "rotation:addKey")
+    assert "step addKey failed" in last["reason"]
     assert entry["status"] == "degraded", entry.get("diagnosis")
     problem = entry["diagnosis"]["problem"]
     assert failed.id in problem
