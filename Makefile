@@ -45,9 +45,10 @@ PYTEST_ARGS ?=
 test: install lint infra-check
 	$(PY) -m pytest -m "not infra" -p randomly $(PYTEST_ARGS)
 
-# Mutation testing by hand (not in CI): one mutation at a time against the tests that cover the module.
+# Mutation testing by hand (not in CI): one mutation at a time against the tests that run the
+# mutated line (benchmarks/README.md). `make mutation MODULE=shared/http.py` for one module.
 mutation: $(STAMP)
-	$(PY) benchmarks/mutation.py devstack/entra/assertions.py tests/devstack/entra/test_assertion_refusals.py tests/devstack/test_entra.py
+	nice -n 19 $(PY) benchmarks/mutation.py $(if $(MODULE),--module $(MODULE))
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .devstack .pytest_cache .mypy_cache .ruff_cache

@@ -147,7 +147,14 @@ def find_certificate(tenant: Tenant, app: AppRegistration, header: dict[str, Any
 
 
 def _trusted_by_subject(tenant: Tenant, app: AppRegistration, x5c: list[Any]) -> x509.Certificate | None:
-    """Subject name + issuer: the leaf's subject is trusted on the app and it chains to that issuer."""
+    """Subject name + issuer: the leaf's subject and its direct issuer are trusted on the app, and the
+    leaf chains to the tenant CA through the intermediates sent after it in x5c.
+
+    The trusted issuer names the CA that signed the leaf, which may be an intermediate: Entra's own
+    subject name + issuer certificates come from issuing CAs below a root, and Entra accepts a
+    multi-certificate x5c (see docs/identity.md, "Subject name + issuer"). Entra knows the issuing
+    CAs of the authorities it trusts; the emulator knows only its root, so the chain must be sent.
+    """
     try:
         chain = [x509.load_der_x509_certificate(base64.b64decode(str(c))) for c in x5c]
     except (binascii.Error, ValueError):
@@ -161,25 +168,33 @@ def _trusted_by_subject(tenant: Tenant, app: AppRegistration, x5c: list[Any]) ->
         if (
             leaf.subject.rfc4514_string() == ts.subject_name
             and leaf.issuer.rfc4514_string() == ts.issuer_name
-            and anchor.subject.rfc4514_string() == ts.issuer_name
-            and _chains_to(leaf, chain[1:], anchor)
+            and _chains_to(leaf, chain[1:], anchor, now)
         ):
             return leaf
     return None
 
 
 def _chains_to(
-    cert: x509.Certificate, intermediates: list[x509.Certificate], anchor: x509.Certificate
+    cert: x509.Certificate, intermediates: list[x509.Certificate], anchor: x509.Certificate, now: dt.datetime
 ) -> bool:
-    """Walk issuer links through the sent chain up to the trust anchor, checking every signature."""
+    """Walk issuer links through the sent chain up to the trust anchor, checking every signature and
+    that every intermediate is a CA certificate within its validity."""
     for _ in range(len(intermediates) + 1):
         if cert.issuer == anchor.subject:
             return _signed_by(cert, anchor)
         parent = next((c for c in intermediates if c.subject == cert.issuer), None)
-        if parent is None or not _signed_by(cert, parent):
+        if parent is None or not _is_ca(parent, now) or not _signed_by(cert, parent):
             return False
         cert = parent
     return False
+
+
+def _is_ca(cert: x509.Certificate, now: dt.datetime) -> bool:
+    try:
+        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    except x509.ExtensionNotFound:
+        return False
+    return constraints.ca and cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
 
 
 def _signed_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:

@@ -18,7 +18,7 @@ from shared.boundary import Context
 from shared.clouds import Cloud
 from shared.config import ConnectionSettings, CredentialKind, get_settings
 from shared.errors import AuthenticationFailedError, CertificateError, ConfigurationError
-from shared.identity._msal import MsalApp, acquire, app_for, build_app, drop_apps
+from shared.identity._msal import MsalApp, acquire, acquire_on_behalf_of, app_for, build_app, drop_apps
 from shared.identity._rotation import VersionedMaterial, is_stale_credential
 from shared.identity._token import Token
 from shared.identity._vault import vault_for
@@ -100,6 +100,15 @@ class AppCredential:
         key = (*self._prefix, version)
         app = app_for(key, lambda: self._build(ctx, key))
         return acquire(app, scope, ctx)
+
+    def on_behalf_of(self, user_token: str, scopes: list[str]) -> Token:
+        """A token as the user whose token `user_token` is, from the same msal app (and so the same
+        client credential and discovery) as this credential's own tokens; never cached here."""
+        version = self._version()
+        ctx = self._context()
+        key = (*self._prefix, version)
+        app = app_for(key, lambda: self._build(ctx, key))
+        return acquire_on_behalf_of(app, user_token, scopes, ctx)
 
     def _build(self, ctx: Context, key: tuple[str, ...]) -> MsalApp:
         drop_apps(self._prefix, keep=key)  # an older version's app is no longer needed

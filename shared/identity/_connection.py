@@ -9,9 +9,12 @@ SDKs) are imported when a connection is first built, never at import.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.clouds import LOGICAL_RESOURCES, Cloud
@@ -30,6 +33,8 @@ log = logging.getLogger(__name__)
 
 # Keep serving a cached token through an outage while it has at least this long to live.
 _OUTAGE_GRACE_S = 30
+# On-behalf-of tokens kept per connection (one per user and scope set), least recently used out.
+_OBO_MAX_ENTRIES = 2048
 
 
 class Credential(Protocol):
@@ -75,6 +80,8 @@ class Connection:
         self._graph: GraphClient | None = None
         self._graph_session: requests.Session | None = None
         self._graph_lock = threading.Lock()
+        self._obo: OrderedDict[tuple[str, tuple[str, ...]], Token] = OrderedDict()
+        self._obo_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Connection(name={self.name!r}, kind={self.kind.value!r})"
@@ -107,6 +114,37 @@ class Connection:
                 raise
         log.debug("Connection %s: new token for %s, expires_on %s", self.name, scope, token.expires_on)
         return token
+
+    def on_behalf_of(self, user_token: str, scopes: Sequence[str]) -> Token:
+        """A token for `scopes` as the user whose token `user_token` is (OAuth 2.0 on-behalf-of:
+        https://learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow).
+
+        Only an app registration's own credential can exchange a user's token. msal Python does
+        not look its cache up for on-behalf-of (each call posts to Entra), so the results are kept
+        here, per (SHA-256 of the user's token, scopes), until they are near expiry: a warm call
+        costs no Entra request, and only the hash of the user's token is kept.
+        """
+        exchange: Callable[[str, list[str]], Token] | None = getattr(self._credential, "on_behalf_of", None)
+        if exchange is None:
+            raise ConfigurationError(
+                f"Connection '{self.name}' is a {self.kind.value} connection: on-behalf-of needs the "
+                "app registration's own credential (certificate, federated-identity, keyvault-key or "
+                "client-secret)."
+            )
+        key = (hashlib.sha256(user_token.encode()).hexdigest(), tuple(sorted(scopes)))
+        with self._obo_lock:
+            found = self._obo.get(key)
+            if found is not None and found.fresh(self._margin_s):
+                self._obo.move_to_end(key)
+                return found
+        with deadline_scope():
+            fresh = exchange(user_token, list(scopes))
+        with self._obo_lock:
+            self._obo[key] = fresh
+            self._obo.move_to_end(key)
+            while len(self._obo) > _OBO_MAX_ENTRIES:
+                self._obo.popitem(last=False)
+        return fresh
 
     def known_object_id(self) -> str | None:
         """The `oid` of one of this connection's cached tokens (no network call)."""

@@ -93,13 +93,25 @@ class _IdentityCredential:
 
 
 class Vault:
-    """One vault as one managed identity sees it."""
+    """One vault as one managed identity sees it (or, for the certificate bootstrap, as the deployer).
 
-    def __init__(self, vault_url: str, identity: ManagedIdentitySettings) -> None:
+    `credential` (an azure-core TokenCredential) and `who` (its words in messages) replace the
+    managed identity: the bootstrap runs on the deployer's machine, signed in as the deployer.
+    """
+
+    def __init__(
+        self,
+        vault_url: str,
+        identity: ManagedIdentitySettings,
+        *,
+        credential: Any = None,
+        who: str | None = None,
+    ) -> None:
         settings = get_settings()
         self.url = vault_url
         self.identity = identity
-        credential = _IdentityCredential(identity)
+        self._who = who or f"the {identity.describe()}"
+        credential = credential or _IdentityCredential(identity)
         timing = settings.timing
         self._options: dict[str, Any] = {
             # Only a real vault host may be checked against the challenge's resource.
@@ -206,6 +218,24 @@ class Vault:
 
         return self._call(create, name, setting)
 
+    def create_certificate(self, name: str, policy: Any, *, setting: str | None = None) -> CertificateInfo:
+        """Certificate `name` with `policy` (a CertificatePolicy); waits for Key Vault to issue it."""
+
+        def create() -> CertificateInfo:
+            # Poll each second (the SDK's default is 5 s): a self-signed certificate takes a few.
+            poller = self._certificates.begin_create_certificate(name, policy, _polling_interval=1)
+            cert = poller.result()
+            if not isinstance(cert, KeyVaultCertificate):  # the operation ended without a certificate
+                cert = self._certificates.get_certificate(name)
+            return CertificateInfo(
+                name=name,
+                version=(cert.properties.version if cert.properties else None) or "",
+                cer=bytes(cert.cer or b""),
+                key_id=cert.key_id or "",
+            )
+
+        return self._call(create, name, setting)
+
     def sign_rs256(
         self,
         key_id: str,
@@ -258,7 +288,7 @@ class Vault:
             vault_url=self.url,
             vault_object=name,
             setting=setting,
-            identity=f"the {self.identity.describe()}",
+            identity=self._who,
         )
         attempt = 0
         while True:

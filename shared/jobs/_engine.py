@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared import clock
+from shared import clock, telemetry
 from shared.errors import AutomationError, ConfigurationError
 from shared.jobs._context import JobContext
 from shared.jobs._declare import Job, get_job, registry
@@ -296,15 +296,19 @@ class Engine:
         ctx = JobContext(
             job, run, connection=connection, unit=unit, deadline=run.deadline, progress=self.progress
         )
-        try:
-            output = job.function(ctx)
-            status, error = Status.SUCCEEDED, None
-        except Exception as exc:
-            if not isinstance(exc, AutomationError):
-                logger.exception("job %s run %s failed", job.name, run.id)
-            output, status, error = None, Status.FAILED, exc
-        usage = GraphUsage.of(ctx.usage) if ctx.usage is not None else None
-        ctx.close()
+        # One trace per run (docs/telemetry.md); a no-op when telemetry is off.
+        with telemetry.run_span(run, connection=connection, job_unit=unit) as span:
+            try:
+                output = job.function(ctx)
+                status, error = Status.SUCCEEDED, None
+            except Exception as exc:
+                if not isinstance(exc, AutomationError):
+                    logger.exception("job %s run %s failed", job.name, run.id)
+                output, status, error = None, Status.FAILED, exc
+                span.failed(exc)
+            usage = GraphUsage.of(ctx.usage) if ctx.usage is not None else None
+            ctx.close()
+            span.set(run_status=status.value)
         if isinstance(error, AutomationError) and error.status == 403 and job.roles and connection:
             error = _diagnosed(job, connection, error)
         return Outcome(status, output, dict(ctx.counts), usage, error, dict(ctx.detail))

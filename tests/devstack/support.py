@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from devstack.tenant.pki import CertificateAuthority, new_rsa_key, utcnow
 
 # Markers a test sends as secrets; none may appear in a response or a log line.
 FUNCTION_KEY = "fkey-Q7mZ2x9s"
@@ -83,3 +89,30 @@ def client_hello() -> bytes:
     with contextlib.suppress(ssl.SSLWantReadError):
         tls.do_handshake()
     return outgoing.read()
+
+
+def intermediate_ca(
+    parent: CertificateAuthority,
+    name: str,
+    *,
+    ca: bool = True,
+    not_after: dt.datetime | None = None,
+) -> CertificateAuthority:
+    """An issuing CA below `parent` (Entra's subject name + issuer certificates come from such CAs);
+    `ca=False` gives a certificate that claims to issue but is not a CA."""
+    key = new_rsa_key()
+    now = utcnow()
+    inter = CertificateAuthority.__new__(CertificateAuthority)
+    inter.key = key
+    inter.certificate = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, name)]))
+        .issuer_name(parent.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(not_after or now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+        .sign(parent.key, hashes.SHA256())
+    )
+    return inter

@@ -80,7 +80,7 @@ def proof_signing_input(app_object_id: str, x5t: str, now: float | None = None) 
     ).encode("ascii")
 
 
-def _version(info: Any) -> Version:
+def version_facts(info: Any) -> Version:
     """Facts of a version, whatever its dates (an expired old version is still worth removing)."""
     import hashlib
 
@@ -98,6 +98,31 @@ def _version(info: Any) -> Version:
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
     )
+
+
+def signer(vault: Any, name: str, version: Version, *, kind: str, setting: str) -> Callable[[bytes], bytes]:
+    """RS256 with `version`'s key: Key Vault signs for a keyvault-key, else its exported key (read once)."""
+    if kind == "keyvault-key":
+        import hashlib
+
+        return lambda data: vault.sign_rs256(version.key_id, hashlib.sha256(data).digest(), setting=setting)
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    from shared.identity._certificate_material import load_certificate
+
+    secret = vault.get_secret(name, setting=setting, version=version.version)
+    key = serialization.load_pem_private_key(
+        load_certificate(secret.value, secret.content_type).private_key_pem, None
+    )
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return lambda data: key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def signed_proof(app_object_id: str, version: Version, sign: Callable[[bytes], bytes]) -> str:
+    """An addKey/removeKey proof signed by `version` (its x5t names the signing certificate)."""
+    unsigned = proof_signing_input(app_object_id, version.x5t)
+    return unsigned.decode("ascii") + "." + _b64url(sign(unsigned))
 
 
 # Called with (step, connection) after each step that completed: a seam for observers. The
@@ -155,7 +180,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
             if k.get("customKeyIdentifier")
         }
         versions = sorted(
-            (_version(v) for v in vault.certificate_versions(cert_name, setting=setting)),
+            (version_facts(v) for v in vault.certificate_versions(cert_name, setting=setting)),
             key=lambda v: v.not_before,
         )
     if not versions:
@@ -166,32 +191,14 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
     newest = versions[-1]
     done["daysLeft"] = (newest.not_after - now).days
 
-    def signer(version: Version) -> Callable[[bytes], bytes]:
-        if conn.kind.value == "keyvault-key":
-            import hashlib
-
-            return lambda data: vault.sign_rs256(
-                version.key_id, hashlib.sha256(data).digest(), setting=setting
-            )
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
-        secret = vault.get_secret(cert_name, setting=setting, version=version.version)
-        from shared.identity._certificate_material import load_certificate
-
-        key = serialization.load_pem_private_key(
-            load_certificate(secret.value, secret.content_type).private_key_pem, None
-        )
-        assert isinstance(key, rsa.RSAPrivateKey)
-        return lambda data: key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-
     def proof(version: Version) -> str:
-        unsigned = proof_signing_input(str(app["id"]), version.x5t)
-        return unsigned.decode("ascii") + "." + _b64url(signer(version)(unsigned))
+        return signed_proof(
+            str(app["id"]), version, signer(vault, cert_name, version, kind=conn.kind.value, setting=setting)
+        )
 
     if newest.thumbprint in on_app and newest.not_after - now <= timedelta(days=days):
         with step("create", name, ctx):
-            newest = _version(vault.renew_certificate(cert_name, setting=setting))
+            newest = version_facts(vault.renew_certificate(cert_name, setting=setting))
             versions.append(newest)
         done["steps"].append({"step": "create", "version": newest.version, "thumbprint": newest.thumbprint})
         ctx.count("created")

@@ -168,3 +168,15 @@ def test_each_connection_has_its_own_graph_client() -> None:
     assert connection("graph_cert").graph is not connection("graph_mi").graph
     me = connection("graph_mi").graph.get("/organization", select=["id"])
     assert me["value"][0]["id"]
+
+
+@pytest.mark.usefixtures("_all")
+def test_on_behalf_of_needs_an_app_registrations_own_credential() -> None:
+    """A managed-identity connection cannot exchange a user's token: a ConfigurationError says what can."""
+    with pytest.raises(ConfigurationError) as caught:
+        connection("graph_mi").on_behalf_of("eyJ.user.token", ["https://graph.microsoft.com/User.Read"])
+    assert caught.value.message == (
+        "Connection 'graph_mi' is a managed-identity connection: on-behalf-of needs the app "
+        "registration's own credential (certificate, federated-identity, keyvault-key or client-secret)."
+    )
+    assert "eyJ.user.token" not in str(caught.value)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+
 import pytest
 
 from shared.errors import ConfigurationError, KeyVaultError
@@ -16,8 +19,14 @@ class Vault:
         self.error: Exception | None = None
         self.reads = 0
         self.parses = 0
+        self.slow = False  # when set, a read waits for `release` (after setting `entered`)
+        self.entered = threading.Event()
+        self.release = threading.Event()
 
     def read(self) -> tuple[str, str]:
+        if self.slow:
+            self.entered.set()
+            self.release.wait(10)
         self.reads += 1
         if self.error is not None:
             raise self.error
@@ -118,3 +127,89 @@ def test_only_credential_codes_trigger_a_reload() -> None:
     assert not is_stale_credential(90002)
     assert not is_stale_credential(None)
     assert not isinstance(ConfigurationError("x"), KeyVaultError)
+
+
+def _two_at_once(vault: Vault, material: VersionedMaterial[str, str]) -> list[str]:
+    """Two current() calls, the second started while the first is inside its Key Vault read."""
+    vault.slow = True
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(material.current().version)) for _ in range(2)]
+    threads[0].start()
+    assert vault.entered.wait(10)
+    threads[1].start()
+    threads[1].join(0.2)  # the second caller is now waiting for the lock the first holds
+    vault.release.set()
+    for t in threads:
+        t.join(10)
+    return results
+
+
+def test_a_read_in_progress_is_shared_by_a_concurrent_cold_call() -> None:
+    """Two cold callers read Key Vault once: the second waits for the first's read and uses it."""
+    vault, clock = Vault(), Clock()
+    assert _two_at_once(vault, _material(vault, clock)) == ["v1", "v1"]
+    assert (vault.reads, vault.parses) == (1, 1)
+
+
+def test_a_stale_check_in_progress_is_shared_too() -> None:
+    """Past the interval, two callers at once make one read, not two."""
+    vault, clock = Vault(), Clock()
+    material = _material(vault, clock)
+    material.current()
+    clock.now += 601
+    assert _two_at_once(vault, material) == ["v1", "v1"]
+    assert vault.reads == 2
+
+
+def test_the_outage_warning_names_the_status_and_the_kept_version(caplog: pytest.LogCaptureFixture) -> None:
+    """Keeping a version through an outage logs the status and the version kept (no secret)."""
+    vault, clock = Vault(), Clock()
+    material = _material(vault, clock)
+    material.current()
+    vault.error = KeyVaultError("down", status=503, outage=True)
+    clock.now += 601
+    with caplog.at_level(logging.INFO, logger="shared.identity._rotation"):
+        material.current()
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "Key Vault check for a new version failed (503); keeping version v1")
+    ]
+
+
+def test_a_new_version_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    """Each version read is logged at INFO by its name, once; an unchanged re-read says nothing."""
+    vault, clock = Vault(), Clock()
+    material = _material(vault, clock)
+    with caplog.at_level(logging.INFO, logger="shared.identity._rotation"):
+        material.current()
+        clock.now += 601
+        material.current()
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("INFO", "Loaded Key Vault version v1")
+    ]
+
+
+def test_pin_uses_an_older_version_until_the_next_check(caplog: pytest.LogCaptureFixture) -> None:
+    """pin() parses the given version, serves it within the interval without a read, and says so."""
+    vault, clock = Vault(), Clock()
+    material = _material(vault, clock)
+    material.current()
+    vault.version = "v2"
+    with caplog.at_level(logging.WARNING, logger="shared.identity._rotation"):
+        material.pin("v0", "raw-v0")
+    assert [r.getMessage() for r in caplog.records] == [
+        "Falling back to Key Vault version v0 until the next check"
+    ]
+    clock.now += 599
+    assert (material.current().version, material.current().material) == ("v0", "RAW-V0")
+    assert vault.reads == 1
+    clock.now += 2
+    assert material.current().version == "v2"
+
+
+def test_a_clock_that_starts_near_zero_still_reads_first() -> None:
+    """A monotonic clock just after boot (below the interval) does not skip the first read."""
+    vault, clock = Vault(), Clock()
+    clock.now = 5.0
+    material = _material(vault, clock)
+    assert material.current().version == "v1"
+    assert vault.reads == 1

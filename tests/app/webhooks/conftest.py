@@ -1,15 +1,36 @@
-"""The webhook tests' environment: the app against the devstack (Key Vault, Entra) and Azurite."""
+"""The webhook tests' environment: the app against the devstack (Key Vault, Entra, Graph) and Azurite."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import azure.functions as func
 import pytest
 
+import function_app
+from devstack.host.auth import HostKeys
+from devstack.host.indexing import index_app
+from devstack.host.runtime import FunctionsHost
+from devstack.host.settings import HostConfig
 from devstack.offline_tenant import OfflineTenant
 from shared.identity import reset_connections
-from tests.app.webhooks.support import APP_ID, TENANT
+from tests.app.webhooks.support import APP_ID, CLIENT_STATE_SECRET, TENANT, graph_control, put_secret
+
+KEY = "subscriptions-test-key"
+# Graph's own delivery settings (devstack/graph/notifications.py), restored after each test.
+GRAPH_DELIVERY = {
+    "batchWindowMs": 200,
+    "timeoutS": 3.0,
+    "retryBaseS": 60.0,
+    "retryMaxS": 3600.0,
+    "retryForS": 14400.0,
+    "duplicates": 0,
+    "tamper": None,
+}
 
 
 def _reset() -> None:
@@ -35,3 +56,62 @@ def webhook_env(devstack: OfflineTenant, storage: Any, monkeypatch: pytest.Monke
     _reset()
     yield storage
     _reset()
+
+
+def _receiver_app() -> func.FunctionApp:
+    """Only the Graph receiver, exactly as function_app defines it, for the emulator to call."""
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+    @app.route(route="webhooks/graph", methods=["POST"])
+    def graph(req: func.HttpRequest) -> func.HttpResponse:
+        response: func.HttpResponse = function_app.webhooks_graph(req)
+        return response
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def receiver_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Our Graph receiver served by the local Functions host on a real socket (Graph calls it)."""
+    host = FunctionsHost(
+        index_app(_receiver_app()),
+        root=Path(tmp_path_factory.mktemp("subs-host")),
+        environ={},
+        config=HostConfig(),
+        keys=HostKeys(function_key=KEY, master_key=KEY + "-master"),
+        port=0,
+    )
+    host.start()
+    try:
+        yield f"{host.base_url}/webhooks/graph?code={KEY}"
+    finally:
+        host.stop()
+
+
+def _fresh_graph(devstack: OfflineTenant) -> None:
+    graph_control(devstack, "DELETE", "subscriptions")
+    graph_control(devstack, "DELETE", "notifications")
+    graph_control(devstack, "PUT", "notifications", GRAPH_DELIVERY)
+
+
+@pytest.fixture
+def subscribed(
+    devstack: OfflineTenant, webhook_env: Any, receiver_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """The subscriptions job configured (users, updated/deleted) against the Graph emulator, which
+    starts and ends with no subscriptions, no queued notifications and Graph's delivery settings."""
+    state = devstack.state()
+    for name, value in {
+        "CONNECTIONS__GRAPH_CERT__CREDENTIAL": "certificate",
+        "CONNECTIONS__GRAPH_CERT__TENANT_ID": state["tenantId"],
+        "CONNECTIONS__GRAPH_CERT__CLIENT_ID": state["app"]["clientId"],
+        "CONNECTIONS__GRAPH_CERT__CERTIFICATE": state["app"]["certificateName"],
+        "WEBHOOKS_GRAPH_CONNECTION": "graph_cert",
+        "WEBHOOKS_GRAPH_NOTIFICATION_URL": receiver_url,
+        "WEBHOOKS_GRAPH_SUBSCRIPTIONS": json.dumps([{"resource": "users", "changeType": "updated,deleted"}]),
+    }.items():
+        monkeypatch.setenv(name, value)
+    put_secret(devstack, CLIENT_STATE_SECRET, "subs-" + uuid.uuid4().hex)
+    _fresh_graph(devstack)
+    yield webhook_env
+    _fresh_graph(devstack)

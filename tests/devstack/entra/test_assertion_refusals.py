@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from devstack.tenant.models import (
 )
 from devstack.tenant.pki import CertificateAuthority, IssuedCertificate, new_rsa_key, utcnow, x5t
 from devstack.tenant.tokens import Principal, TokenIssuer
+from tests.devstack.support import intermediate_ca
 
 AUTHORITY = "https://127.0.0.1:1"
 TOKEN_URL_AUDIENCE = f"{AUTHORITY}/tid/oauth2/v2.0/token"
@@ -255,6 +257,39 @@ def test_expired_registered_credential_is_700027(world: World) -> None:
     assert _code(exc) == 700027
 
 
+def _s256(cert: x509.Certificate) -> str:
+    return base64.urlsafe_b64encode(
+        hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest()
+    ).decode()
+
+
+@pytest.mark.parametrize("alg", ["RS256", "PS256"])
+def test_registered_certificate_by_sha256_thumbprint_alone_is_accepted(world: World, alg: str) -> None:
+    """x5t#S256 alone (no x5t, no x5c: nothing else could match) names a registered certificate."""
+    claims = _claims(world, time.time())
+    headers = {"x5t#S256": _s256(world.registered.certificate).rstrip("=")}
+    assert (
+        _verify(world, jwt.encode(claims, world.registered.key, algorithm=alg, headers=headers))
+        == "certificate"
+    )
+
+
+def test_unknown_sha256_thumbprint_is_700027_naming_it(world: World) -> None:
+    """An x5t#S256 of no registered certificate is refused, with that SHA-256 in upper-case hex."""
+    other = world.tenant.ca.issue("unregistered")
+    digest = hashlib.sha256(other.der).hexdigest().upper()
+    assertion = jwt.encode(
+        _claims(world, time.time()),
+        other.key,
+        algorithm="PS256",
+        headers={"x5t#S256": _s256(other.certificate)},
+    )
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, assertion)
+    assert f"Thumbprint of key used by client: '{digest}'" in exc.value.text
+    assert f"for app Id '{world.app.app_id}'" in exc.value.text
+
+
 # -- subject name + issuer (x5c) ------------------------------------------------
 
 
@@ -316,33 +351,105 @@ def test_subject_name_issuer_garbage_x5c_is_700027(world: World) -> None:
     assert _code(exc) == 700027
 
 
-def _intermediate(ca: CertificateAuthority, name: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    key = new_rsa_key()
+def _trust_issuer(w: World, issuer: x509.Certificate) -> None:
+    w.app.trusted_subjects = [TrustedSubject(SUBJECT, issuer.subject.rfc4514_string())]
+
+
+def test_subject_name_issuer_chain_through_intermediate_is_accepted(world: World) -> None:
+    """A leaf from an intermediate of the tenant CA is accepted when the trusted issuer names that
+    intermediate (the leaf's direct issuer) and x5c carries it: Entra's rule for issuing CAs."""
+    inter = intermediate_ca(world.tenant.ca, "devstack issuing CA")
+    _trust_issuer(world, inter.certificate)
+    leaf = inter.issue("assertion-test")
+    assert _verify(world, _x5c_assertion(world, leaf, [inter.certificate])) == "certificate"
+
+
+def test_subject_name_issuer_trusting_the_root_refuses_an_intermediate_leaf_700027(world: World) -> None:
+    """A leaf from an intermediate is refused when the trusted issuer names the root: the issuer
+    Entra matches is the leaf's direct issuer, not any CA above it."""
+    inter = intermediate_ca(world.tenant.ca, "devstack issuing CA")
+    leaf = inter.issue("assertion-test")
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, _x5c_assertion(world, leaf, [inter.certificate]))
+    assert _code(exc) == 700027
+
+
+def test_subject_name_issuer_intermediate_not_sent_is_700027(world: World) -> None:
+    """The emulator holds only the root: a leaf from a trusted intermediate without that intermediate
+    in x5c does not chain, and is refused."""
+    inter = intermediate_ca(world.tenant.ca, "devstack issuing CA")
+    _trust_issuer(world, inter.certificate)
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, _x5c_assertion(world, inter.issue("assertion-test"), []))
+    assert _code(exc) == 700027
+
+
+def test_subject_name_issuer_impostor_intermediate_is_700027(world: World) -> None:
+    """An intermediate with the trusted intermediate's name but signed by another root is refused."""
+    inter = intermediate_ca(world.tenant.ca, "devstack issuing CA")
+    _trust_issuer(world, inter.certificate)
+    impostor = intermediate_ca(CertificateAuthority(), "devstack issuing CA")
+    leaf = impostor.issue("assertion-test")
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, _x5c_assertion(world, leaf, [impostor.certificate]))
+    assert _code(exc) == 700027
+
+
+def test_subject_name_issuer_leaf_not_signed_by_its_intermediate_is_700027(world: World) -> None:
+    """A leaf that names the trusted intermediate as issuer but was signed by another key is refused."""
+    inter = intermediate_ca(world.tenant.ca, "devstack issuing CA")
+    _trust_issuer(world, inter.certificate)
+    forger = intermediate_ca(CertificateAuthority(), "devstack issuing CA")
+    leaf = forger.issue("assertion-test")
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, _x5c_assertion(world, leaf, [inter.certificate]))
+    assert _code(exc) == 700027
+
+
+@pytest.mark.parametrize("why", ["not a CA", "expired"])
+def test_subject_name_issuer_intermediate_must_be_a_valid_ca_700027(world: World, why: str) -> None:
+    """An intermediate that is not a CA certificate, or is outside its validity, breaks the chain."""
+    past = utcnow() - dt.timedelta(hours=1)
+    if why == "not a CA":
+        inter = intermediate_ca(world.tenant.ca, "devstack issuing CA", ca=False)
+    else:
+        inter = intermediate_ca(world.tenant.ca, "devstack issuing CA", not_after=past)
+    _trust_issuer(world, inter.certificate)
+    leaf = inter.issue("assertion-test")
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, _x5c_assertion(world, leaf, [inter.certificate]))
+    assert _code(exc) == 700027
+
+
+def test_subject_name_issuer_intermediate_without_basic_constraints_is_700027(world: World) -> None:
+    """An intermediate with no BasicConstraints extension is not a CA: the chain is refused."""
     now = utcnow()
-    cert = (
+    key = new_rsa_key()
+    bare = CertificateAuthority.__new__(CertificateAuthority)
+    bare.key = key
+    bare.certificate = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, name)]))
-        .issuer_name(ca.certificate.subject)
+        .subject_name(x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "bare issuer")]))
+        .issuer_name(world.tenant.ca.certificate.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=30))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(ca.key, hashes.SHA256())
+        .sign(world.tenant.ca.key, hashes.SHA256())
     )
-    return key, cert
-
-
-def test_subject_name_issuer_chain_through_intermediate_is_700027(world: World) -> None:
-    """A leaf issued by an intermediate of the tenant CA is refused: the trusted issuer is the tenant CA
-    itself, and Entra's subject name + issuer trust names the leaf's direct issuer."""
-    ikey, icert = _intermediate(world.tenant.ca, "devstack intermediate")
-    inter = CertificateAuthority.__new__(CertificateAuthority)
-    inter.key, inter.certificate = ikey, icert
-    leaf = inter.issue("assertion-test")
+    _trust_issuer(world, bare.certificate)
     with pytest.raises(e.CertificateNotRegistered) as exc:
-        _verify(world, _x5c_assertion(world, leaf, [icert]))
+        _verify(world, _x5c_assertion(world, bare.issue("assertion-test"), [bare.certificate]))
     assert _code(exc) == 700027
+
+
+@pytest.mark.parametrize("claim", ["sub", "jti"])
+def test_certificate_assertion_with_a_non_string_sub_or_jti_is_50027(world: World, claim: str) -> None:
+    """A correctly signed assertion whose `sub` or `jti` is not a string is malformed (AADSTS50027)."""
+    with pytest.raises(e.MalformedJwt) as exc:
+        odd: dict[str, Any] = {claim: 12345}
+        _verify(world, _cert_assertion(world, **odd))
+    assert (_code(exc), exc.value.text) == (50027, "JWT token is invalid or malformed.")
 
 
 # -- federated --------------------------------------------------------------------

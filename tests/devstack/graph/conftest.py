@@ -37,6 +37,7 @@ DEFAULT_DELIVERY = {
     "retryMaxS": 3600.0,
     "retryForS": 14400.0,
     "duplicates": 0,
+    "tamper": None,
 }
 
 

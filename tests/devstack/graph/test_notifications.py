@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives import serialization
 
 from devstack.offline_tenant import OfflineTenant
 from devstack.tenant.pki import IssuedCertificate, new_rsa_key
+from devstack.tenant.tokens import TokenRejected
+from shared.webhooks._refusal import Refused
 from shared.webhooks._rich import decrypt_content, parse_encrypted_content, rsa_oaep_unwrapper
 from tests.devstack.graph.support import Subscriber, app_token, bearer, error, subscription
 
@@ -125,6 +127,56 @@ def test_rich_notification_decrypts_and_carries_validation_tokens(
         "Microsoft Graph Change Tracking",
         claims["oid"],
     )
+
+
+@pytest.mark.parametrize(
+    ("tamper", "rejected_as"),
+    [("forgedToken", "signature"), ("wrongAudience", "audience"), ("dataSignature", None)],
+)
+def test_tamper_spoils_the_next_rich_batch_and_its_redeliveries(
+    devstack: OfflineTenant,
+    writer: requests.Session,
+    graph: str,
+    graph_base: str,
+    subscriber: Subscriber,
+    tamper: str,
+    rejected_as: str | None,
+) -> None:
+    """tamper=forgedToken / wrongAudience gives validation tokens the tenant's keys or our app reject;
+    tamper=dataSignature a dataSignature that does not match; a redelivery repeats it, then it is spent."""
+    cert = _rich_certificate(devstack)
+    der = base64.b64encode(cert.certificate.public_bytes(serialization.Encoding.DER)).decode()
+    _subscribe(
+        writer,
+        graph,
+        subscriber.url,
+        includeResourceData=True,
+        encryptionCertificate=der,
+        encryptionCertificateId="cert-v1",
+    )
+    _settings(writer, graph_base, tamper=tamper, retryBaseS=0.2)
+    subscriber.answers = [401]
+    user = devstack.tenant.users[31]
+    writer.patch(f"{graph}/users/{user.object_id}", json={"jobTitle": "Tampered"})
+    first, again = subscriber.wait_for(2)
+    app = devstack.tenant.app_by_name("entra-automation")
+    assert app is not None
+    for batch in (first, again):
+        (token,) = batch["validationTokens"]
+        content = parse_encrypted_content(batch["value"][0]["encryptedContent"])
+        if rejected_as is None:
+            devstack.tenant.issuer.verify(token, app.app_id)
+            with pytest.raises(Refused, match="dataSignature"):
+                decrypt_content(content, rsa_oaep_unwrapper(cert.key))
+        else:
+            with pytest.raises(TokenRejected) as caught:
+                devstack.tenant.issuer.verify(token, app.app_id)
+            assert caught.value.kind == rejected_as
+            decrypt_content(content, rsa_oaep_unwrapper(cert.key))
+    deliveries = _deliveries(writer, graph_base)
+    assert [(d["status"], d["tamper"]) for d in deliveries] == [(401, tamper), (202, tamper)]
+    assert writer.get(f"{graph_base}/_devstack/notifications").json()["settings"]["tamper"] is None
+    assert writer.put(f"{graph_base}/_devstack/notifications", json={"tamper": "nonsense"}).status_code == 400
 
 
 def test_rich_subscription_needs_a_certificate(
