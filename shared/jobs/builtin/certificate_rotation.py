@@ -38,8 +38,6 @@ from typing import Any
 from shared.errors import AutomationError, ConfigurationError
 from shared.jobs._context import JobContext
 from shared.jobs._declare import job
-from shared.redaction import redact
-from shared.runs._model import MAX_MESSAGE
 
 NAME = "certificate-rotation"
 DEFAULT_DAYS = 30
@@ -277,6 +275,9 @@ def rotate_each(
 ) -> dict[str, Any]:
     """Rotate every connection (one failing does not stop the others); per-connection outcomes go
     to the run's detail (`rotation`, read by /api/context); the first failure fails the run."""
+    from shared.redaction import redact
+    from shared.runs._model import MAX_MESSAGE  # here: importing the ledger stays off the cold path
+
     results: list[dict[str, Any]] = []
     outcomes: dict[str, dict[str, Any]] = {}
     failures: list[AutomationError] = []
