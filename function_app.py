@@ -15,9 +15,9 @@ import azure.functions as func
 import shared.automations.builtins
 import shared.context.declarations  # noqa: F401
 from shared import __version__
+from shared.easy_auth import easy_auth_enabled
 from shared.jobs import add_timer  # declarations are data: no SDK import
 from shared.jobs.builtin import certificate_rotation, credential_expiry, runs_retention, secret_rotation
-from shared.status._easy_auth import easy_auth_enabled
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 

@@ -15,7 +15,7 @@ documented in `docs/contract.md`:
 - `GET /_devstack/notifications[?wait=S]` -> `{"settings", "pending", "idle", "deliveries"}`: the
   delivery settings and every delivery attempt (waiting up to S seconds for the queue to drain);
   `PUT` with any of `batchWindowMs`, `timeoutS`, `retryBaseS`, `retryMaxS`, `retryForS`,
-  `duplicates` changes the settings; `DELETE` empties the log and the queue.
+  `duplicates`, `tamper` changes the settings; `DELETE` empties the log and the queue.
 - `GET /_devstack/clock` -> `{"offsetSeconds", "now"}`; `PUT` `{"offsetSeconds": N}` or
   `{"advanceSeconds": N}` moves the devstack's credential clock (`devstack.tenant.clock`).
 - `POST /_devstack/changes` `{"resource": "users"|"groups", "id", "changeType"}` -> 202: a change
@@ -23,7 +23,8 @@ documented in `docs/contract.md`:
 - `POST /_devstack/subscriptions/{id}/notify` with `{"changeType": "updated", "resourceId": "...",
   "lifecycleEvent": null}` -> Graph posts a change notification (or, with `lifecycleEvent` =
   reauthorizationRequired | subscriptionRemoved | missed, a lifecycle notification) to the
-  subscriber and answers `{"url", "status", "error", "notification"}` with what it got back.
+  subscriber and answers `{"url", "status", "error", "notification"}` with what it got back;
+  a notification not acknowledged with a 2xx is then redelivered like any batch.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import jwt
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -183,6 +184,30 @@ class Delivery:
                 batch.apps.add(rich_app)
             self._cond.notify_all()
 
+    def redeliver(self, url: str, items: list[dict[str, Any]]) -> None:
+        """Schedule a POST that was sent once and not acknowledged (a notification sent on demand)
+        for redelivery, with the same backoff and time limit as any batch."""
+        now = time.monotonic()
+        batch = Batch(url, items, set(), now, first_attempt=now, attempt=1)
+        with self._cond:
+            self._start()
+            self.log.append(
+                {
+                    "batchId": batch.id,
+                    "url": url,
+                    "attempt": 1,
+                    "duplicate": False,
+                    "subscriptionIds": sorted({str(i.get("subscriptionId")) for i in items}),
+                    "items": len(items),
+                    "status": None,
+                    "error": "not acknowledged",
+                    "delivered": False,
+                    "tamper": None,
+                    "at": dt.datetime.now(dt.UTC).isoformat(),
+                }
+            )
+        self._reschedule(batch)
+
     def pending(self) -> int:
         with self._cond:
             return len(self._due) + self._in_flight
@@ -323,8 +348,6 @@ class Delivery:
 
     def _tampered(self, body: dict[str, Any], how: str) -> dict[str, Any]:
         """The batch spoiled as `how` says (devstack only); the queued batch itself is left alone."""
-        import jwt
-
         if how == "dataSignature":
             items = []
             for item in body["value"]:

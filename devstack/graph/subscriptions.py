@@ -415,7 +415,8 @@ class SubscriptionStore:
         resource_id: str | None = None,
         lifecycle_event: str | None = None,
     ) -> DeliveryReport:
-        """Send one change (or lifecycle) notification for `sub_id` and report the answer."""
+        """Send one change (or lifecycle) notification for `sub_id` and report the answer; one that
+        is not acknowledged (2xx) is then redelivered like any batch (`Delivery.redeliver`)."""
         sub = self.get(sub_id)
         if lifecycle_event:
             if lifecycle_event not in LIFECYCLE_EVENTS:
@@ -456,5 +457,8 @@ class SubscriptionStore:
             with self._session() as session:
                 answer = session.post(url, json=body, timeout=DELIVERY_TIMEOUT_S)
         except requests.RequestException as exc:
+            self.delivery.redeliver(url, [item])  # Graph retries what was not acknowledged
             return DeliveryReport(url, None, body, f"{type(exc).__name__}: {exc}")
+        if not 200 <= answer.status_code < 300:
+            self.delivery.redeliver(url, [item])
         return DeliveryReport(url, answer.status_code, body)

@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shared.auth import Caller
-from shared.automations._settings import AutomationSettings
-
 if TYPE_CHECKING:
+    from shared.auth import Caller
     from shared.automations._graph import GraphCaller
+    from shared.automations._settings import AutomationSettings
 
 
 @dataclass(frozen=True)

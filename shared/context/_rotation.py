@@ -113,7 +113,7 @@ def _run_facts(run: Any, name: str) -> RotationRunFacts | None:
             status=str(mine.get("status") or status),
             time=when,
             failed_step=str(mine.get("step")) if failed and mine.get("step") else None,
-            reason=error.message if failed and error is not None else None,
+            reason=(str(mine.get("message") or "") or None) if failed else None,
         )
     children = detail.get("children")
     if isinstance(children, Mapping) and isinstance(children.get("units"), Mapping):

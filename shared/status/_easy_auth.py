@@ -15,12 +15,9 @@ import binascii
 import json
 from collections.abc import Mapping
 
-# The one name of the platform's setting (automations read it too).
-from shared.automations._settings import EASY_AUTH_ENABLED, easy_auth_enabled
+from shared.easy_auth import PRINCIPAL_HEADER, easy_auth_enabled
 
-__all__ = ["EASY_AUTH_ENABLED", "PRINCIPAL_HEADER", "easy_auth_enabled", "principal_name"]
-
-PRINCIPAL_HEADER = "x-ms-client-principal"
+__all__ = ["easy_auth_enabled", "principal_name"]
 
 
 def principal_name(headers: Mapping[str, str]) -> str | None:

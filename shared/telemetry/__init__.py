@@ -95,8 +95,10 @@ def _start() -> Pipeline | bool:
 
     try:
         return start(settings)
-    except ValueError as exc:  # configure_azure_monitor's answer to a malformed connection string
-        log.error("telemetry off: %s", type(exc).__name__)
+    except (ValueError, ImportError) as exc:
+        # ValueError: configure_azure_monitor's answer to a malformed connection string;
+        # ImportError: the telemetry packages are not installed (requirements.txt pins them).
+        log.error("telemetry off: %s: %s", type(exc).__name__, exc)
         return False
 
 

@@ -275,6 +275,9 @@ def rotate_each(
 ) -> dict[str, Any]:
     """Rotate every connection (one failing does not stop the others); per-connection outcomes go
     to the run's detail (`rotation`, read by /api/context); the first failure fails the run."""
+    from shared.redaction import redact
+    from shared.runs._model import MAX_MESSAGE  # here: importing the ledger stays off the cold path
+
     results: list[dict[str, Any]] = []
     outcomes: dict[str, dict[str, Any]] = {}
     failures: list[AutomationError] = []
@@ -283,7 +286,12 @@ def rotate_each(
             done = rotate_one(ctx, name)
         except AutomationError as exc:
             failures.append(exc)
-            outcomes[name.lower()] = {"status": "failed", "step": exc.step, "code": exc.code}
+            outcomes[name.lower()] = {
+                "status": "failed",
+                "step": exc.step,
+                "code": exc.code,
+                "message": redact(exc.message)[:MAX_MESSAGE],  # our own words, as the run's error
+            }
             continue
         results.append(done)
         outcomes[name.lower()] = {

@@ -34,7 +34,7 @@ from typing import Any
 
 from shared.errors import ConfigurationError
 from shared.jobs._context import JobContext
-from shared.jobs._declare import job
+from shared.jobs._declare import job, setting_name
 from shared.jobs.builtin.certificate_rotation import RotationStepFailed, rotate_each, step
 
 NAME = "secret-rotation"
@@ -55,7 +55,7 @@ def _setting_number(ctx: JobContext, suffix: str, default: float) -> float:
     except ValueError:
         value = -1.0
     if value < 0:
-        raise ConfigurationError(f"JOB_SECRET_ROTATION_{suffix} must be a non-negative number, not {raw!r}.")
+        raise ConfigurationError(f"{setting_name(NAME, suffix)} must be a non-negative number, not {raw!r}.")
     return value
 
 

@@ -17,11 +17,17 @@ from shared import clock
 from shared.context._probe import reset_probe_cache
 from shared.identity import reset_connections
 from shared.jobs._engine import Engine
-from shared.jobs.builtin import certificate_rotation
+from shared.jobs.builtin import certificate_rotation, secret_rotation
 from shared.runs import Ledger, Status
 from shared.storage import Account
 from tests.app.context.support import call_context, request_counts
-from tests.app.jobs.rotation_support import add_fault, configure, move_devstack_clock, next_slot_after
+from tests.app.jobs.rotation_support import (
+    add_fault,
+    configure,
+    configure_secret,
+    move_devstack_clock,
+    next_slot_after,
+)
 
 JOB = certificate_rotation.NAME
 
@@ -120,6 +126,7 @@ def test_failed_rotation_within_seven_days_names_the_run_and_step(
     last = entry["rotation"]["lastRun"]
     assert last["id"] == failed.id
     assert (last["status"], last["failedStep"]) == ("failed", "rotation:addKey")
+    assert "step addKey failed" in last["reason"]
     assert entry["status"] == "degraded", entry.get("diagnosis")
     problem = entry["diagnosis"]["problem"]
     assert failed.id in problem
@@ -187,3 +194,30 @@ def test_status_page_shows_next_and_last_rotation(
     assert '<th scope="col">Next rotation</th>' in html
     assert '<th scope="col">Last rotation</th>' in html
     assert f"succeeded (run {done.id})" in html
+
+
+def test_a_secret_within_seven_days_after_a_failed_rotation_is_degraded(
+    devstack: OfflineTenant,
+    secret_env: None,
+    storage: Account,
+    http: requests.Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A client secret 6 days from its end whose addPassword failed: degraded, naming the run and step."""
+    reset_probe_cache()
+    configure_secret(devstack, http, monkeypatch, valid_days=20)
+    add_fault(devstack, http, "graph", match="/addPassword", status=503, times=50)
+    later = datetime.now(UTC) + timedelta(days=14)
+    move_devstack_clock(devstack, http, advance=timedelta(days=14))
+    with clock.use(clock.ManualClock(later)):
+        failed = Engine(Ledger(storage)).run_now(secret_rotation.NAME)
+        assert failed.status is Status.FAILED
+        reset_connections()
+        _, _, report = call_context("connection=srot")
+    entry = report["connections"]["srot"]
+    rotation = entry["rotation"]
+    assert (rotation["job"], rotation["daysLeft"]) == (secret_rotation.NAME, 5)
+    assert rotation["lastRun"]["failedStep"] == "rotation:addPassword"
+    assert entry["status"] == "degraded"
+    assert entry["diagnosis"]["problem"].startswith("The secret expires in 5 day(s)")
+    reset_probe_cache()

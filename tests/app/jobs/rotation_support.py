@@ -161,7 +161,7 @@ def configure_secret(
     cred = devstack.tenant.add_password_credential(sample_app(devstack), "by hand", days=valid_days)
     body: dict[str, Any] = {"value": cred.secret}
     if tagged:
-        body["tags"] = {"keyId": cred.key_id}
+        body["tags"] = {"keyId": cred.key_id, "endDateTime": cred.end.isoformat()}
     made = http.put(f"{devstack.servers['keyvault'].url}/_devstack/secrets/{name}", json=body, timeout=10)
     assert made.status_code == 200, made.text
     monkeypatch.setenv("CONNECTIONS__SROT__CREDENTIAL", "client-secret")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -208,4 +209,27 @@ def test_key_vault_down_at_store_fails_naming_the_step_and_the_old_secret_works(
     assert failed.error.status == 503
     reset_connections()
     assert connection("srot").token("graph").value
+    assert old in password_ids(devstack)
+
+
+def test_two_instances_firing_for_one_slot_add_one_password(
+    devstack: OfflineTenant,
+    secret_env: None,
+    storage: Account,
+    http: requests.Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two instances' timers for the same 03:45 slot, at once: one run, one addPassword, one new version."""
+    old = configure_secret(devstack, http, monkeypatch)
+    before = password_ids(devstack)
+    now = datetime.now(UTC)
+    slot_time = now.replace(hour=3, minute=45, second=1, microsecond=0)
+    if slot_time <= now:
+        slot_time += timedelta(days=1)
+    with clock.use(clock.ManualClock(slot_time)), ThreadPoolExecutor(2) as pool:
+        fired = list(pool.map(lambda _: Engine(Ledger(storage)).on_timer(JOB), range(2)))
+    statuses = sorted(r.status.value for r in fired if r is not None)
+    assert statuses.count(Status.SUCCEEDED.value) == 1, statuses
+    added = password_ids(devstack) - before
+    assert len(added) == 1
     assert old in password_ids(devstack)

@@ -1,10 +1,13 @@
-"""What telemetry may carry: URLs lose their query string and user info; credential-shaped text is blanked."""
+"""What telemetry may carry: URLs lose query string and user info; credential-shaped text is blanked."""
 
 from __future__ import annotations
+
+import logging
 
 import pytest
 
 from shared.telemetry._scrub import scrub, scrub_attributes, scrub_url
+from tests.app.telemetry.support import Captured, exported_text
 
 
 @pytest.mark.parametrize(
@@ -32,3 +35,12 @@ def test_jwts_and_query_attributes_are_removed() -> None:
     cleaned = scrub_attributes({"note": f"token {jwt}", "url.query": "a=b", "http.status_code": 200})
     assert cleaned == {"note": "token [redacted]", "http.status_code": 200}
     assert scrub(("x?y", f"https://h/p?t={jwt}")) == ("x?y", "https://h/p")
+
+
+def test_a_log_line_carrying_a_jwt_is_exported_redacted(captured: Captured) -> None:
+    """The app's log records reach the exporter with any JWT in their text replaced by the marker."""
+    jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    logging.getLogger("shared.telemetry").warning("refused a caller holding %s", jwt)
+    bodies = [str(r.log_record.body) for r in captured.logs.get_finished_logs()]
+    assert "refused a caller holding [redacted]" in bodies
+    assert all(jwt not in text for text in exported_text(captured))

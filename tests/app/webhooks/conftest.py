@@ -59,7 +59,7 @@ def webhook_env(devstack: OfflineTenant, storage: Any, monkeypatch: pytest.Monke
 
 
 def _receiver_app() -> func.FunctionApp:
-    """Only the Graph receiver, exactly as function_app defines it, for the emulator to call."""
+    """The Graph and Event Grid receivers, exactly as function_app defines them, for senders to call."""
     app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
     @app.route(route="webhooks/graph", methods=["POST"])
@@ -67,12 +67,17 @@ def _receiver_app() -> func.FunctionApp:
         response: func.HttpResponse = function_app.webhooks_graph(req)
         return response
 
+    @app.route(route="webhooks/eventgrid", methods=["POST", "OPTIONS"])
+    def eventgrid(req: func.HttpRequest) -> func.HttpResponse:
+        response: func.HttpResponse = function_app.webhooks_eventgrid(req)
+        return response
+
     return app
 
 
 @pytest.fixture(scope="module")
 def receiver_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Our Graph receiver served by the local Functions host on a real socket (Graph calls it)."""
+    """Our Graph receiver's URL on the local Functions host, a real socket (Event Grid's is beside it)."""
     host = FunctionsHost(
         index_app(_receiver_app()),
         root=Path(tmp_path_factory.mktemp("subs-host")),

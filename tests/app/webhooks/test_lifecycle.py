@@ -3,10 +3,13 @@ socket, the processor acts on them against Graph: reauthorize, recreate + delta 
 
 from __future__ import annotations
 
+import os
+import signal
 from typing import Any
 
 import pytest
 
+from devstack.azurite import Azurite
 from devstack.offline_tenant import OfflineTenant
 from shared.webhooks import WebhookEvent, on_graph
 from shared.webhooks._subscriptions import subscription_states, sync_subscriptions
@@ -85,3 +88,28 @@ def test_missed_resyncs_with_delta_and_removed_recreates_then_catches_up(
     assert graph_subscription(devstack, new_id) is not None
     run_queue(subscribed)
     assert _delta_subjects(received) == [f"users/{user}"]
+
+
+def test_lifecycle_event_refused_while_storage_is_down_is_redelivered_and_acted_on_once(
+    devstack: OfflineTenant, azurite: Azurite, subscribed: Any, received: list[WebhookEvent]
+) -> None:
+    """With Azurite frozen our receiver answers 503; Graph redelivers the missed event after its
+    backoff, and the resync it asks for runs once (every user handled exactly once)."""
+    sync_subscriptions()
+    sub_id = _subscription_id()
+    graph_control(devstack, "PUT", "notifications", {"retryBaseS": 1.0})
+    os.killpg(azurite.process.pid, signal.SIGSTOP)
+    try:
+        report = graph_control(
+            devstack, "POST", f"subscriptions/{sub_id}/notify", {"lifecycleEvent": "missed"}
+        )
+    finally:
+        os.killpg(azurite.process.pid, signal.SIGCONT)
+    assert report["status"] == 503
+    deliveries = wait_delivered(devstack)
+    assert [d["delivered"] for d in deliveries] == [False, True]
+    for _ in range(3):  # the lifecycle event(s), then the changes the resync stored
+        run_queue(subscribed)
+    subjects = _delta_subjects(received)
+    assert set(subjects) == {f"users/{u.object_id}" for u in devstack.tenant.users}
+    assert len(subjects) == len(set(subjects))

@@ -187,3 +187,28 @@ def test_unknown_event_is_404(webhook_env: Any) -> None:
     """An id that is not in the log is a 404 problem."""
     status, _ = _get("webhooks/events/x/y", route_params={"source": "graph", "id": "0000000000000-deadbeef"})
     assert status == 404
+
+
+def test_binary_mode_cloudevent_over_a_real_socket(webhook_env: Any, receiver_url: str) -> None:
+    """Through the local Functions host, percent-encoded ce-* headers arrive decoded as the attributes."""
+    import requests
+
+    seen: list[WebhookEvent] = []
+    on_eventgrid("com.example.socket")(seen.append)
+    url = receiver_url.replace("/webhooks/graph", "/webhooks/eventgrid")
+    ident = str(uuid.uuid4())
+    headers = {
+        "Content-Type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-id": ident,
+        "ce-source": "/caf%C3%A9",
+        "ce-type": "com.example.socket",
+        "ce-subject": "a%20b",
+    }
+    with requests.Session() as session:
+        session.trust_env = False
+        answer = session.post(url, data=b'{"n": 7}', headers=headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    run_queue(webhook_env)
+    (event,) = seen
+    assert (event.id, event.subject, event.data) == (f"/café|{ident}", "a b", {"n": 7})

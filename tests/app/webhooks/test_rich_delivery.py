@@ -5,6 +5,7 @@ processor decrypts, with an exportable key or with Key Vault's decrypt (the key 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import pytest
@@ -13,7 +14,14 @@ from devstack.offline_tenant import OfflineTenant
 from shared.runs import Kind, Status, ledger
 from shared.webhooks import WebhookEvent, on_graph
 from shared.webhooks._subscriptions import sync_subscriptions
-from tests.app.webhooks.support import graph_control, queue_depth, run_queue, wait_delivered
+from tests.app.webhooks.support import (
+    CLIENT_STATE_SECRET,
+    graph_control,
+    queue_depth,
+    run_queue,
+    secret_value,
+    wait_delivered,
+)
 from tests.app_env import by_operation, reset_counts
 
 EXPORTABLE = "entra-automation-cert"
@@ -62,9 +70,15 @@ def test_rich_change_is_verified_and_decrypted(
 
 @pytest.mark.parametrize("tamper", ["forgedToken", "wrongAudience"])
 def test_forged_or_wrong_audience_validation_token_is_refused(
-    devstack: OfflineTenant, subscribed: Any, monkeypatch: pytest.MonkeyPatch, tamper: str
+    devstack: OfflineTenant,
+    subscribed: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tamper: str,
 ) -> None:
-    """A batch whose validation token is forged or for another app is answered 401; nothing stored."""
+    """A batch whose validation token is forged or for another app is answered 401; nothing stored,
+    and no token or clientState in the logs."""
+    caplog.set_level(logging.INFO)
     received = _rich(monkeypatch, EXPORTABLE)
     graph_control(devstack, "PUT", "notifications", {"tamper": tamper, "retryForS": 1})  # no redelivery
     _change(devstack, 8)
@@ -73,6 +87,9 @@ def test_forged_or_wrong_audience_validation_token_is_refused(
     assert queue_depth(subscribed) == 0
     assert run_queue(subscribed) == {"ok": 0, "failed": 0, "poisoned": 0}
     assert received == []
+    assert "graph notification" in caplog.text  # logs were captured: the checks below see them
+    assert "eyJ" not in caplog.text  # no JWT (header or claims) was logged
+    assert secret_value(devstack, CLIENT_STATE_SECRET) not in caplog.text
 
 
 def test_tampered_data_signature_from_graph_is_rejected(

@@ -446,8 +446,8 @@ def test_subject_name_issuer_intermediate_without_basic_constraints_is_700027(wo
 @pytest.mark.parametrize("claim", ["sub", "jti"])
 def test_certificate_assertion_with_a_non_string_sub_or_jti_is_50027(world: World, claim: str) -> None:
     """A correctly signed assertion whose `sub` or `jti` is not a string is malformed (AADSTS50027)."""
+    odd: dict[str, Any] = {claim: 12345}
     with pytest.raises(e.MalformedJwt) as exc:
-        odd: dict[str, Any] = {claim: 12345}
         _verify(world, _cert_assertion(world, **odd))
     assert (_code(exc), exc.value.text) == (50027, "JWT token is invalid or malformed.")
 

@@ -234,6 +234,27 @@ def test_receiver_slower_than_three_seconds_gets_it_again(
     assert time.monotonic() - started >= 3.0
 
 
+def test_unacknowledged_lifecycle_notification_is_redelivered(
+    writer: requests.Session, graph: str, graph_base: str, subscriber: Subscriber
+) -> None:
+    """A lifecycle notification sent on demand and answered 503 comes again after the backoff."""
+    _settings(writer, graph_base, retryBaseS=0.2)
+    sub = _subscribe(writer, graph, subscriber.url)
+    subscriber.answers = [503]
+    notify = {"lifecycleEvent": "missed"}
+    report = writer.post(f"{graph_base}/_devstack/subscriptions/{sub['id']}/notify", json=notify).json()
+    assert report["status"] == 503
+    first, again = subscriber.wait_for(2)
+    assert first == again
+    assert first["value"][0]["lifecycleEvent"] == "missed"
+    deliveries = _deliveries(writer, graph_base)
+    assert [(d["attempt"], d["status"], d["delivered"]) for d in deliveries] == [
+        (1, None, False),
+        (2, 202, True),
+    ]
+    assert deliveries[0]["error"] == "not acknowledged"
+
+
 def test_duplicates_on_demand(
     devstack: OfflineTenant, writer: requests.Session, graph: str, graph_base: str, subscriber: Subscriber
 ) -> None:
