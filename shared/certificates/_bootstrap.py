@@ -393,15 +393,13 @@ def _donor(
 
 def _add_key(donor: _Donor, app: Mapping[str, Any], new: Any, cloud: Cloud) -> None:
     """The app calls addKey on itself: its token and the proof come from the donor's key."""
-    from shared.identity._connection import Connection, _credential_for
+    from shared.identity._connection import connection_through
     from shared.jobs.builtin.certificate_rotation import signed_proof, signer
 
     settings = donor.settings
-    credential = _credential_for(settings, cloud)
     # The bootstrap runs on the deployer's machine, where there is no managed identity: the
     # donor's Key Vault material is read (or signed with) as the deployer.
-    credential._vault = donor.vault  # type: ignore[attr-defined]
-    as_app = Connection(settings, cloud, credential)
+    as_app = connection_through(settings, cloud, donor.vault)
     certificate = settings.certificate or settings.key
     assert certificate
     sign = signer(

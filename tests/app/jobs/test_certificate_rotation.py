@@ -158,7 +158,7 @@ def test_refused_proofs(
     configure(devstack, http, monkeypatch, "certificate")
     conn = connection("rot")
     conn.token("graph")  # loads the registered version
-    _, material = conn._credential.material()  # type: ignore[attr-defined]
+    _, material = conn.vault_credential.current()
     registered = serialization.load_pem_private_key(material.private_key_pem, None)
     x5t = base64.urlsafe_b64encode(bytes.fromhex(material.thumbprint)).decode().rstrip("=")
     object_id = conn.graph.get(f"/applications(appId='{APP_ID}')", select=["id"])["id"]
