@@ -15,20 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
-from pathlib import Path
 
 from shared.certificates._deployer import SIGN_INS
-
-
-def _load_local_settings() -> None:
-    path = Path("local.settings.json")
-    if not path.exists():
-        return
-    values = json.loads(path.read_text(encoding="utf-8")).get("Values") or {}
-    for name, value in values.items():
-        os.environ.setdefault(name, str(value))
+from shared.config.local_file import apply_local_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     run.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
-    _load_local_settings()
+    apply_local_settings()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     from shared.certificates._bootstrap import bootstrap

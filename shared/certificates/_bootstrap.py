@@ -394,7 +394,7 @@ def _donor(
 def _add_key(donor: _Donor, app: Mapping[str, Any], new: Any, cloud: Cloud) -> None:
     """The app calls addKey on itself: its token and the proof come from the donor's key."""
     from shared.identity._connection import connection_through
-    from shared.jobs.builtin.certificate_rotation import signed_proof, signer
+    from shared.jobs.builtin.certificate_rotation import add_key_body, signed_proof, signer
 
     settings = donor.settings
     # The bootstrap runs on the deployer's machine, where there is no managed identity: the
@@ -405,15 +405,7 @@ def _add_key(donor: _Donor, app: Mapping[str, Any], new: Any, cloud: Cloud) -> N
     sign = signer(
         donor.vault, certificate, donor.version, kind=settings.credential.value, setting=_setting(settings)
     )
-    body = {
-        "keyCredential": {
-            "type": "AsymmetricX509Cert",
-            "usage": "Verify",
-            "key": base64.b64encode(new.der).decode("ascii"),
-        },
-        "passwordCredential": None,
-        "proof": signed_proof(str(app["id"]), donor.version, sign),
-    }
+    body = add_key_body(new.der, signed_proof(str(app["id"]), donor.version, sign))
     try:
         as_app.graph.post(f"/applications/{app['id']}/addKey", json=body)
     finally:

@@ -123,6 +123,20 @@ def signed_proof(app_object_id: str, version: Version, sign: Callable[[bytes], b
     return unsigned.decode("ascii") + "." + _b64url(sign(unsigned))
 
 
+def add_key_body(der: bytes, proof: str) -> dict[str, Any]:
+    """The `application: addKey` body for a certificate (DER) and a proof JWT
+    (https://learn.microsoft.com/graph/api/application-addkey)."""
+    return {
+        "keyCredential": {
+            "type": "AsymmetricX509Cert",
+            "usage": "Verify",
+            "key": base64.b64encode(der).decode("ascii"),
+        },
+        "passwordCredential": None,
+        "proof": proof,
+    }
+
+
 # Called with (step, connection) after each step that completed: a seam for observers. The
 # fault tests use it to ask for a token between steps and to kill the process after addKey.
 step_hooks: list[Callable[[str, str], None]] = []
@@ -208,15 +222,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
                 hint="Run `python -m shared.certificates bootstrap` with the deployer's rights.",
             )
         with step("addKey", name, ctx):
-            body = {
-                "keyCredential": {
-                    "type": "AsymmetricX509Cert",
-                    "usage": "Verify",
-                    "key": base64.b64encode(newest.der).decode("ascii"),
-                },
-                "passwordCredential": None,
-                "proof": proof(valid[-1]),
-            }
+            body = add_key_body(newest.der, proof(valid[-1]))
             added = conn.graph.post(f"/applications/{app['id']}/addKey", json=body) or {}
             on_app[newest.thumbprint] = str(added.get("keyId") or "")
         done["steps"].append(
