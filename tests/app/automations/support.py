@@ -9,6 +9,7 @@ from typing import Any
 import azure.functions as func
 
 import function_app
+from devstack.host.invocation import InvocationContext, invocation_traceparent
 
 ROUTE_URL = "http://127.0.0.1:7071/api/automations/{name}"
 
@@ -21,7 +22,8 @@ def call(
     headers: dict[str, str] | None = None,
     raw: bytes | None = None,
 ) -> func.HttpResponse:
-    """POST /api/automations/{name} through the function_app trigger, as the host calls it."""
+    """POST /api/automations/{name} through the function_app trigger, as the host calls it (with
+    an invocation context: a child of the `traceparent` header, if any)."""
     sent = dict(headers or {})
     if token is not None:
         sent["Authorization"] = f"Bearer {token}"
@@ -29,7 +31,10 @@ def call(
     req = func.HttpRequest(
         "POST", ROUTE_URL.format(name=name), headers=sent, params={}, route_params={"name": name}, body=data
     )
-    response: func.HttpResponse = function_app.automations(req)
+    context = InvocationContext(
+        "test", "automations", ".", invocation_traceparent(sent.get("traceparent")), sent.get("tracestate", "")
+    )
+    response: func.HttpResponse = function_app.automations(req, context)
     return response
 
 
