@@ -31,9 +31,8 @@ def call(
     req = func.HttpRequest(
         "POST", ROUTE_URL.format(name=name), headers=sent, params={}, route_params={"name": name}, body=data
     )
-    context = InvocationContext(
-        "test", "automations", ".", invocation_traceparent(sent.get("traceparent")), sent.get("tracestate", "")
-    )
+    parent = invocation_traceparent(sent.get("traceparent"))
+    context = InvocationContext("test", "automations", ".", parent, sent.get("tracestate", ""))
     response: func.HttpResponse = function_app.automations(req, context)
     return response
 
