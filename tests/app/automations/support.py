@@ -21,9 +21,10 @@ def call(
     token: str | None = None,
     headers: dict[str, str] | None = None,
     raw: bytes | None = None,
+    invocation_parent: str | None = None,
 ) -> func.HttpResponse:
     """POST /api/automations/{name} through the function_app trigger, as the host calls it (with
-    an invocation context: a child of the `traceparent` header, if any)."""
+    an invocation context: `invocation_parent`, else a child of the `traceparent` header, if any)."""
     sent = dict(headers or {})
     if token is not None:
         sent["Authorization"] = f"Bearer {token}"
@@ -31,7 +32,11 @@ def call(
     req = func.HttpRequest(
         "POST", ROUTE_URL.format(name=name), headers=sent, params={}, route_params={"name": name}, body=data
     )
-    parent = invocation_traceparent(sent.get("traceparent"))
+    parent = (
+        invocation_parent
+        if invocation_parent is not None
+        else invocation_traceparent(sent.get("traceparent"))
+    )
     context = InvocationContext("test", "automations", ".", parent, sent.get("tracestate", ""))
     response: func.HttpResponse = function_app.automations(req, context)
     return response

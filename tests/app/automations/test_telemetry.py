@@ -40,3 +40,33 @@ def test_refused_automation_call_is_a_failed_trace(captured: Captured) -> None:
     assert attributes["http.status_code"] == 401
     assert attributes["run.status"] == "failed"
     assert root.status.status_code.name == "ERROR"
+
+
+@pytest.mark.parametrize("with_parent", [True, False])
+def test_automation_call_hangs_under_the_host_request(captured: Captured, with_parent: bool) -> None:
+    """The host's request span (the invocation's traceparent) is the call's parent; without one, a root."""
+    trace_id, host_span = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    parent = f"00-{trace_id}-{host_span}-01" if with_parent else ""
+    response = call("revoke-sessions", {"user": ct.ALEX}, invocation_parent=parent)
+    assert response.status_code == 401
+    root, _ = run_trace(captured, "automation revoke-sessions")
+    assert root.context is not None
+    if with_parent:
+        assert root.parent is not None
+        assert (f"{root.context.trace_id:032x}", f"{root.parent.span_id:016x}") == (trace_id, host_span)
+    else:
+        assert root.parent is None
+        assert f"{root.context.trace_id:032x}" != trace_id
+
+
+def test_caller_traceparent_reaches_the_call_through_the_host(captured: Captured) -> None:
+    """A caller's `traceparent` header: the host's request span continues its trace, our span beneath it."""
+    trace_id, caller_span = "5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174"
+    headers = {"traceparent": f"00-{trace_id}-{caller_span}-01"}
+    response = call("revoke-sessions", {"user": ct.ALEX}, headers=headers)
+    assert response.status_code == 401
+    root, _ = run_trace(captured, "automation revoke-sessions")
+    assert root.context is not None
+    assert root.parent is not None
+    assert f"{root.context.trace_id:032x}" == trace_id
+    assert f"{root.parent.span_id:016x}" != caller_span  # the host's request span sits between
