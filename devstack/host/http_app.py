@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from devstack.host.auth import KEY_HEADER, KEY_QUERY, HostKeys, auth_level_name
 from devstack.host.indexing import HTTP_OUTPUT, IndexedFunction
-from devstack.host.invocation import Invoker, Result, invocation_traceparent
+from devstack.host.invocation import Invoker, Result, invocation_trace
 from devstack.host.problems import problem
 from devstack.host.routes import RouteTable
 
@@ -146,12 +146,11 @@ class HttpApp:
         )
         try:
             # The host's request span: a child of the caller's traceparent, sent to the worker.
+            parent, state = invocation_trace(
+                request.headers.get("traceparent"), request.headers.get("tracestate")
+            )
             result = self._invoker.invoke(
-                function,
-                http_request,
-                reason=HTTP_REASON,
-                trace_parent=invocation_traceparent(request.headers.get("traceparent")),
-                trace_state=request.headers.get("tracestate", "") if "traceparent" in request.headers else "",
+                function, http_request, reason=HTTP_REASON, trace_parent=parent, trace_state=state
             )
         except Exception:  # noqa: BLE001 - user code may raise anything; the invoker logged it
             # The client learns only the status, never the traceback.

@@ -60,6 +60,13 @@ def invocation_traceparent(caller: str | None = None) -> str:
     return f"00-{secrets.token_hex(16)}-{span}-00"
 
 
+def invocation_trace(caller: str | None, caller_state: str | None) -> tuple[str, str]:
+    """An HTTP invocation's (traceparent, tracestate): the caller's tracestate goes on only with
+    a valid traceparent (https://www.w3.org/TR/trace-context/#tracestate-header)."""
+    valid = bool(caller and _TRACEPARENT.fullmatch(caller.strip().lower()))
+    return invocation_traceparent(caller), (caller_state or "") if valid else ""
+
+
 class _TraceContext(functions_abc.TraceContext):
     """The invocation's trace context, one per invocation (the worker's shape and names)."""
 

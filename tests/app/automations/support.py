@@ -9,7 +9,7 @@ from typing import Any
 import azure.functions as func
 
 import function_app
-from devstack.host.invocation import InvocationContext, invocation_traceparent
+from devstack.host.invocation import InvocationContext, invocation_trace
 
 ROUTE_URL = "http://127.0.0.1:7071/api/automations/{name}"
 
@@ -32,12 +32,10 @@ def call(
     req = func.HttpRequest(
         "POST", ROUTE_URL.format(name=name), headers=sent, params={}, route_params={"name": name}, body=data
     )
-    parent = (
-        invocation_parent
-        if invocation_parent is not None
-        else invocation_traceparent(sent.get("traceparent"))
-    )
-    context = InvocationContext("test", "automations", ".", parent, sent.get("tracestate", ""))
+    parent, state = invocation_trace(sent.get("traceparent"), sent.get("tracestate"))
+    if invocation_parent is not None:
+        parent, state = invocation_parent, ""
+    context = InvocationContext("test", "automations", ".", parent, state)
     response: func.HttpResponse = function_app.automations(req, context)
     return response
 
