@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
+import http.client
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import azure.functions as func
 import pytest
 
+import function_app
+from devstack.host.auth import HostKeys
+from devstack.host.indexing import index_app
+from devstack.host.runtime import FunctionsHost
+from devstack.host.settings import HostConfig
 from devstack.offline_tenant import OfflineTenant
 from tests import caller_tokens as ct
 from tests.app.automations.support import body, call
@@ -70,3 +82,52 @@ def test_caller_traceparent_reaches_the_call_through_the_host(captured: Captured
     assert root.parent is not None
     assert f"{root.context.trace_id:032x}" == trace_id
     assert f"{root.parent.span_id:016x}" != caller_span  # the host's request span sits between
+
+
+def _route_app() -> func.FunctionApp:
+    """function_app's automations trigger, as it is declared, served alone."""
+    app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+    @app.route(route="automations/{name}", methods=["POST"])
+    def automations(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+        response: func.HttpResponse = function_app.automations(req, context)
+        return response
+
+    return app
+
+
+@pytest.fixture(scope="module")
+def host_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The automations route on the local Functions host: a real socket."""
+    host = FunctionsHost(
+        index_app(_route_app()),
+        root=Path(tmp_path_factory.mktemp("automations-host")),
+        environ={},
+        config=HostConfig(),
+        keys=HostKeys(function_key="k", master_key="k-master"),
+        port=0,
+    )
+    host.start()
+    try:
+        yield host.base_url
+    finally:
+        host.stop()
+
+
+def test_traceparent_over_the_socket_reaches_the_call_span(host_url: str, captured: Captured) -> None:
+    """A request's `traceparent` through the local host: the call's span is in that trace, under the host."""
+    trace_id, caller_span = "6e0c63257de34c92bf9efcd03927272e", "5d2a4c8f1b3e7a90"
+    # http.client, not requests: the requests instrumentation would put its own traceparent on.
+    connection = http.client.HTTPConnection(urlsplit(host_url).netloc, timeout=30)
+    headers = {"traceparent": f"00-{trace_id}-{caller_span}-01", "Content-Type": "application/json"}
+    path = f"{urlsplit(host_url).path}/automations/revoke-sessions"
+    connection.request("POST", path, body=json.dumps({"user": ct.ALEX}), headers=headers)
+    status = connection.getresponse().status
+    connection.close()
+    assert status == 401
+    root, _ = run_trace(captured, "automation revoke-sessions")
+    assert root.context is not None
+    assert root.parent is not None
+    assert root.parent.is_remote
+    assert f"{root.context.trace_id:032x}" == trace_id
+    assert f"{root.parent.span_id:016x}" != caller_span
