@@ -13,12 +13,11 @@ Imported only by the command: the Function App never loads it.
 from __future__ import annotations
 
 from shared.certificates._bootstrap import ADD_KEY, PATCH, BootstrapError, Outcome, bootstrap
-from shared.certificates._deployer import AZURE_CLI_CLIENT_ID, SIGN_INS
+from shared.certificates._deployer import SIGN_INS
 from shared.certificates._policy import Policy, policy_for
 
 __all__ = [
     "ADD_KEY",
-    "AZURE_CLI_CLIENT_ID",
     "PATCH",
     "SIGN_INS",
     "BootstrapError",

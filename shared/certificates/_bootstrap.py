@@ -127,7 +127,12 @@ class _Donor:
 
 @contextmanager
 def _step(
-    step: str, name: str, *, vault_hint: str | None = None, graph_hint: str | None = None
+    step: str,
+    name: str,
+    *,
+    vault_hint: str | None = None,
+    graph_hint: str | None = None,
+    missing_hint: str | None = None,
 ) -> Iterator[None]:
     """An AutomationError inside becomes BootstrapError naming the step; a 403 gets the deployer's hint."""
     try:
@@ -138,6 +143,8 @@ def _step(
         hint = exc.hint
         if exc.status == 403:
             hint = (graph_hint if isinstance(exc, GraphError) else vault_hint) or hint
+        elif exc.status == 404 and isinstance(exc, GraphError):
+            hint = missing_hint or hint
         raise BootstrapError(
             f"Certificate bootstrap of connection {name}: step {step} failed: {exc.message}",
             step=f"bootstrap:{step}",
@@ -244,18 +251,38 @@ def _bootstrap_one(
     *,
     dry_run: bool,
 ) -> Outcome:
+    who = deployer_for(conn)
+    graph = _graph_as(who, cloud)
+    try:
+        return _bootstrap_with(
+            conn, policy, who, _vault_as(conn, who), graph, deployer_for, cloud, all_rotating, dry_run=dry_run
+        )
+    finally:
+        graph.close()
+
+
+def _setting(conn: ConnectionSettings) -> str:
+    """The setting naming the connection's Key Vault certificate (CERTIFICATE, or KEY for keyvault-key)."""
+    certificate = conn.credential is CredentialKind.CERTIFICATE
+    return conn.setting(ConnectionFields.CERTIFICATE if certificate else ConnectionFields.KEY)
+
+
+def _bootstrap_with(
+    conn: ConnectionSettings,
+    policy: Policy,
+    who: Deployer,
+    vault: Any,
+    graph: Any,
+    deployer_for: Callable[[ConnectionSettings], Deployer],
+    cloud: Cloud,
+    all_rotating: list[ConnectionSettings],
+    *,
+    dry_run: bool,
+) -> Outcome:
     from shared.jobs.builtin.certificate_rotation import version_facts
 
     name, client_id = conn.name, str(conn.client_id)
-    who = deployer_for(conn)
-    field = (
-        ConnectionFields.CERTIFICATE
-        if conn.credential is CredentialKind.CERTIFICATE
-        else ConnectionFields.KEY
-    )
-    setting = conn.setting(field)
-    vault = _vault_as(conn, who)
-    graph = _graph_as(who, cloud)
+    setting = _setting(conn)
     vault_hint = (
         f"Grant {who.words} Key Vault Certificates Officer on {conn.key_vault_url} (and Key Vault Crypto "
         "User to sign with a non-exportable key): infra/main.bicep grants both to AZURE_PRINCIPAL_ID."
@@ -264,7 +291,11 @@ def _bootstrap_one(
         f"{who.words} may not read app {client_id}: the sign-in needs Microsoft Graph Application.Read.All "
         "(or Application.ReadWrite.All), delegated."
     )
-    with _step("read", name, vault_hint=vault_hint, graph_hint=read_hint):
+    missing = (
+        f"No app registration has client id {client_id} in tenant {conn.tenant_id}: check "
+        f"{conn.setting(ConnectionFields.CLIENT_ID)} (the application (client) id, not its object id)."
+    )
+    with _step("read", name, vault_hint=vault_hint, graph_hint=read_hint, missing_hint=missing):
         current = _certificate_or_none(vault, policy.certificate, setting)
         app = graph.get(f"/applications(appId='{client_id}')", select=["id", "keyCredentials"])
     created = current is None
@@ -272,6 +303,15 @@ def _bootstrap_one(
         with _step("create", name, vault_hint=vault_hint):
             current = vault.create_certificate(policy.certificate, policy.sdk_policy(), setting=setting)
     facts = version_facts(current) if current is not None else None
+    if facts is not None and facts.not_after <= dt.datetime.now(dt.UTC):
+        raise BootstrapError(
+            f"Certificate bootstrap of connection {name}: certificate {policy.certificate} in "
+            f"{conn.key_vault_url} expired on {facts.not_after:%Y-%m-%d}; the bootstrap registers a "
+            "certificate that works.",
+            step="bootstrap:read",
+            hint="Create a new version (python -m shared.jobs run certificate-rotation, or Key Vault > "
+            "Certificates > New version), then run the bootstrap again.",
+        )
     registered: str | None = None
     signed_by: str | None = None
     kept = len(app.get("keyCredentials") or [])
@@ -336,14 +376,8 @@ def _donor(
         vault = _vault_as(candidate, who)
         certificate = candidate.certificate or candidate.key
         assert certificate
-        field = (
-            ConnectionFields.CERTIFICATE
-            if candidate.credential is CredentialKind.CERTIFICATE
-            else ConnectionFields.KEY
-        )
         versions = [
-            version_facts(v)
-            for v in vault.certificate_versions(certificate, setting=candidate.setting(field))
+            version_facts(v) for v in vault.certificate_versions(certificate, setting=_setting(candidate))
         ]
         usable = [
             v
@@ -359,28 +393,17 @@ def _donor(
 
 def _add_key(donor: _Donor, app: Mapping[str, Any], new: Any, cloud: Cloud) -> None:
     """The app calls addKey on itself: its token and the proof come from the donor's key."""
-    from shared.identity._connection import Connection, _credential_for
+    from shared.identity._connection import connection_through
     from shared.jobs.builtin.certificate_rotation import signed_proof, signer
 
     settings = donor.settings
-    credential = _credential_for(settings, cloud)
     # The bootstrap runs on the deployer's machine, where there is no managed identity: the
     # donor's Key Vault material is read (or signed with) as the deployer.
-    credential._vault = donor.vault  # type: ignore[attr-defined]
-    as_app = Connection(settings, cloud, credential)
+    as_app = connection_through(settings, cloud, donor.vault)
     certificate = settings.certificate or settings.key
     assert certificate
-    field = (
-        ConnectionFields.CERTIFICATE
-        if settings.credential is CredentialKind.CERTIFICATE
-        else ConnectionFields.KEY
-    )
     sign = signer(
-        donor.vault,
-        certificate,
-        donor.version,
-        kind=settings.credential.value,
-        setting=settings.setting(field),
+        donor.vault, certificate, donor.version, kind=settings.credential.value, setting=_setting(settings)
     )
     body = {
         "keyCredential": {

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import requests
 
     from shared.graph import GraphClient
+    from shared.identity._app_credential import VaultCredential
+    from shared.identity._vault import Vault
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +148,18 @@ class Connection:
                 self._obo.popitem(last=False)
         return fresh
 
+    @property
+    def vault_credential(self) -> VaultCredential[Any, Any]:
+        """The credential whose material is a Key Vault object (certificate, keyvault-key,
+        client-secret): its vault, object, version in use and reload, for the rotation jobs."""
+        from shared.identity._app_credential import VaultCredential
+
+        if not isinstance(self._credential, VaultCredential):
+            raise ConfigurationError(
+                f"Connection '{self.name}' is a {self.kind.value} connection: it keeps nothing in Key Vault."
+            )
+        return self._credential
+
     def known_object_id(self) -> str | None:
         """The `oid` of one of this connection's cached tokens (no network call)."""
         for token in self._tokens.values():
@@ -206,7 +220,7 @@ def _identity_facts(identity: ManagedIdentitySettings, conn: Connection) -> Mana
     )
 
 
-def _credential_for(settings: ConnectionSettings, cloud: Cloud) -> Credential:
+def _credential_for(settings: ConnectionSettings, cloud: Cloud, vault: Vault | None = None) -> Credential:
     # Imported here: each pulls in msal or the Key Vault SDKs, which `import shared.identity` must not.
     kind = settings.credential
     if kind is CredentialKind.MANAGED_IDENTITY:
@@ -216,23 +230,30 @@ def _credential_for(settings: ConnectionSettings, cloud: Cloud) -> Credential:
     if kind is CredentialKind.CERTIFICATE:
         from shared.identity.certificate import CertificateCredential
 
-        return CertificateCredential(settings, cloud)
+        return CertificateCredential(settings, cloud, vault)
     if kind is CredentialKind.CLIENT_SECRET:
         from shared.identity.client_secret import ClientSecretCredential
 
-        return ClientSecretCredential(settings, cloud)
+        return ClientSecretCredential(settings, cloud, vault)
     if kind is CredentialKind.FEDERATED_IDENTITY:
         from shared.identity.federated_identity import FederatedIdentityCredential
 
         return FederatedIdentityCredential(settings, cloud)
     from shared.identity.keyvault_key import KeyVaultKeyCredential
 
-    return KeyVaultKeyCredential(settings, cloud)
+    return KeyVaultKeyCredential(settings, cloud, vault)
 
 
 _connections: dict[str, Connection] = {}
 _identities: dict[str, Connection] = {}
 _lock = threading.Lock()
+
+
+def connection_through(settings: ConnectionSettings, cloud: Cloud, vault: Vault) -> Connection:
+    """A connection of its own (not the process's shared one) whose Key Vault object is read, or
+    signed with, through `vault`: the certificate bootstrap runs on a deployer's machine, which
+    has no managed identity, and reads as the deployer."""
+    return Connection(settings, cloud, _credential_for(settings, cloud, vault))
 
 
 def connection(name: str) -> Connection:

@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
-from azure.keyvault.certificates import CertificateClient, KeyVaultCertificate
+from azure.core.polling import LROPoller
+from azure.keyvault.certificates import CertificateClient, CertificateOperation, KeyVaultCertificate
 from azure.keyvault.keys import KeyVaultKey
 from azure.keyvault.keys.crypto import CryptographyClient, EncryptionAlgorithm, SignatureAlgorithm
 from azure.keyvault.secrets import SecretClient
@@ -65,6 +66,16 @@ class CertificateInfo:
     version: str
     cer: bytes
     key_id: str
+
+
+def _certificate_info(name: str, cert: KeyVaultCertificate) -> CertificateInfo:
+    """The facts we keep of a certificate Key Vault answered."""
+    return CertificateInfo(
+        name=name,
+        version=(cert.properties.version if cert.properties else None) or "",
+        cer=bytes(cert.cer or b""),
+        key_id=cert.key_id or "",
+    )
 
 
 class _IdentityCredential:
@@ -173,12 +184,7 @@ class Vault:
                 if version
                 else self._certificates.get_certificate(name)
             )
-            return CertificateInfo(
-                name=name,
-                version=(cert.properties.version if cert.properties else None) or "",
-                cer=bytes(cert.cer or b""),
-                key_id=cert.key_id or "",
-            )
+            return _certificate_info(name, cert)
 
         return self._call(read, name, setting)
 
@@ -206,15 +212,7 @@ class Vault:
 
         def create() -> CertificateInfo:
             policy = self._certificates.get_certificate_policy(name)
-            cert = self._certificates.begin_create_certificate(name, policy).result()
-            if not isinstance(cert, KeyVaultCertificate):  # the operation ended without a certificate
-                cert = self._certificates.get_certificate(name)
-            return CertificateInfo(
-                name=name,
-                version=(cert.properties.version if cert.properties else None) or "",
-                cer=bytes(cert.cer or b""),
-                key_id=cert.key_id or "",
-            )
+            return self._issued(name, self._certificates.begin_create_certificate(name, policy))
 
         return self._call(create, name, setting)
 
@@ -224,17 +222,18 @@ class Vault:
         def create() -> CertificateInfo:
             # Poll each second (the SDK's default is 5 s): a self-signed certificate takes a few.
             poller = self._certificates.begin_create_certificate(name, policy, _polling_interval=1)
-            cert = poller.result()
-            if not isinstance(cert, KeyVaultCertificate):  # the operation ended without a certificate
-                cert = self._certificates.get_certificate(name)
-            return CertificateInfo(
-                name=name,
-                version=(cert.properties.version if cert.properties else None) or "",
-                cer=bytes(cert.cer or b""),
-                key_id=cert.key_id or "",
-            )
+            return self._issued(name, poller)
 
         return self._call(create, name, setting)
+
+    def _issued(
+        self, name: str, poller: LROPoller[KeyVaultCertificate | CertificateOperation]
+    ) -> CertificateInfo:
+        """The certificate a create operation issued (the current version if it ended without one)."""
+        cert = poller.result()
+        if not isinstance(cert, KeyVaultCertificate):  # the operation ended without a certificate
+            cert = self._certificates.get_certificate(name)
+        return _certificate_info(name, cert)
 
     def sign_rs256(
         self,

@@ -15,7 +15,7 @@ from shared.clouds import Cloud
 from shared.config import ConnectionFields, ConnectionSettings, CredentialKind
 from shared.identity._app_credential import VaultCredential
 from shared.identity._certificate_material import CertificateMaterial, load_certificate
-from shared.identity._vault import SecretValue
+from shared.identity._vault import SecretValue, Vault
 from shared.identity.facts import CertificateFacts
 
 
@@ -25,8 +25,8 @@ class CertificateCredential(VaultCredential[SecretValue, CertificateMaterial]):
     kind = CredentialKind.CERTIFICATE
     field = ConnectionFields.CERTIFICATE
 
-    def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
-        super().__init__(settings, cloud, settings.certificate)
+    def __init__(self, settings: ConnectionSettings, cloud: Cloud, vault: Vault | None = None) -> None:
+        super().__init__(settings, cloud, settings.certificate, vault)
         self.certificate_name = self.object_name
 
     def _read(self) -> tuple[str, SecretValue]:
@@ -41,10 +41,6 @@ class CertificateCredential(VaultCredential[SecretValue, CertificateMaterial]):
 
     def _thumbprint(self, material: CertificateMaterial) -> str | None:
         return material.thumbprint
-
-    def material(self) -> tuple[str, CertificateMaterial]:
-        current = self._material.current()
-        return current.version, current.material
 
     def _client_credential(self) -> dict[str, Any]:
         material = self._material.current().material

@@ -11,7 +11,7 @@ import datetime as dt
 from shared.clouds import Cloud
 from shared.config import ConnectionFields, ConnectionSettings, CredentialKind
 from shared.identity._app_credential import VaultCredential
-from shared.identity._vault import SecretValue
+from shared.identity._vault import SecretValue, Vault
 
 
 class ClientSecretCredential(VaultCredential[SecretValue, SecretValue]):
@@ -20,8 +20,8 @@ class ClientSecretCredential(VaultCredential[SecretValue, SecretValue]):
     kind = CredentialKind.CLIENT_SECRET
     field = ConnectionFields.SECRET
 
-    def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
-        super().__init__(settings, cloud, settings.secret)
+    def __init__(self, settings: ConnectionSettings, cloud: Cloud, vault: Vault | None = None) -> None:
+        super().__init__(settings, cloud, settings.secret, vault)
         self.secret_name = self.object_name
 
     def _read(self) -> tuple[str, SecretValue]:

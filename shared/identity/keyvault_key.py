@@ -19,7 +19,7 @@ from shared.errors import KeyVaultError
 from shared.identity._app_credential import VaultCredential
 from shared.identity._assertion import SignedAssertion, build_assertion
 from shared.identity._certificate_material import PublicCertificate, load_public_certificate
-from shared.identity._vault import CertificateInfo
+from shared.identity._vault import CertificateInfo, Vault
 from shared.identity.facts import CertificateFacts
 
 # Sign a new assertion when the current one has less than this left.
@@ -39,8 +39,8 @@ class KeyVaultKeyCredential(VaultCredential[CertificateInfo, SigningKey]):
     kind = CredentialKind.KEYVAULT_KEY
     field = ConnectionFields.KEY
 
-    def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
-        super().__init__(settings, cloud, settings.key)
+    def __init__(self, settings: ConnectionSettings, cloud: Cloud, vault: Vault | None = None) -> None:
+        super().__init__(settings, cloud, settings.key, vault)
         self.key_name = self.object_name
         self._assertion: SignedAssertion | None = None
         self._assertion_lock = threading.Lock()

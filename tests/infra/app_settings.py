@@ -71,6 +71,9 @@ NOT_SET_BY_BICEP_PATTERNS = {
         "optional per-job settings with defaults in the job's module (docs/contract.md, Jobs)"
     ),
     r"RUNS_(RETENTION_DAYS|OUTPUT_MAX_BYTES)": "optional ledger tuning; defaults in shared/runs",
+    r"CERTIFICATES__[A-Z0-9_]+__(SUBJECT|ISSUER|VALIDITY_MONTHS|KEY_SIZE)": (
+        "the certificate bootstrap's policy, read on the deployer's machine (azd env), never by the app"
+    ),
 }
 
 # Provided by the platform, whatever their name.
@@ -90,6 +93,7 @@ SETTING_PREFIXES = (
     "WEBHOOKS_",
     "AUTOMATIONS__",
     "RUNS_",
+    "CERTIFICATES__",
     "TELEMETRY_",
 )
 SETTING_NAME = re.compile(

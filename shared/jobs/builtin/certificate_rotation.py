@@ -153,14 +153,12 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
     from shared.identity import connection
 
     conn = connection(name)
-    from shared.identity._app_credential import VaultCredential
-
-    credential = conn._credential  # the connection's own credential: its Key Vault object and versions
-    if conn.kind.value not in ROTATING_KINDS or not isinstance(credential, VaultCredential):
+    if conn.kind.value not in ROTATING_KINDS:
         raise ConfigurationError(
             f"Connection {name} is {conn.kind.value}; only {', '.join(ROTATING_KINDS)} rotate."
         )
-    vault, cert_name, setting = credential._vault, credential.object_name, credential.setting_name
+    credential = conn.vault_credential  # the connection's own: its Key Vault object and versions
+    vault, cert_name, setting = credential.vault, credential.object_name, credential.setting_name
     days = int(ctx.setting("DAYS", str(DEFAULT_DAYS)) or DEFAULT_DAYS)
     grace = timedelta(
         hours=float(ctx.setting("GRACE_HOURS", str(DEFAULT_GRACE_HOURS)) or DEFAULT_GRACE_HOURS)
@@ -207,7 +205,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
             raise RotationStepFailed(
                 f"Connection {name}: no valid version of {cert_name} is on the app to sign the addKey proof.",
                 step="rotation:addKey",
-                hint="Run `python -m shared.identity.bootstrap` with the deployer's rights.",
+                hint="Run `python -m shared.certificates bootstrap` with the deployer's rights.",
             )
         with step("addKey", name, ctx):
             body = {
@@ -227,10 +225,10 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
         ctx.count("registered")
 
     with step("switch", name, ctx):
-        credential._reload()  # this instance uses the newest version from now on
-        if credential._version() != newest.version:
+        credential.reload()  # this instance uses the newest version from now on
+        if credential.version != newest.version:
             raise AutomationError(
-                f"Key Vault still serves version {credential._version()}, not {newest.version}."
+                f"Key Vault still serves version {credential.version}, not {newest.version}."
             )
         from shared.identity._connection import scope_for
 

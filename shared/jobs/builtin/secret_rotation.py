@@ -61,14 +61,14 @@ def _setting_number(ctx: JobContext, suffix: str, default: float) -> float:
 
 def rotate_secret(ctx: JobContext, name: str) -> dict[str, Any]:
     """Move connection `name`'s client secret one rotation further; what was done (no secret)."""
+    from shared.config import CredentialKind
     from shared.identity import connection
-    from shared.identity.client_secret import ClientSecretCredential
 
     conn = connection(name)
-    credential = conn._credential  # the connection's own credential: its Key Vault secret
-    if not isinstance(credential, ClientSecretCredential):
+    if conn.kind is not CredentialKind.CLIENT_SECRET:
         raise ConfigurationError(f"Connection {name} is {conn.kind.value}; only client-secret rotates here.")
-    vault, secret_name, setting = credential._vault, credential.object_name, credential.setting_name
+    credential = conn.vault_credential  # the connection's own: its Key Vault secret
+    vault, secret_name, setting = credential.vault, credential.object_name, credential.setting_name
     days = _setting_number(ctx, "DAYS", DEFAULT_DAYS)
     grace = timedelta(hours=_setting_number(ctx, "GRACE_HOURS", DEFAULT_GRACE_HOURS))
     validity = timedelta(days=_setting_number(ctx, "VALIDITY_DAYS", DEFAULT_VALIDITY_DAYS))
@@ -142,8 +142,8 @@ def rotate_secret(ctx: JobContext, name: str) -> dict[str, Any]:
         held_start, held_end = _when(added["startDateTime"]), _when(added["endDateTime"])
 
     with step("switch", name, ctx, what="Secret"):
-        credential._reload()  # this instance uses the newest version from now on
-        if credential._material.current().material.tags.get("keyId", held) != held:
+        credential.reload()  # this instance uses the newest version from now on
+        if credential.current()[1].tags.get("keyId", held) != held:
             raise RotationStepFailed(
                 f"Key Vault's newest version of {secret_name} does not hold password {held}.",
                 step="rotation:switch",

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +23,8 @@ from tests import caller_tokens as ct
 from tests.app.certificates.support import WRITES, app_keys, new_app, operations
 from tests.app.context.support import call_context
 from tests.conftest import tls_session
+
+JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
 
 
 def _writes(found: dict[str, int]) -> dict[str, int]:
@@ -53,7 +58,8 @@ def test_from_nothing_the_deployer_creates_and_registers_then_a_second_run_chang
     assert "1 existing key(s) kept" in out.out
     assert "eyJ" not in out.out + out.err  # no token (nor any JWT) printed
     assert "PRIVATE KEY" not in out.out + out.err
-    assert _writes(operations(devstack, http)) == {"CreateCertificate": 1, "UpdateApplication": 1}
+    first_run = operations(devstack, http)
+    assert _writes(first_run) == {"CreateCertificate": 1, "UpdateApplication": 1}
     keys = app_keys(devstack, http, app["appId"])
     new = next(t for t in keys if t != old)
     assert set(keys) == {old, new}  # PATCH replaced the collection, and the expired key is still there
@@ -73,8 +79,10 @@ def test_from_nothing_the_deployer_creates_and_registers_then_a_second_run_chang
     assert [o.changed for o in again] == [False]
     assert again[0].thumbprint == new
     assert "boot: unchanged" in again[0].lines()[0]
-    assert _writes(operations(devstack, http)) == {}
+    second_run = operations(devstack, http)
+    assert _writes(second_run) == {}
     assert set(app_keys(devstack, http, app["appId"])) == {old, new}
+    print(f"\nbootstrap requests: first run {first_run}, second run {second_run}")
 
 
 @pytest.mark.parametrize(
@@ -247,3 +255,62 @@ def test_bad_policy_settings_are_refused_before_any_change(
     configure("weak", "certificate", app["appId"], key_size="2048", validity_months="0")
     with pytest.raises(ConfigurationError, match="CERTIFICATES__WEAK__VALIDITY_MONTHS must be 1 to 120"):
         bootstrap()
+
+
+def test_an_unknown_client_id_is_named_with_its_setting(
+    devstack: OfflineTenant, deployer: str, configure: Callable[..., str]
+) -> None:
+    """A client id with no app registration: the read step fails 404 naming CONNECTIONS__<NAME>__CLIENT_ID."""
+    configure("ghost", "certificate", str(uuid.uuid4()))
+    with pytest.raises(BootstrapError) as caught:
+        bootstrap()
+    assert caught.value.step == "bootstrap:read"
+    assert caught.value.status == 404
+    assert caught.value.hint is not None
+    assert "CONNECTIONS__GHOST__CLIENT_ID" in caught.value.hint
+
+
+def test_an_expired_certificate_in_the_vault_is_not_registered(
+    devstack: OfflineTenant,
+    deployer: str,
+    configure: Callable[..., str],
+    http: requests.Session,
+) -> None:
+    """The vault holds only an expired version: nothing is registered, and the hint says to renew first."""
+    app = new_app(devstack)
+    name = configure("stale", "certificate", app["appId"])
+    made = http.post(
+        f"{devstack.servers['keyvault'].url}/_devstack/certificates/{name}",
+        json={"expired": True},
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+    with pytest.raises(BootstrapError, match="expired on") as caught:
+        bootstrap()
+    assert caught.value.hint is not None
+    assert "certificate-rotation" in caught.value.hint
+    assert app_keys(devstack, http, app["appId"]) == {}
+
+
+def test_no_token_key_or_proof_in_the_logs(
+    devstack: OfflineTenant,
+    deployer: str,
+    configure: Callable[..., str],
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """DEBUG logs of both paths (PATCH, then addKey with a proof and an app token) hold no JWT or key."""
+    app = new_app(devstack)
+    for name in ("azure", "msal", "urllib3", "requests", "shared"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    caplog.set_level(logging.DEBUG)
+    first = configure("logged", "certificate", app["appId"])
+    configure("logged2", "certificate", app["appId"])
+    assert main(["bootstrap"]) == 0
+    pfx = devstack.tenant.vault.secret_version(first)
+    assert pfx is not None
+    seen = caplog.text + capsys.readouterr().out
+    assert "addKey" in seen  # the second connection took the addKey path
+    assert JWT.search(seen) is None  # no token, client assertion or addKey proof
+    assert "PRIVATE KEY" not in seen
+    assert pfx.value[:40] not in seen

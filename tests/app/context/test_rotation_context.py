@@ -9,56 +9,62 @@ from typing import Any
 
 import azure.functions as func
 import pytest
-import requests
 
 import function_app
-from devstack.offline_tenant import OfflineTenant
 from shared import clock
 from shared.context._probe import reset_probe_cache
 from shared.identity import reset_connections
-from shared.jobs._engine import Engine
 from shared.jobs.builtin import certificate_rotation, secret_rotation
-from shared.runs import Ledger, Status
-from shared.storage import Account
+from shared.runs import Run, Status
 from tests.app.context.support import call_context, request_counts
-from tests.app.jobs.rotation_support import (
-    add_fault,
-    configure,
-    configure_secret,
-    move_devstack_clock,
-    next_slot_after,
-)
+from tests.app.jobs.rotation_support import Rotating, next_slot_after
 
 JOB = certificate_rotation.NAME
 
 
 @pytest.fixture
-def rot(rotation_env: None, storage: Account) -> Iterator[None]:
+def rot(rotating: Rotating) -> Iterator[Rotating]:
     """The rotation environment with the context's Graph probe cache cleared around the test."""
     reset_probe_cache()
-    yield
+    yield rotating
     reset_probe_cache()
 
 
-def _entry(when: datetime | None = None) -> dict[str, Any]:
+def _entry(when: datetime | None = None, name: str = "rot") -> dict[str, Any]:
+    """Connection `name`'s entry in GET /api/context, asked with the app's clock at `when` (now)."""
     with clock.use(clock.ManualClock(when or datetime.now(UTC))):
-        status, _, report = call_context("connection=rot")
+        status, _, report = call_context(f"connection={name}")
     assert status == 200
-    return dict(report["connections"]["rot"])
+    return dict(report["connections"][name])
+
+
+def _rotated(rot: Rotating, kind: str) -> Run:
+    """Connection `rot` (a `kind` certificate, 20 days left) rotated by one successful run; the run."""
+    rot.certificate(kind, valid_days=20)
+    done = rot.run(JOB)
+    assert done.status is Status.SUCCEEDED, done.error
+    reset_connections()
+    return done
+
+
+def _failed_14_days_on(rot: Rotating, job: str, graph_call: str) -> tuple[Run, datetime]:
+    """The clocks moved 14 days on and `job` run with Graph answering 503 to `graph_call`: the failed
+    run and that moment."""
+    rot.fault("graph", match=f"/{graph_call}", status=503, times=50)
+    later = rot.later(timedelta(days=14))
+    failed = rot.run(job, at=later)
+    assert failed.status is Status.FAILED
+    reset_connections()
+    return failed, later
 
 
 def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def test_days_left_and_next_rotation_with_no_run_yet(
-    devstack: OfflineTenant,
-    rot: None,
-    http: requests.Session,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_days_left_and_next_rotation_with_no_run_yet(rot: Rotating) -> None:
     """20 days left: the job's next slot is the next rotation, no run yet, ok with a warning."""
-    configure(devstack, http, monkeypatch, "certificate", valid_days=20)
+    rot.certificate("certificate", valid_days=20)
     now = datetime.now(UTC)
     entry = _entry(now)
     rotation = entry["rotation"]
@@ -74,31 +80,20 @@ def test_days_left_and_next_rotation_with_no_run_yet(
     assert any("renews it at its next run" in w for w in entry["warnings"])
 
 
-def test_warm_context_with_rotation_makes_no_identity_entra_or_key_vault_request(
-    devstack: OfflineTenant,
-    rot: None,
-    http: requests.Session,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_warm_context_with_rotation_makes_no_identity_entra_or_key_vault_request(rot: Rotating) -> None:
     """A second report (rotation facts included) makes no identity, Entra, Key Vault or Graph request."""
-    configure(devstack, http, monkeypatch, "keyvault-key")
+    rot.certificate("keyvault-key")
     _entry()
-    before = request_counts(devstack, http)
+    before = request_counts(rot.devstack, rot.http)
     entry = _entry()
     assert "rotation" in entry
-    assert request_counts(devstack, http) == before
+    assert request_counts(rot.devstack, rot.http) == before
 
 
-def test_within_seven_days_and_no_run_is_degraded(
-    devstack: OfflineTenant,
-    rot: None,
-    http: requests.Session,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_within_seven_days_and_no_run_is_degraded(rot: Rotating) -> None:
     """Moved 14 days on (6 left) with no rotation run: degraded, the diagnosis says why and what to do."""
-    configure(devstack, http, monkeypatch, "certificate", valid_days=20)
-    move_devstack_clock(devstack, http, advance=timedelta(days=14))
-    entry = _entry(datetime.now(UTC) + timedelta(days=14))
+    rot.certificate("certificate", valid_days=20)
+    entry = _entry(rot.later(timedelta(days=14)))
     assert entry["status"] == "degraded"
     assert entry["rotation"]["daysLeft"] <= 7
     assert entry["diagnosis"]["code"] == "RotationOverdue"
@@ -106,22 +101,10 @@ def test_within_seven_days_and_no_run_is_degraded(
     assert f"/api/jobs/{JOB}/run" in entry["diagnosis"]["fix"]
 
 
-def test_failed_rotation_within_seven_days_names_the_run_and_step(
-    devstack: OfflineTenant,
-    rot: None,
-    storage: Account,
-    http: requests.Session,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_failed_rotation_within_seven_days_names_the_run_and_step(rot: Rotating) -> None:
     """addKey refused by Graph, 6 days left: degraded naming the run, its failed step and Graph's code."""
-    configure(devstack, http, monkeypatch, "certificate", valid_days=20)
-    add_fault(devstack, http, "graph", match="/addKey", status=503, times=50)
-    later = datetime.now(UTC) + timedelta(days=14)
-    move_devstack_clock(devstack, http, advance=timedelta(days=14))
-    with clock.use(clock.ManualClock(later)):
-        failed = Engine(Ledger(storage)).run_now(JOB)
-    assert failed.status is Status.FAILED
-    reset_connections()
+    rot.certificate("certificate", valid_days=20)
+    failed, later = _failed_14_days_on(rot, JOB, "addKey")
     entry = _entry(later)
     last = entry["rotation"]["lastRun"]
     assert last["id"] == failed.id
@@ -134,18 +117,9 @@ def test_failed_rotation_within_seven_days_names_the_run_and_step(
     assert entry["rotation"]["lastSuccess"] is None
 
 
-def test_successful_rotation_shows_the_run_and_the_new_certificate_dates(
-    devstack: OfflineTenant,
-    rot: None,
-    storage: Account,
-    http: requests.Session,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_successful_rotation_shows_the_run_and_the_new_certificate_dates(rot: Rotating) -> None:
     """After a successful run: last run succeeded, the new version's days left, its rotation date."""
-    configure(devstack, http, monkeypatch, "keyvault-key", valid_days=20)
-    done = Engine(Ledger(storage)).run_now(JOB)
-    assert done.status is Status.SUCCEEDED, done.error
-    reset_connections()
+    done = _rotated(rot, "keyvault-key")
     now = datetime.now(UTC)
     entry = _entry(now)
     rotation = entry["rotation"]
@@ -159,34 +133,19 @@ def test_successful_rotation_shows_the_run_and_the_new_certificate_dates(
     assert _parse(rotation["nextRotation"]) == next_slot_after(not_after - timedelta(days=30))
 
 
-def test_a_connection_the_job_does_not_cover_is_degraded_within_seven_days(
-    devstack: OfflineTenant,
-    rot: None,
-    http: requests.Session,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_connection_the_job_does_not_cover_is_degraded_within_seven_days(rot: Rotating) -> None:
     """The job disabled, 6 days left: degraded, the diagnosis says the job does not rotate it."""
-    configure(devstack, http, monkeypatch, "certificate", valid_days=20)
-    monkeypatch.setenv("JOB_CERTIFICATE_ROTATION_ENABLED", "false")
-    move_devstack_clock(devstack, http, advance=timedelta(days=14))
-    entry = _entry(datetime.now(UTC) + timedelta(days=14))
+    rot.certificate("certificate", valid_days=20)
+    rot.monkeypatch.setenv("JOB_CERTIFICATE_ROTATION_ENABLED", "false")
+    entry = _entry(rot.later(timedelta(days=14)))
     assert entry["rotation"]["enabled"] is False
     assert entry["status"] == "degraded"
     assert "does not rotate this connection" in entry["diagnosis"]["problem"]
 
 
-def test_status_page_shows_next_and_last_rotation(
-    devstack: OfflineTenant,
-    rot: None,
-    storage: Account,
-    http: requests.Session,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_status_page_shows_next_and_last_rotation(rot: Rotating) -> None:
     """The status page's certificate table shows the next rotation date and the last rotation run."""
-    configure(devstack, http, monkeypatch, "certificate", valid_days=20)
-    done = Engine(Ledger(storage)).run_now(JOB)
-    assert done.status is Status.SUCCEEDED, done.error
-    reset_connections()
+    done = _rotated(rot, "certificate")
     req = func.HttpRequest("GET", "http://localhost/api/status", headers={}, params={}, body=b"")
     resp = function_app.status(req)
     html = resp.get_body().decode()
@@ -197,27 +156,15 @@ def test_status_page_shows_next_and_last_rotation(
 
 
 def test_a_secret_within_seven_days_after_a_failed_rotation_is_degraded(
-    devstack: OfflineTenant,
-    secret_env: None,
-    storage: Account,
-    http: requests.Session,
-    monkeypatch: pytest.MonkeyPatch,
+    rot: Rotating, secret_env: None
 ) -> None:
     """A client secret 6 days from its end whose addPassword failed: degraded, naming the run and step."""
-    reset_probe_cache()
-    configure_secret(devstack, http, monkeypatch, valid_days=20)
-    add_fault(devstack, http, "graph", match="/addPassword", status=503, times=50)
-    later = datetime.now(UTC) + timedelta(days=14)
-    move_devstack_clock(devstack, http, advance=timedelta(days=14))
-    with clock.use(clock.ManualClock(later)):
-        failed = Engine(Ledger(storage)).run_now(secret_rotation.NAME)
-        assert failed.status is Status.FAILED
-        reset_connections()
-        _, _, report = call_context("connection=srot")
-    entry = report["connections"]["srot"]
+    rot.secret(valid_days=20)
+    failed, later = _failed_14_days_on(rot, secret_rotation.NAME, "addPassword")
+    entry = _entry(later, "srot")
     rotation = entry["rotation"]
     assert (rotation["job"], rotation["daysLeft"]) == (secret_rotation.NAME, 5)
+    assert rotation["lastRun"]["id"] == failed.id
     assert rotation["lastRun"]["failedStep"] == "rotation:addPassword"
     assert entry["status"] == "degraded"
     assert entry["diagnosis"]["problem"].startswith("The secret expires in 5 day(s)")
-    reset_probe_cache()

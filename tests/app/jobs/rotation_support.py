@@ -1,25 +1,36 @@
-"""Shared by the rotation tests (jobs and context): the app's settings, a rotating connection `rot`,
-the emulators' clocks and counters. Fixtures are imported by the conftests that use them."""
+"""Shared by the rotation tests (jobs and context): the app's settings, a rotating connection `rot`
+(or `srot`), the emulators' clocks, faults and counters, and `rotating`, a test's handle on them all.
+Fixtures are imported by the conftests that use them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
 import requests
 
 from devstack.offline_tenant import OfflineTenant
+from shared import clock
 from shared.identity import connection, reset_connections
 from shared.jobs import _connections
+from shared.jobs._engine import Engine
+from shared.jobs.builtin import certificate_rotation
 from shared.runs import Ledger, Run
+from shared.storage import Account
 from tests.app.context.support import APP_ID, TENANT_ID
 from tests.conftest import tls_session
 
 VAULT_ROLES = ("Key Vault Certificates Officer", "Key Vault Crypto User", "Key Vault Secrets User")
+CERTIFICATE_SLOT = time(3, 30)  # the rotation jobs' default daily slots (UTC)
+SECRET_SLOT = time(3, 45)
+GRACE = timedelta(hours=25)  # past the grace (24 h) after which the old key or password goes
 
 
 @pytest.fixture
@@ -113,10 +124,94 @@ def counts(devstack: OfflineTenant, http: requests.Session, reset: bool = False)
     return found
 
 
-def next_slot_after(moment: datetime) -> datetime:
-    """The certificate-rotation job's default slot (03:30:00 UTC) first after `moment`."""
-    slot = moment.replace(hour=3, minute=30, second=0, microsecond=0)
+def next_slot_after(moment: datetime, at: time = CERTIFICATE_SLOT) -> datetime:
+    """The daily slot `at` (default the certificate-rotation job's, 03:30:00 UTC) first after `moment`."""
+    slot = moment.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
     return slot if slot > moment else slot + timedelta(days=1)
+
+
+def fresh_token(name: str) -> str:
+    """A Graph token as a newly started instance gets it through connection `name`: first use."""
+    reset_connections()
+    return connection(name).token("graph").value
+
+
+@contextlib.contextmanager
+def step_hook(hook: Callable[[str, str], None]) -> Iterator[None]:
+    """`hook(step, connection)` called after each rotation step while the block runs."""
+    certificate_rotation.step_hooks.append(hook)
+    try:
+        yield
+    finally:
+        certificate_rotation.step_hooks.remove(hook)
+
+
+def fire_twice(storage: Account, job: str, at: datetime) -> list[Run | None]:
+    """Two instances' timers (each its own engine and ledger) firing for `job` at `at`, at once."""
+    with clock.use(clock.ManualClock(at)), ThreadPoolExecutor(2) as pool:
+        return list(pool.map(lambda _: Engine(Ledger(storage)).on_timer(job), range(2)))
+
+
+@dataclass
+class Rotating:
+    """A rotation test's handle: the devstack, a session trusting it, the test's settings and storage."""
+
+    devstack: OfflineTenant
+    http: requests.Session
+    monkeypatch: pytest.MonkeyPatch
+    storage: Account
+
+    def __post_init__(self) -> None:
+        self.runs = Ledger(self.storage)
+
+    def certificate(self, kind: str, *, valid_days: int = 20) -> str:
+        """Connection `rot` on a new certificate (`valid_days` left) registered on the app; its thumbprint."""
+        return configure(self.devstack, self.http, self.monkeypatch, kind, valid_days=valid_days)
+
+    def secret(self, *, valid_days: int = 20, tagged: bool = True) -> str:
+        """Connection `srot` on a new password of the app, stored in Key Vault; its keyId."""
+        return configure_secret(
+            self.devstack, self.http, self.monkeypatch, valid_days=valid_days, tagged=tagged
+        )
+
+    def fault(self, server: str, **fault: Any) -> None:
+        """An emulator fault (`match`, `status`, `times`...), until `clear_faults`."""
+        add_fault(self.devstack, self.http, server, **fault)
+
+    def clear_faults(self, server: str) -> None:
+        """The emulator answers as usual again."""
+        self.http.delete(f"{self.devstack.servers[server].url}/_devstack/faults", timeout=10)
+
+    def later(self, delta: timedelta) -> datetime:
+        """The emulators' credential clock moved `delta` on; the moment as far on, for the app's clock."""
+        moment = datetime.now(UTC) + delta
+        move_devstack_clock(self.devstack, self.http, advance=delta)
+        return moment
+
+    def run(self, job: str, at: datetime | None = None) -> Run:
+        """`job` run once by a new engine on the test's ledger (with the app's clock at `at` if given)."""
+        with clock.use(clock.ManualClock(at)) if at else contextlib.nullcontext():
+            return Engine(self.runs).run_now(job)
+
+    def output(self, run: Run) -> dict[str, Any]:
+        """The first connection's part of the run's output."""
+        return output(self.runs, run)
+
+    def counts(self, reset: bool = False) -> dict[str, int]:
+        """Requests Key Vault, Graph and Entra served since the last reset (or reset them)."""
+        return counts(self.devstack, self.http, reset)
+
+
+@pytest.fixture
+def rotating(
+    devstack: OfflineTenant,
+    rotation_env: None,
+    storage: Account,
+    http: requests.Session,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Rotating:
+    """The rotation environment (`rotation_env`) and the test's storage, in one handle."""
+    return Rotating(devstack, http, monkeypatch, storage)
 
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -180,3 +275,9 @@ def password_ids(devstack: OfflineTenant) -> set[str]:
 def password_values(devstack: OfflineTenant) -> set[str]:
     """Every secret value the sample app has (to look for them where they must never be)."""
     return {p.secret for p in sample_app(devstack).password_credentials}
+
+
+@pytest.fixture
+def secret_rotating(rotating: Rotating, secret_env: None) -> Rotating:
+    """`rotating` with what secret rotation needs besides (`secret_env`)."""
+    return rotating

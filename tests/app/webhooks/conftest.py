@@ -13,24 +13,13 @@ import pytest
 
 import function_app
 from devstack.host.auth import HostKeys
-from devstack.host.indexing import index_app
-from devstack.host.runtime import FunctionsHost
-from devstack.host.settings import HostConfig
 from devstack.offline_tenant import OfflineTenant
 from shared.identity import reset_connections
 from tests.app.webhooks.support import APP_ID, CLIENT_STATE_SECRET, TENANT, graph_control, put_secret
+from tests.devstack.graph.support import GRAPH_DELIVERY
+from tests.devstack.support import functions_host
 
 KEY = "subscriptions-test-key"
-# Graph's own delivery settings (devstack/graph/notifications.py), restored after each test.
-GRAPH_DELIVERY = {
-    "batchWindowMs": 200,
-    "timeoutS": 3.0,
-    "retryBaseS": 60.0,
-    "retryMaxS": 3600.0,
-    "retryForS": 14400.0,
-    "duplicates": 0,
-    "tamper": None,
-}
 
 
 def _reset() -> None:
@@ -78,19 +67,10 @@ def _receiver_app() -> func.FunctionApp:
 @pytest.fixture(scope="module")
 def receiver_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Our Graph receiver's URL on the local Functions host, a real socket (Event Grid's is beside it)."""
-    host = FunctionsHost(
-        index_app(_receiver_app()),
-        root=Path(tmp_path_factory.mktemp("subs-host")),
-        environ={},
-        config=HostConfig(),
-        keys=HostKeys(function_key=KEY, master_key=KEY + "-master"),
-        port=0,
-    )
-    host.start()
-    try:
+    root = Path(tmp_path_factory.mktemp("subs-host"))
+    keys = HostKeys(function_key=KEY, master_key=KEY + "-master")
+    with functions_host(_receiver_app(), root, keys) as host:
         yield f"{host.base_url}/webhooks/graph?code={KEY}"
-    finally:
-        host.stop()
 
 
 def _fresh_graph(devstack: OfflineTenant) -> None:

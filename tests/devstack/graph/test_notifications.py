@@ -83,8 +83,14 @@ def test_only_subscribed_changes_are_sent(
     assert [i["resource"] for i in items] == [f"Groups/{group.object_id}"] * 2
 
 
-def _rich_certificate(devstack: OfflineTenant) -> IssuedCertificate:
-    return devstack.tenant.ca.issue("notification-encryption", key=new_rsa_key())
+def _subscribe_rich(
+    devstack: OfflineTenant, http: requests.Session, graph: str, url: str
+) -> tuple[dict[str, Any], IssuedCertificate]:
+    """A subscription with includeResourceData and a new encryption certificate `cert-v1`; both."""
+    cert = devstack.tenant.ca.issue("notification-encryption", key=new_rsa_key())
+    der = base64.b64encode(cert.certificate.public_bytes(serialization.Encoding.DER)).decode()
+    rich = {"includeResourceData": True, "encryptionCertificate": der, "encryptionCertificateId": "cert-v1"}
+    return _subscribe(http, graph, url, **rich), cert
 
 
 def test_rich_notification_decrypts_and_carries_validation_tokens(
@@ -92,16 +98,7 @@ def test_rich_notification_decrypts_and_carries_validation_tokens(
 ) -> None:
     """With includeResourceData the item's encryptedContent decrypts (with the app's own decoder) to the
     user, and validationTokens are v1 tokens of Change Tracking for our app, signed by the tenant."""
-    cert = _rich_certificate(devstack)
-    der = base64.b64encode(cert.certificate.public_bytes(serialization.Encoding.DER)).decode()
-    sub = _subscribe(
-        writer,
-        graph,
-        subscriber.url,
-        includeResourceData=True,
-        encryptionCertificate=der,
-        encryptionCertificateId="cert-v1",
-    )
+    sub, cert = _subscribe_rich(devstack, writer, graph, subscriber.url)
     assert sub["includeResourceData"] is True
     user = devstack.tenant.users[30]
     writer.patch(f"{graph}/users/{user.object_id}", json={"jobTitle": "Encrypted"})
@@ -144,16 +141,7 @@ def test_tamper_spoils_the_next_rich_batch_and_its_redeliveries(
 ) -> None:
     """tamper=forgedToken / wrongAudience gives validation tokens the tenant's keys or our app reject;
     tamper=dataSignature a dataSignature that does not match; a redelivery repeats it, then it is spent."""
-    cert = _rich_certificate(devstack)
-    der = base64.b64encode(cert.certificate.public_bytes(serialization.Encoding.DER)).decode()
-    _subscribe(
-        writer,
-        graph,
-        subscriber.url,
-        includeResourceData=True,
-        encryptionCertificate=der,
-        encryptionCertificateId="cert-v1",
-    )
+    _, cert = _subscribe_rich(devstack, writer, graph, subscriber.url)
     _settings(writer, graph_base, tamper=tamper, retryBaseS=0.2)
     subscriber.answers = [401]
     user = devstack.tenant.users[31]
