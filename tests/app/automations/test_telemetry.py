@@ -13,13 +13,11 @@ import pytest
 
 import function_app
 from devstack.host.auth import HostKeys
-from devstack.host.indexing import index_app
-from devstack.host.runtime import FunctionsHost
-from devstack.host.settings import HostConfig
 from devstack.offline_tenant import OfflineTenant
 from tests import caller_tokens as ct
 from tests.app.automations.support import body, call
 from tests.app.telemetry.support import Captured, exported_text, run_trace, url_of
+from tests.devstack.support import functions_host
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -99,19 +97,9 @@ def _route_app() -> func.FunctionApp:
 @pytest.fixture(scope="module")
 def host_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The automations route on the local Functions host: a real socket."""
-    host = FunctionsHost(
-        index_app(_route_app()),
-        root=Path(tmp_path_factory.mktemp("automations-host")),
-        environ={},
-        config=HostConfig(),
-        keys=HostKeys(function_key="k", master_key="k-master"),
-        port=0,
-    )
-    host.start()
-    try:
+    root = Path(tmp_path_factory.mktemp("automations-host"))
+    with functions_host(_route_app(), root, HostKeys(function_key="k", master_key="k-master")) as host:
         yield host.base_url
-    finally:
-        host.stop()
 
 
 def test_traceparent_over_the_socket_reaches_the_call_span(host_url: str, captured: Captured) -> None:
