@@ -176,8 +176,8 @@ def span_context(traceparent: str | None, tracestate: str = "") -> SpanContext |
     remote = trace.get_current_span(extracted).get_span_context()
     if not remote.is_valid:
         return None
-    # The host's sampled flag is not a decision about our runs (the classic host sends 00 for
-    # traces it records): each run keeps its trace, and OTEL_TRACES_SAMPLER still applies.
+    # The host's sampled flag is not a decision about our runs (it may send 00 for a trace that
+    # Application Insights records): each run keeps its trace; OTEL_TRACES_SAMPLER still applies.
     return SpanContext(
         remote.trace_id,
         remote.span_id,
