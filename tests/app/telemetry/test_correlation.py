@@ -131,3 +131,24 @@ def test_invocation_context_costs_nothing_when_telemetry_is_off(
     assert not telemetry.active()
     assert engine().runs.get(run.kind, job, run.id).status is Status.SUCCEEDED  # type: ignore[union-attr]
     telemetry.deactivate()
+
+
+class _OlderWorkerTrace:
+    """An older Python worker's TraceContext: only the `Traceparent`/`Tracestate` names."""
+
+    Traceparent = TRACEPARENT
+    Tracestate = ""
+
+
+class _OlderWorkerContext:
+    trace_context = _OlderWorkerTrace()
+    invocation_id = "i4"
+    function_name = "jobs_runs_queue"
+
+
+def test_older_worker_trace_context_names_are_read(job: str, captured: Captured) -> None:
+    """A worker whose trace context has only `Traceparent` (Microsoft's samples' name) is followed too."""
+    run, _ = engine().request(job)
+    message = QueueMessage(id="m4", body=json.dumps({"job": job, "run": run.id}).encode(), dequeue_count=1)  # type: ignore[no-untyped-call]
+    function_app.jobs_runs_queue(message, _OlderWorkerContext())
+    _assert_under_host(_span(captured, f"job {job}"))
