@@ -2,6 +2,9 @@
 
 Each handler decodes its input, calls `shared/`, and maps the result. Imports stay light:
 heavy modules are imported inside handlers so a cold start pays only for what it runs.
+Handlers that start runs declare `context` (the host then passes the invocation's func.Context)
+and run inside `telemetry.invocation(context)`: each run's trace hangs under the host's
+invocation in Application Insights (docs/telemetry.md, "Correlation with the Functions host").
 """
 
 from __future__ import annotations
@@ -60,11 +63,13 @@ def status(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.function_name("automations")
 @app.route(route="automations/{name}", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-def automations(req: func.HttpRequest) -> func.HttpResponse:
+def automations(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """Run an automation for the caller: an Entra bearer token, validated in code, is the auth."""
     from shared.automations._route import handle
+    from shared.telemetry import invocation
 
-    return handle(req)
+    with invocation(context):
+        return handle(req)
 
 
 @app.function_name("automation_run")
@@ -78,11 +83,13 @@ def automation_run(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.function_name("automation_worker")
 @app.queue_trigger(arg_name="msg", queue_name="automation-runs", connection="AzureWebJobsStorage")
-def automation_worker(msg: func.QueueMessage) -> None:
+def automation_worker(msg: func.QueueMessage, context: func.Context) -> None:
     """Runs a queued long-running automation (202 answers); the outcome goes to its run record."""
     from shared.automations._runs import execute
+    from shared.telemetry import invocation
 
-    execute(msg.get_body())
+    with invocation(context):
+        execute(msg.get_body())
 
 
 @app.function_name("openapi")
@@ -130,11 +137,13 @@ def webhooks_signed(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.function_name("webhooks_process")
 @app.queue_trigger(arg_name="msg", queue_name=WEBHOOKS_QUEUE, connection="AzureWebJobsStorage")
-def webhooks_process(msg: func.QueueMessage) -> None:
+def webhooks_process(msg: func.QueueMessage, context: func.Context) -> None:
     """Runs each stored event's handlers once (dedupe by event id); failures retry, then poison."""
+    from shared.telemetry import invocation
     from shared.webhooks._processor import queue_processor
 
-    queue_processor(msg)
+    with invocation(context):
+        queue_processor(msg)
 
 
 @app.function_name("webhooks_events")
@@ -227,20 +236,24 @@ def jobs_run_output(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.function_name("jobs_runs_queue")
 @app.queue_trigger(arg_name="msg", queue_name="jobs-runs", connection="AzureWebJobsStorage")
-def jobs_runs_queue(msg: func.QueueMessage) -> None:
+def jobs_runs_queue(msg: func.QueueMessage, context: func.Context) -> None:
     """On-demand runs and retries, queued by the routes and the engine."""
     from shared.jobs._engine import engine
+    from shared.telemetry import invocation
 
-    engine().on_run_message(msg.get_body())
+    with invocation(context):
+        engine().on_run_message(msg.get_body())
 
 
 @app.function_name("jobs_units_queue")
 @app.queue_trigger(arg_name="msg", queue_name="jobs-units", connection="AzureWebJobsStorage")
-def jobs_units_queue(msg: func.QueueMessage) -> None:
+def jobs_units_queue(msg: func.QueueMessage, context: func.Context) -> None:
     """One child of a fanned-out run; raising RetryLater has the queue deliver it again."""
     from shared.jobs._engine import engine
+    from shared.telemetry import invocation
 
-    engine().on_unit_message(msg.get_body(), msg.dequeue_count or 1)
+    with invocation(context):
+        engine().on_unit_message(msg.get_body(), msg.dequeue_count or 1)
 
 
 @app.function_name("jobs_units_poison")

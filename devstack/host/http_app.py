@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from devstack.host.auth import KEY_HEADER, KEY_QUERY, HostKeys, auth_level_name
 from devstack.host.indexing import HTTP_OUTPUT, IndexedFunction
-from devstack.host.invocation import Invoker, Result
+from devstack.host.invocation import Invoker, Result, invocation_trace
 from devstack.host.problems import problem
 from devstack.host.routes import RouteTable
 
@@ -145,7 +145,13 @@ class HttpApp:
             body=body,
         )
         try:
-            result = self._invoker.invoke(function, http_request, reason=HTTP_REASON)
+            # The host's request span: a child of the caller's traceparent, sent to the worker.
+            parent, state = invocation_trace(
+                request.headers.get("traceparent"), request.headers.get("tracestate")
+            )
+            result = self._invoker.invoke(
+                function, http_request, reason=HTTP_REASON, trace_parent=parent, trace_state=state
+            )
         except Exception:  # noqa: BLE001 - user code may raise anything; the invoker logged it
             # The client learns only the status, never the traceback.
             return problem(500, "The function failed; see the host log.")

@@ -10,9 +10,12 @@ import asyncio
 import importlib
 import inspect
 import logging
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import azure.functions as func
 
 from devstack.host.errors import HostStartupError
 
@@ -90,6 +93,7 @@ def _index_one(function: Any) -> IndexedFunction:
             f"function '{name}': parameters {unknown or ''} have no binding; bindings {missing or ''} "
             "have no parameter"
         )
+    _check_annotations(name, user_function, parameters)
     return IndexedFunction(
         name=name,
         trigger=trigger,
@@ -98,6 +102,25 @@ def _index_one(function: Any) -> IndexedFunction:
         wants_context=CONTEXT_PARAMETER in parameters and CONTEXT_PARAMETER not in declared,
         is_async=asyncio.iscoroutinefunction(user_function),
     )
+
+
+def _check_annotations(name: str, user_function: Any, parameters: Any) -> None:
+    """The Python worker resolves every annotation (`typing.get_type_hints`) when it loads a
+    function, and passes `context` only when it is annotated `azure.functions.Context` (or not at
+    all); a name it cannot resolve, or another type, fails the function's load."""
+    try:
+        hints = typing.get_type_hints(user_function)
+    except Exception as exc:
+        raise HostStartupError(f"function '{name}': its annotations do not resolve: {exc!r}") from exc
+    wanted = hints.get(CONTEXT_PARAMETER)
+    if (
+        CONTEXT_PARAMETER in parameters
+        and wanted is not None
+        and not (isinstance(wanted, type) and issubclass(wanted, func.Context))
+    ):
+        raise HostStartupError(
+            f"function '{name}': the \"context\" parameter is expected to be of type azure.functions.Context"
+        )
 
 
 def index_app(app: Any) -> list[IndexedFunction]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import re
+import secrets
 import threading
 import time
 import uuid
@@ -40,13 +42,50 @@ class Out(func.Out[Any]):
         return self._value
 
 
+# W3C Trace Context, version 00: https://www.w3.org/TR/trace-context/#traceparent-header
+_TRACEPARENT = re.compile(r"00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}")
+
+
+def invocation_traceparent(caller: str | None = None) -> str:
+    """The traceparent the host sends with an invocation: its own span's.
+
+    Like the host's invocation activity: a child of the caller's `traceparent` (an HTTP request's
+    header; same trace id and flags, a new span id) when valid, else a new trace (flags 00: the
+    classic host's, which records traces without setting the sampled flag).
+    """
+    span = secrets.token_hex(8)
+    if caller and _TRACEPARENT.fullmatch(caller.strip().lower()):
+        _, trace_id, _, flags = caller.strip().lower().split("-")
+        return f"00-{trace_id}-{span}-{flags}"
+    return f"00-{secrets.token_hex(16)}-{span}-00"
+
+
+def invocation_trace(caller: str | None, caller_state: str | None) -> tuple[str, str]:
+    """An HTTP invocation's (traceparent, tracestate): the caller's tracestate goes on only with
+    a valid traceparent (https://www.w3.org/TR/trace-context/#tracestate-header)."""
+    valid = bool(caller and _TRACEPARENT.fullmatch(caller.strip().lower()))
+    return invocation_traceparent(caller), (caller_state or "") if valid else ""
+
+
 class _TraceContext(functions_abc.TraceContext):
-    def __init__(self) -> None:
-        self._parent = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-00"
+    """The invocation's trace context, one per invocation (the worker's shape and names)."""
+
+    def __init__(self, parent: str, state: str) -> None:
+        self._parent = parent
+        self._state = state
 
     @property
     def trace_state(self) -> str:
-        return ""
+        return self._state
+
+    # The worker's older names, used by Microsoft's samples.
+    @property
+    def Traceparent(self) -> str:
+        return self._parent
+
+    @property
+    def Tracestate(self) -> str:
+        return self._state
 
     @property
     def trace_parent(self) -> str:
@@ -76,10 +115,18 @@ class InvocationContext(func.Context):
 
     _local = threading.local()
 
-    def __init__(self, invocation_id: str, function_name: str, function_directory: str) -> None:
+    def __init__(
+        self,
+        invocation_id: str,
+        function_name: str,
+        function_directory: str,
+        trace_parent: str = "",
+        trace_state: str = "",
+    ) -> None:
         self._invocation_id = invocation_id
         self._function_name = function_name
         self._function_directory = function_directory
+        self._trace = _TraceContext(trace_parent, trace_state)
 
     @property
     def invocation_id(self) -> str:
@@ -99,7 +146,7 @@ class InvocationContext(func.Context):
 
     @property
     def trace_context(self) -> functions_abc.TraceContext:
-        return _TraceContext()
+        return self._trace
 
     @property
     def retry_context(self) -> functions_abc.RetryContext:
@@ -143,13 +190,31 @@ class Invoker:
                 self._loop, self._loop_thread = loop, thread
             return self._loop
 
-    def invoke(self, function: IndexedFunction, trigger_value: Any, reason: str) -> Result:
-        """Run `function` with its trigger value; exceptions propagate after being logged."""
+    def invoke(
+        self,
+        function: IndexedFunction,
+        trigger_value: Any,
+        reason: str,
+        *,
+        trace_parent: str | None = None,
+        trace_state: str = "",
+    ) -> Result:
+        """Run `function` with its trigger value; exceptions propagate after being logged.
+
+        `trace_parent`: the invocation's traceparent (None: a new trace, as for a timer or a queue
+        message; "": none, the protocol's empty default).
+        """
         invocation_id = str(uuid.uuid4())
         outs = {b.name: Out() for b in function.outputs if b.name != RETURN}
         kwargs: dict[str, Any] = {function.trigger.name: trigger_value, **outs}
         if function.wants_context:
-            kwargs[CONTEXT_PARAMETER] = InvocationContext(invocation_id, function.name, self._directory)
+            kwargs[CONTEXT_PARAMETER] = InvocationContext(
+                invocation_id,
+                function.name,
+                self._directory,
+                invocation_traceparent() if trace_parent is None else trace_parent,
+                trace_state,
+            )
         logger.info("Executing 'Functions.%s' (Reason='%s', Id=%s)", function.name, reason, invocation_id)
         started = time.perf_counter()
         try:

@@ -182,7 +182,8 @@ class Engine:
         parent = self.runs.get(Kind.JOB, job.name, message["parent"])
         if parent is None or parent.status.final:
             return None  # the parent ended (abandoned or purged): its children are moot
-        return self._run_unit(job, parent, message["unit"], attempt=dequeue_count, last_try=False)
+        with telemetry.linked(message.get("traceparent")):  # the child's span links to the parent's
+            return self._run_unit(job, parent, message["unit"], attempt=dequeue_count, last_try=False)
 
     def on_unit_poison(self, body: bytes | str) -> Run | None:
         """A message that reached `jobs-units-poison`: its child failed for good; settle the parent."""
@@ -284,7 +285,11 @@ class Engine:
             return self.runs.get(Kind.JOB, job.name, run.id)
         connection = run.detail.get("connection")
         if job.fans_out and not connection:
-            return self._fan_out(job, started, inline=inline)
+            # The parent's span: its children's messages carry it, their spans link to it.
+            with telemetry.run_span(started) as span:
+                parent = self._fan_out(job, started, inline=inline)
+                span.set(run_status=parent.status.value if parent else None)
+            return parent
         outcome = self._call(job, started, connection=connection or _first(job.connections()), unit=None)
         done = self._record(started, outcome)
         # Released only on a normal return: if the process dies (or the host stops it) the
@@ -380,8 +385,14 @@ class Engine:
         saved = self.runs.save(parent.evolve(detail={**parent.detail, "children": {"total": len(units)}}))
         if saved is None:
             return None
+        link = telemetry.traceparent()  # the parent run's span (ids only), None when telemetry is off
         for unit in units:
-            message = {"job": job.name, "parent": parent.id, "unit": unit}
+            message = {
+                "job": job.name,
+                "parent": parent.id,
+                "unit": unit,
+                **({"traceparent": link} if link else {}),
+            }
             if inline:
                 self._run_unit(job, saved, unit, attempt=1, last_try=True)
             else:
@@ -525,7 +536,9 @@ def _message(body: bytes | str, fields: tuple[str, ...]) -> dict[str, str] | Non
         return None
     if not isinstance(data, dict) or not all(isinstance(data.get(f), str) and data[f] for f in fields):
         return None
-    return {f: data[f] for f in fields}
+    # A fan-out child's message may carry its parent run's span (docs/telemetry.md).
+    extra = {"traceparent": data["traceparent"]} if isinstance(data.get("traceparent"), str) else {}
+    return {**{f: data[f] for f in fields}, **extra}
 
 
 _engine: Engine | None = None

@@ -24,11 +24,18 @@ def add_timer(app: Any, job: Job) -> Any:
     )
     name = job.name
 
-    def handler(timer: func.TimerRequest) -> None:
+    # `context`: the host passes the invocation's func.Context; the run's trace hangs under it.
+    def handler(timer: func.TimerRequest, context: func.Context) -> None:
         from shared.jobs._engine import engine
+        from shared.telemetry import invocation
 
-        engine().on_timer(name, past_due=bool(timer.past_due), next_due=_next_due(timer))
+        with invocation(context):
+            engine().on_timer(name, past_due=bool(timer.past_due), next_due=_next_due(timer))
 
+    # The Python worker resolves the handler's annotations (typing.get_type_hints) against this
+    # module, where `func` is not a global: give it the types themselves (a `context` parameter
+    # must be azure.functions.Context for the worker to pass one).
+    handler.__annotations__ = {"timer": func.TimerRequest, "context": func.Context, "return": None}
     handler.__name__ = job.function_name
     handler.__qualname__ = job.function_name
     handler.__doc__ = f"Timer for job {name}: one run per schedule slot (shared.jobs)."

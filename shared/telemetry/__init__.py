@@ -6,6 +6,8 @@
         span.failed(error)                                          # status + error type
     telemetry.graph_usage(requests=1, throttled=0, waited=0.0)       # metrics
     telemetry.webhook_ack("graph", "graph", 202)
+    with telemetry.invocation(context):                            # function_app: host's invocation
+        ...                                                         # is the runs' parent
 
 Off (no APPLICATIONINSIGHTS_CONNECTION_STRING, no TELEMETRY_CONSOLE) nothing here imports an
 SDK: every call is a check of one module variable. On, the pipeline (shared/telemetry/_pipeline.py)
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.errors import AutomationError
 from shared.telemetry._settings import TelemetrySettings, telemetry_settings
+from shared.telemetry._trigger import current, invocation, linked
 
 if TYPE_CHECKING:
     from shared.runs import Run
@@ -38,8 +41,11 @@ __all__ = [
     "deactivate",
     "ensure",
     "graph_usage",
+    "invocation",
+    "linked",
     "run_span",
     "telemetry_settings",
+    "traceparent",
     "webhook_ack",
 ]
 
@@ -111,7 +117,8 @@ def active() -> bool:
 def run_span(
     run: Run, *, connection: str | None = None, server: bool = False, **attributes: str | int | None
 ) -> Iterator[RunSpan]:
-    """The span (a new trace, or a child of the trigger's) of one run: id, kind, name, connection."""
+    """The span of one run (id, kind, name, connection): a child of the host's invocation
+    (`invocation`), else of the span around it, else a new trace; linked to `linked` traces."""
     pipeline = ensure()
     if pipeline is None:
         yield NO_SPAN
@@ -129,9 +136,17 @@ def run_span(
         values["connection"] = connection
     values.update({k.replace("_", ".", 1): v for k, v in attributes.items() if v is not None})
     with pipeline.run_span(
-        f"{run.kind.value} {run.name}", "server" if server else "consumer", values
+        f"{run.kind.value} {run.name}", "server" if server else "consumer", values, current()
     ) as span:
         yield span
+
+
+def traceparent() -> str | None:
+    """The current span's W3C traceparent (to carry in a queue message); None when off or outside."""
+    state = _state
+    if state is None or isinstance(state, bool):
+        return None
+    return state.traceparent()
 
 
 def graph_usage(*, requests: int = 0, throttled: int = 0, waited: float = 0.0) -> None:

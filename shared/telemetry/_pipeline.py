@@ -16,15 +16,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import metrics, trace
+from opentelemetry.context import Context
 from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk.metrics.export import MetricReader
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from shared import __version__
 from shared.redaction import redact
 from shared.telemetry._scrub import scrub_attributes
 from shared.telemetry._settings import TelemetrySettings
+from shared.telemetry._trigger import Trigger
 
 SCOPE = "shared"  # the tracer, meter and logger name: the app's own telemetry
 SERVICE = "entra-automation-functions"
@@ -138,12 +141,58 @@ class Pipeline:
         self.instruments = Instruments.create()
 
     @contextmanager
-    def run_span(self, name: str, kind: str, attributes: dict[str, Any]) -> Iterator[RunSpan]:
+    def run_span(
+        self, name: str, kind: str, attributes: dict[str, Any], trigger: Trigger | None = None
+    ) -> Iterator[RunSpan]:
         span_kind = SpanKind.SERVER if kind == "server" else SpanKind.CONSUMER
+        trigger = trigger or Trigger()
+        links = [Link(c) for c in map(span_context, trigger.links) if c is not None]
         with self.tracer.start_as_current_span(
-            name, kind=span_kind, attributes=attributes, record_exception=True, set_status_on_exception=True
+            name,
+            context=_parent(trigger),
+            kind=span_kind,
+            attributes=attributes,
+            links=links,
+            record_exception=True,
+            set_status_on_exception=True,
         ) as span:
             yield RunSpan(span)
+
+    def traceparent(self) -> str | None:
+        """The current span as a W3C traceparent (ids only: nothing secret), None outside one."""
+        current = trace.get_current_span().get_span_context()
+        if not current.is_valid:
+            return None
+        return f"00-{current.trace_id:032x}-{current.span_id:016x}-{int(current.trace_flags):02x}"
+
+
+def span_context(traceparent: str | None, tracestate: str = "") -> SpanContext | None:
+    """The remote span a traceparent names, marked sampled; None when it names none."""
+    if not traceparent:
+        return None
+    extracted = TraceContextTextMapPropagator().extract(
+        {"traceparent": traceparent, "tracestate": tracestate}
+    )
+    remote = trace.get_current_span(extracted).get_span_context()
+    if not remote.is_valid:
+        return None
+    # The host's sampled flag is not a decision about our runs (it may send 00 for a trace that
+    # Application Insights records): each run keeps its trace; OTEL_TRACES_SAMPLER still applies.
+    return SpanContext(
+        remote.trace_id,
+        remote.span_id,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+        trace_state=remote.trace_state,
+    )
+
+
+def _parent(trigger: Trigger) -> Context | None:
+    """The host's invocation as the run's parent, unless the run is inside a span already."""
+    if trace.get_current_span().get_span_context().is_valid:
+        return None  # nested (an inline child in its parent's span) or the worker attached one
+    remote = span_context(trigger.parent, trigger.state)
+    return trace.set_span_in_context(NonRecordingSpan(remote)) if remote else None
 
 
 class RunSpan:

@@ -23,3 +23,27 @@ def test_health_answers_without_network() -> None:
     resp = function_app.health(req)
     assert resp.status_code == 200
     assert b'"status": "ok"' in resp.get_body()
+
+
+def test_every_function_loads_as_the_worker_loads_it() -> None:
+    """Every annotation resolves (the worker's typing.get_type_hints) and each `context` is func.Context."""
+    import inspect
+    import typing
+
+    for name, function in app_functions().items():
+        user_function = function.get_user_function()
+        hints = typing.get_type_hints(user_function)
+        if "context" in inspect.signature(user_function).parameters:
+            assert hints["context"] is func.Context, name
+
+
+def test_run_starting_functions_receive_the_invocation_context() -> None:
+    """The functions that start runs declare `context`, so the host passes its trace context."""
+    import inspect
+
+    functions = app_functions()
+    starting = ["automations", "automation_worker", "webhooks_process", "jobs_runs_queue", "jobs_units_queue"]
+    starting += [n for n in functions if n.startswith("job_")]
+    assert len(starting) > 5
+    for name in starting:
+        assert "context" in inspect.signature(functions[name].get_user_function()).parameters, name

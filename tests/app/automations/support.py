@@ -9,6 +9,7 @@ from typing import Any
 import azure.functions as func
 
 import function_app
+from devstack.host.invocation import InvocationContext, invocation_trace
 
 ROUTE_URL = "http://127.0.0.1:7071/api/automations/{name}"
 
@@ -20,8 +21,10 @@ def call(
     token: str | None = None,
     headers: dict[str, str] | None = None,
     raw: bytes | None = None,
+    invocation_parent: str | None = None,
 ) -> func.HttpResponse:
-    """POST /api/automations/{name} through the function_app trigger, as the host calls it."""
+    """POST /api/automations/{name} through the function_app trigger, as the host calls it (with
+    an invocation context: `invocation_parent`, else a child of the `traceparent` header, if any)."""
     sent = dict(headers or {})
     if token is not None:
         sent["Authorization"] = f"Bearer {token}"
@@ -29,7 +32,11 @@ def call(
     req = func.HttpRequest(
         "POST", ROUTE_URL.format(name=name), headers=sent, params={}, route_params={"name": name}, body=data
     )
-    response: func.HttpResponse = function_app.automations(req)
+    parent, state = invocation_trace(sent.get("traceparent"), sent.get("tracestate"))
+    if invocation_parent is not None:
+        parent, state = invocation_parent, ""
+    context = InvocationContext("test", "automations", ".", parent, state)
+    response: func.HttpResponse = function_app.automations(req, context)
     return response
 
 

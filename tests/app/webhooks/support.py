@@ -121,6 +121,7 @@ def run_queue(store: Any, *, max_dequeue: int = 5, rounds: int = 50) -> dict[str
     from azure.functions.queue import QueueMessage
 
     import function_app
+    from devstack.host.invocation import InvocationContext, invocation_traceparent
 
     queue = store.queue("webhook-events")
     seen = {"ok": 0, "failed": 0, "poisoned": 0}
@@ -131,7 +132,8 @@ def run_queue(store: Any, *, max_dequeue: int = 5, rounds: int = 50) -> dict[str
         for m in messages:
             msg = QueueMessage(id=m.id, body=bytes(m.content), dequeue_count=m.dequeue_count)  # type: ignore[no-untyped-call]
             try:
-                function_app.webhooks_process(msg)
+                context = InvocationContext(m.id, "webhooks_process", ".", invocation_traceparent())
+                function_app.webhooks_process(msg, context)
             except Exception:
                 if (m.dequeue_count or 0) >= max_dequeue:
                     store.queue("webhook-events-poison").send_message(m.content)
