@@ -443,11 +443,24 @@ def test_subject_name_issuer_intermediate_without_basic_constraints_is_700027(wo
     assert _code(exc) == 700027
 
 
+def test_subject_name_issuer_self_signed_issuer_with_the_trusted_name_is_700027(world: World) -> None:
+    """A self-signed CA carrying the trusted issuer's name leads nowhere but to itself: refused."""
+    inter = intermediate_ca(world.tenant.ca, "devstack issuing CA")
+    _trust_issuer(world, inter.certificate)
+    loop = CertificateAuthority("devstack issuing CA")
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, _x5c_assertion(world, loop.issue("assertion-test"), [loop.certificate]))
+    assert _code(exc) == 700027
+
+
 @pytest.mark.parametrize("claim", ["sub", "jti"])
 def test_certificate_assertion_with_a_non_string_sub_or_jti_is_50027(world: World, claim: str) -> None:
     """A correctly signed assertion whose `sub` or `jti` is not a string is malformed (AADSTS50027)."""
+    claims = _claims(world, time.time(), **{claim: 12345})
+    headers = {"x5t": x5t(world.registered.certificate)}
+    assertion = jwt.encode(claims, world.registered.key, algorithm="RS256", headers=headers)
     with pytest.raises(e.MalformedJwt) as exc:
-        _verify(world, _cert_assertion(world, **{claim: 12345}))
+        _verify(world, assertion)
     assert (_code(exc), exc.value.text) == (50027, "JWT token is invalid or malformed.")
 
 
