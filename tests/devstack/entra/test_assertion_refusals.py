@@ -171,6 +171,28 @@ def test_wrong_audience_is_700023(world: World) -> None:
     assert _code(exc) == 700023
 
 
+@pytest.mark.parametrize(
+    ("aud", "accepted"),
+    [
+        (TOKEN_URL_AUDIENCE + "/", True),
+        (TOKEN_URL_AUDIENCE.upper(), True),
+        ([TOKEN_URL_AUDIENCE, "https://other"], True),
+        (TOKEN_URL_AUDIENCE + "X", False),
+        (TOKEN_URL_AUDIENCE[:-1], False),
+        (["https://other"], False),
+    ],
+)
+def test_audience_matching(world: World, aud: Any, accepted: bool) -> None:
+    """The token endpoint matches with a trailing slash, in any case, or in a list; a longer or
+    shorter URL does not (AADSTS700023)."""
+    if accepted:
+        assert _verify(world, _cert_assertion(world, aud=aud)) == "certificate"
+        return
+    with pytest.raises(e.AssertionAudienceInvalid) as exc:
+        _verify(world, _cert_assertion(world, aud=aud))
+    assert _code(exc) == 700023
+
+
 def test_missing_exp_is_50027(world: World) -> None:
     """`exp` is required: an assertion without it is malformed."""
     with pytest.raises(e.MalformedJwt) as exc:
