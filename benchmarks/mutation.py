@@ -168,8 +168,15 @@ def mutants(path: str, source: str) -> Iterator[Mutant]:
 def _line_of(node: ast.AST) -> int:
     """The line whose execution means the mutant runs (a function's first statement, not `def`)."""
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-        body = node.body[1:] if _is_docstring(node.body[0]) and len(node.body) > 1 else node.body
-        return body[0].lineno
+        # `global x` and a bare `x: T` compile to no code: coverage never sees their lines.
+        runs = [
+            s
+            for s in node.body
+            if not _is_docstring(s)
+            and not isinstance(s, ast.Global | ast.Nonlocal)
+            and not (isinstance(s, ast.AnnAssign) and s.value is None)
+        ]
+        return (runs or node.body)[0].lineno
     return int(getattr(node, "lineno", 0))
 
 
