@@ -4,6 +4,7 @@ and the facts a parse gives (subject, issuer, validity, days left, EC keys, cont
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
@@ -271,3 +272,20 @@ def test_pem_leaf_is_the_one_matching_the_key_not_the_first(
     """With the CA first, the chain PEM still starts with the leaf and keeps the CA after it."""
     material = load_certificate(ca.pem() + issued.key_pem() + issued.cert_pem(), PEM)
     assert material.chain_pem == issued.cert_pem() + ca.pem()
+
+
+def test_a_pem_text_with_a_byte_order_mark_is_read(issued: IssuedCertificate) -> None:
+    """A PEM saved with a UTF-8 byte order mark (non-ASCII before `-----BEGIN`) is still PEM."""
+    text = "\ufeff" + issued.pem_bundle().decode()
+    assert load_certificate(text, None).thumbprint == issued.sha1_thumbprint
+    assert load_certificate(text, PEM).thumbprint == issued.sha1_thumbprint
+
+
+def test_parsed_material_cannot_be_changed(issued: IssuedCertificate) -> None:
+    """Material is shared between threads once parsed: its fields are read-only."""
+    material = load_certificate(issued.pem_bundle(), PEM)
+    public = load_public_certificate(issued.der)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        material.thumbprint = "0" * 40  # type: ignore[misc]  # the point: it is frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        public.x5t = "x"  # type: ignore[misc]  # the point: it is frozen
