@@ -289,3 +289,15 @@ def test_parsed_material_cannot_be_changed(issued: IssuedCertificate) -> None:
         material.thumbprint = "0" * 40  # type: ignore[misc]  # the point: it is frozen
     with pytest.raises(dataclasses.FrozenInstanceError):
         public.x5t = "x"  # type: ignore[misc]  # the point: it is frozen
+
+
+def test_without_content_type_pem_is_recognised_in_the_first_64_characters(issued: IssuedCertificate) -> None:
+    """Without a content type, `-----BEGIN` must end within the first 64 characters to mean PEM;
+    later, the value is taken for base64 PFX and refused as such."""
+    early = "\n" * 54 + issued.pem_bundle().decode()
+    assert load_certificate(early, None).thumbprint == issued.sha1_thumbprint
+    late = "\n" * 55 + issued.pem_bundle().decode()
+    assert (
+        _refusal(lambda: load_certificate(late, None))[0]
+        == "The certificate's secret is not base64 PFX data."
+    )
