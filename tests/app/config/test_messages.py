@@ -437,3 +437,49 @@ def test_app_kinds_require_tenant_and_client(kind: str) -> None:
     assert _connection_error({f"{C}CREDENTIAL": kind, f"{C}TENANT_ID": TENANT, "KEY_VAULT_URL": VAULT}) == (
         f"CONNECTIONS__GRAPH__CLIENT_ID is required for credential '{kind}'."
     )
+
+
+def test_identity_facts_for_caches_queries_and_messages() -> None:
+    """Each identity has a cache key (ids lower-cased), an endpoint query and a description."""
+    system = load_settings({}).managed_identity
+    assert (system.cache_key, system.query(), system.describe()) == ("system", {}, "system-assigned identity")
+    by_client = load_settings({"AZURE_CLIENT_ID": MI}).managed_identity
+    assert by_client.cache_key == f"client_id={MI}"
+    assert by_client.query() == {"client_id": MI}
+    assert by_client.describe() == f"user-assigned identity (client id {MI})"
+    by_resource = load_settings({"AZURE_MANAGED_IDENTITY_RESOURCE_ID": RESOURCE_ID}).managed_identity
+    assert by_resource.cache_key == f"mi_res_id={RESOURCE_ID.lower()}"
+    by_object = load_settings({"AZURE_MANAGED_IDENTITY_OBJECT_ID": MI}).managed_identity
+    assert by_object.describe() == f"user-assigned identity (object (principal) id {MI})"
+
+
+def test_a_managed_identity_connection_naming_system_and_a_client_id() -> None:
+    """CLIENT_ID with MANAGED_IDENTITY_CLIENT_ID=system names two identities (no setting to name)."""
+    env = {
+        f"{C}CREDENTIAL": "managed-identity",
+        f"{C}CLIENT_ID": APP,
+        f"{C}MANAGED_IDENTITY_CLIENT_ID": "system",
+    }
+    assert _connection_error(env) == (
+        "CONNECTIONS__GRAPH__CLIENT_ID and the identity setting name different identities; set one."
+    )
+
+
+def test_a_trailing_x_is_not_a_slash() -> None:
+    """Only trailing slashes leave a URL: other trailing characters stay."""
+    assert (
+        load_settings({"GRAPH_URL": "https://graph.example/ROOTX/"}).cloud.graph_url
+        == "https://graph.example/ROOTX"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("AZURE_MANAGED_IDENTITY_RESOURCE_ID", "; this is not a resource id."),
+        ("AZURE_CLIENT_ID", "; this is not a GUID."),
+    ],
+)
+def test_only_braces_around_a_guid_make_it_a_guid(name: str, says: str) -> None:
+    """A GUID with other characters around it (not braces) is not taken for a GUID."""
+    assert _global_error({name: f"X{MI}X"}).endswith(says)
