@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from shared.config import load_settings
+from shared.config import ConnectionSettings, CredentialKind, load_settings
 from shared.errors import ConfigurationError
 
 TENANT = "434b7530-0ab7-490d-b439-d97439cdf1c4"
@@ -483,3 +485,23 @@ def test_a_trailing_x_is_not_a_slash() -> None:
 def test_only_braces_around_a_guid_make_it_a_guid(name: str, says: str) -> None:
     """A GUID with other characters around it (not braces) is not taken for a GUID."""
     assert _global_error({name: f"X{MI}X"}).endswith(says)
+
+
+def test_settings_are_frozen_and_connection_defaults_are_off() -> None:
+    """Settings are shared by every invocation: read-only; a connection built with only the required
+    fields (the app's own managed identity) sends no chain and reads no Key Vault."""
+    settings = load_settings(_cert())
+    conn = settings.connection("graph")
+    for obj, attr in ((settings, "key_vault_url"), (conn, "client_id"), (conn.managed_identity, "id")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(obj, attr, "x")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.timing.deadline_s = 1.0  # type: ignore[misc]  # the point: it is frozen
+    bare = ConnectionSettings("mi", CredentialKind.MANAGED_IDENTITY, None, None, settings.managed_identity)
+    assert (bare.send_certificate_chain, bare.key_vault_url, bare.certificate, bare.secret, bare.key) == (
+        False,
+        None,
+        None,
+        None,
+        None,
+    )
