@@ -497,6 +497,11 @@ def test_settings_are_frozen_and_connection_defaults_are_off() -> None:
             setattr(obj, attr, "x")
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.timing.deadline_s = 1.0  # type: ignore[misc]  # the point: it is frozen
+    endpoint = load_settings(
+        {"IDENTITY_ENDPOINT": "http://127.0.0.1:1/t", "IDENTITY_HEADER": "h"}
+    ).identity_endpoint
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        endpoint.url = "http://elsewhere"  # type: ignore[misc,union-attr]  # the point: it is frozen
     bare = ConnectionSettings("mi", CredentialKind.MANAGED_IDENTITY, None, None, settings.managed_identity)
     assert (bare.send_certificate_chain, bare.key_vault_url, bare.certificate, bare.secret, bare.key) == (
         False,
