@@ -510,3 +510,15 @@ def test_settings_are_frozen_and_connection_defaults_are_off() -> None:
         None,
         None,
     )
+
+
+def test_one_identity_named_by_two_settings_is_one_identity() -> None:
+    """The same identity named by AZURE_CLIENT_ID and by a connection's field is equal (and hashes
+    alike): the setting that named it is for messages only."""
+    settings = load_settings(
+        {"AZURE_CLIENT_ID": MI, f"{C}CREDENTIAL": "managed-identity", f"{C}MANAGED_IDENTITY_CLIENT_ID": MI}
+    )
+    app, conn = settings.managed_identity, settings.connection("graph").managed_identity
+    assert (app.setting, conn.setting) == ("AZURE_CLIENT_ID", f"{C}MANAGED_IDENTITY_CLIENT_ID")
+    assert app == conn
+    assert hash(app) == hash(conn)
