@@ -185,3 +185,11 @@ def test_the_shared_session_is_built_once_and_reset_for_tests() -> None:
         assert session() is not first
     finally:
         reset_session()  # leave no session built from this test's settings
+
+
+def test_a_deadline_with_time_left_is_not_expired() -> None:
+    """A deadline is expired only when nothing is left: with under a second left it still runs."""
+    assert not Deadline.after(0.9).expired()
+    assert not Deadline.after(60).expired()
+    assert Deadline(time.monotonic()).expired()
+    assert Deadline(time.monotonic() - 5).remaining() == 0.0
