@@ -193,3 +193,11 @@ def test_a_deadline_with_time_left_is_not_expired() -> None:
     assert not Deadline.after(60).expired()
     assert Deadline(time.monotonic()).expired()
     assert Deadline(time.monotonic() - 5).remaining() == 0.0
+
+
+def test_the_jitter_spreads_over_the_whole_band() -> None:
+    """Jitter uses all of [half, all] of the backoff: 200 draws reach both ends of it (the chance
+    of missing either end of the band by a tenth is below 1e-19)."""
+    draws = [backoff_delay(2, None) for _ in range(200)]
+    assert min(draws) < 0.6
+    assert max(draws) > 0.9
