@@ -301,3 +301,14 @@ def test_without_content_type_pem_is_recognised_in_the_first_64_characters(issue
         _refusal(lambda: load_certificate(late, None))[0]
         == "The certificate's secret is not base64 PFX data."
     )
+
+
+def test_a_pfx_secret_with_characters_outside_base64_is_refused(issued: IssuedCertificate) -> None:
+    """Base64 is read strictly: a stray character inside is refused, not skipped."""
+    pfx = base64.b64encode(issued.pfx()).decode()
+    damaged = pfx[:40] + "!" + pfx[40:]
+    assert (
+        _refusal(lambda: load_certificate(damaged, PKCS12))[0]
+        == "The certificate's secret is not base64 PFX data."
+    )
+    assert load_certificate(f"  {pfx}\n", PKCS12).thumbprint == issued.sha1_thumbprint
