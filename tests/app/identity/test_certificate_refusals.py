@@ -301,6 +301,9 @@ def test_without_content_type_pem_is_recognised_in_the_first_64_characters(issue
         _refusal(lambda: load_certificate(late, None))[0]
         == "The certificate's secret is not base64 PFX data."
     )
+    assert load_certificate(early.encode(), None).thumbprint == issued.sha1_thumbprint
+    refused = _refusal(lambda: load_certificate(late.encode(), None))[0]
+    assert refused == "The certificate is not a readable PFX (malformed, or protected by a password)."
 
 
 def test_a_pfx_secret_with_characters_outside_base64_is_refused(issued: IssuedCertificate) -> None:
