@@ -30,6 +30,7 @@ $(CHECKOV): infra/requirements-checks.txt infra/constraints-checks.txt
 infra-check: $(STAMP) $(CHECKOV)
 	$(PY) -m pytest -m infra
 
+# `make run TELEMETRY_CONSOLE=true`: the app's spans, metrics and logs on the terminal (docs/telemetry.md).
 run: install
 	$(PY) -m devstack up
 

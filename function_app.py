@@ -12,10 +12,12 @@ import azure.functions as func
 
 # Role declarations are data, registered at import (no SDK is loaded): /api/context knows
 # every one of them as soon as the app is indexed. Modules that declare roles are imported here.
+import shared.automations.builtins
 import shared.context.declarations  # noqa: F401
 from shared import __version__
+from shared.easy_auth import easy_auth_enabled
 from shared.jobs import add_timer  # declarations are data: no SDK import
-from shared.jobs.builtin import certificate_rotation, credential_expiry, runs_retention
+from shared.jobs.builtin import certificate_rotation, credential_expiry, runs_retention, secret_rotation
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
@@ -41,8 +43,14 @@ def context(req: func.HttpRequest) -> func.HttpResponse:
     return context_response(req)
 
 
+# With App Service authentication on (WEBSITE_AUTH_ENABLED, set by the platform) the page takes
+# the signed-in principal instead of the function key (shared/status/_easy_auth.py).
 @app.function_name("status")
-@app.route(route="status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+@app.route(
+    route="status",
+    methods=["GET"],
+    auth_level=func.AuthLevel.ANONYMOUS if easy_auth_enabled() else func.AuthLevel.FUNCTION,
+)
 def status(req: func.HttpRequest) -> func.HttpResponse:
     """The operators' status page (HTML): connections, certificates, jobs, webhooks."""
     from shared.status import status_response
@@ -169,6 +177,7 @@ def webhooks_subscriptions(timer: func.TimerRequest) -> None:
 add_timer(app, credential_expiry.JOB)
 add_timer(app, runs_retention.JOB)
 add_timer(app, certificate_rotation.JOB)
+add_timer(app, secret_rotation.JOB)
 
 
 @app.function_name("jobs_list")

@@ -130,6 +130,19 @@ def eventgrid_event(key: str) -> Request:
     return "POST", "/webhooks/eventgrid", headers, json.dumps([event]).encode()
 
 
+def cloudevent_binary(key: str) -> Request:
+    """A CloudEvents 1.0 event in binary mode: attributes as ce-* headers, the body its data."""
+    headers = {
+        "x-functions-key": key,
+        "Content-Type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-id": str(uuid.uuid4()),
+        "ce-source": "/bench/binary",
+        "ce-type": "com.example.bench",
+    }
+    return "POST", "/webhooks/eventgrid", headers, json.dumps({"n": 1}).encode()
+
+
 def signed_standard(key: str) -> Request:
     import hashlib
     import hmac
@@ -213,6 +226,7 @@ def main() -> None:
                 "validation (graph handshake)": latency(base, lambda: graph_validation(key), args.requests),
                 "ack graph": latency(base, lambda: graph_notification(key), args.requests),
                 "ack eventgrid": latency(base, lambda: eventgrid_event(key), args.requests),
+                "ack cloudevents (binary)": latency(base, lambda: cloudevent_binary(key), args.requests),
                 "ack signed (standard webhooks)": latency(base, lambda: signed_standard(key), args.requests),
                 f"sustained eventgrid, {args.threads} senders": sustained(
                     base, lambda: eventgrid_event(key), args.threads, args.seconds

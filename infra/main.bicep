@@ -95,11 +95,14 @@ param keyVaultPublicNetworkAccess ('Enabled' | 'Disabled')?
 @description('Optional. Virtual network integration with private endpoints for storage and Key Vault. None by default.')
 param networking networkingType?
 
-@description('Optional. Object (principal) id of whoever deploys (azd sets AZURE_PRINCIPAL_ID): gets Key Vault Certificates Officer so they can import the certificate.')
+@description('Optional. Object (principal) id of whoever deploys (azd sets AZURE_PRINCIPAL_ID): gets what the certificate bootstrap (the azd postprovision hook) needs on the vaults of certificate and keyvault-key connections: Key Vault Certificates Officer to create certificates, Key Vault Secrets User (certificate) or Key Vault Crypto User (keyvault-key) to sign the addKey proof with a certificate the app already has.')
 param deployerPrincipalId string?
 
 @description('Optional. Type of the deployer\'s principal: the azd preprovision hook sets AZURE_PRINCIPAL_TYPE from what azd is signed in as (User, or ServicePrincipal in CI).')
 param deployerPrincipalType ('User' | 'ServicePrincipal' | 'Group') = 'User'
+
+@description('Optional. Let the certificate-rotation job renew the certificates of certificate and keyvault-key connections: the app\'s identity gets Key Vault Certificates Officer on the vaults that hold them (and keeps Key Vault Crypto User to sign with a non-exportable key). Default true; false leaves renewal to a person.')
+param rotateCertificates bool = true
 
 @description('Optional. Also create, with the Microsoft Graph Bicep extension (Bicep 0.36.1 or later), an app registration whose federated credential trusts the user-assigned identity. Public cloud (AzureCloud) only: the deployment fails elsewhere. Needs Graph permissions at deployment time (Application.ReadWrite.All, and AppRoleAssignment.ReadWrite.All for app roles).')
 param deployGraphApp bool = false
@@ -143,8 +146,25 @@ var connectionList = empty(connectionErrors) ? (connections ?? []) : fail('These
 
 // The Key Vault roles each kind of connection needs on the vault holding its objects: a
 // certificate's private key and a client secret are read as secrets; a keyvault-key connection
-// reads its certificate (the x5t of the assertion) and signs with its key.
-var vaultRolesByCredential = {
+// reads its certificate (the x5t of the assertion) and signs with its key. With rotation
+// (rotateCertificates), the certificate-rotation job also creates new versions: Key Vault
+// Certificates Officer, which reads certificates too, so a keyvault-key connection then needs no
+// Key Vault Certificate User (https://learn.microsoft.com/azure/key-vault/general/rbac-guide).
+var vaultRolesByCredential = rotateCertificates ? {
+  'managed-identity': []
+  'federated-identity': []
+  certificate: [
+    'Key Vault Secrets User'
+    'Key Vault Certificates Officer'
+  ]
+  'client-secret': [
+    'Key Vault Secrets User'
+  ]
+  'keyvault-key': [
+    'Key Vault Crypto User'
+    'Key Vault Certificates Officer'
+  ]
+} : {
   'managed-identity': []
   'federated-identity': []
   certificate: [
@@ -158,7 +178,27 @@ var vaultRolesByCredential = {
     'Key Vault Certificate User'
   ]
 }
+
+// What the deployer needs for the certificate bootstrap (python -m shared.certificates bootstrap):
+// create the certificate, and sign an addKey proof (and the app's token request) with a
+// certificate the app already has: its secret (exportable) or Key Vault's sign (keyvault-key).
+var deployerVaultRolesByCredential = {
+  'managed-identity': []
+  'federated-identity': []
+  certificate: [
+    'Key Vault Certificates Officer'
+    'Key Vault Secrets User'
+  ]
+  'client-secret': []
+  'keyvault-key': [
+    'Key Vault Certificates Officer'
+    'Key Vault Crypto User'
+  ]
+}
 var usesKeyVaultKey = length(filter(connectionList, c => c.credential == 'keyvault-key' && c.?keyVaultResourceId == null)) > 0
+var usesCertificate = length(filter(connectionList, c => c.credential == 'certificate' && c.?keyVaultResourceId == null)) > 0
+// The rotation job renews certificates kept in the app's vault.
+var rotatesInAppVault = rotateCertificates && (usesCertificate || usesKeyVaultKey)
 
 // Rich Graph notifications: a non-exportable encryption certificate decrypts in the vault.
 var extraSettings = extraAppSettings ?? {}
@@ -289,13 +329,36 @@ var cryptoUserAssignments = needsVaultKeys ? [
   }
 ] : []
 
-var deployerAssignments = deployerPrincipalId != null ? [
+// The certificate-rotation job renews certificates in place: Key Vault Certificates Officer.
+var rotationAssignments = rotatesInAppVault ? [
+  {
+    roleDefinitionIdOrName: 'Key Vault Certificates Officer'
+    principalId: identity.outputs.principalId
+  }
+] : []
+
+// The deployer imports or creates certificates, and the bootstrap signs with an existing one:
+// Key Vault Secrets User to read an exportable certificate's key, Key Vault Crypto User to sign
+// with a non-exportable one (only when such a connection keeps its key in this vault).
+var deployerAssignments = deployerPrincipalId != null ? concat([
   {
     roleDefinitionIdOrName: 'Key Vault Certificates Officer'
     principalId: deployerPrincipalId!
     principalType: deployerPrincipalType
   }
-] : []
+], usesCertificate ? [
+  {
+    roleDefinitionIdOrName: 'Key Vault Secrets User'
+    principalId: deployerPrincipalId!
+    principalType: deployerPrincipalType
+  }
+] : [], usesKeyVaultKey ? [
+  {
+    roleDefinitionIdOrName: 'Key Vault Crypto User'
+    principalId: deployerPrincipalId!
+    principalType: deployerPrincipalType
+  }
+] : []) : []
 
 module keyVault 'modules/keyvault.bicep' = {
   name: 'keyVault'
@@ -305,7 +368,7 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: allTags
     workspaceResourceId: monitoring.outputs.workspaceResourceId
     publicNetworkAccess: keyVaultPublicNetworkAccess ?? (useNetworking ? 'Disabled' : 'Enabled')
-    roleAssignments: concat(secretsUserAssignments, cryptoUserAssignments, deployerAssignments)
+    roleAssignments: concat(secretsUserAssignments, cryptoUserAssignments, rotationAssignments, deployerAssignments)
   }
 }
 
@@ -353,6 +416,9 @@ module connectionVaultAccess 'modules/vault-access.bicep' = [
       vaultName: c.vaultName
       principalId: identity.outputs.principalId
       roleNames: vaultRolesByCredential[c.credential]
+      deployerPrincipalId: deployerPrincipalId ?? ''
+      deployerPrincipalType: deployerPrincipalType
+      deployerRoleNames: deployerVaultRolesByCredential[c.credential]
     }
   }
 ]
@@ -450,6 +516,12 @@ output userAssignedIdentityClientId string = identity.outputs.clientId
 
 @description('The object (principal) id of the user-assigned identity: grant it Microsoft Graph app roles when the Graph module is not used.')
 output userAssignedIdentityPrincipalId string = identity.outputs.principalId
+
+@description('What the certificate bootstrap (the azd postprovision hook, python -m shared.certificates bootstrap) reads on the deployer\'s machine: KEY_VAULT_URL, AZURE_CLOUD and the CONNECTIONS__<NAME>__* settings; ids and names of Key Vault objects only, never their values. azd keeps it as BOOTSTRAPSETTINGS.')
+output bootstrapSettings object = union({
+  KEY_VAULT_URL: keyVault.outputs.uri
+  AZURE_CLOUD: cloudName
+}, connectionSettings.outputs.settings)
 
 @description('The client id of the app registration of the Graph module, when deployGraphApp is true.')
 output graphApplicationClientId string? = graphAppRequested ? graphApp!.outputs.applicationClientId : null

@@ -50,6 +50,7 @@ STEP_IDENTITY = "identity-endpoint"
 STEP_ENTRA = "entra"
 STEP_KEY_VAULT = "key-vault"
 STEP_GRAPH = "graph"
+STEP_DEPLOYER = "deployer-sign-in"  # the certificate bootstrap's Azure CLI / azd / device code sign-in
 
 FOREIGN_ROOTS: tuple[type[Exception], ...] = (
     requests.RequestException,
@@ -83,6 +84,7 @@ _WHERE = {
     STEP_ENTRA: "Entra",
     STEP_KEY_VAULT: "Key Vault",
     STEP_GRAPH: "Microsoft Graph",
+    STEP_DEPLOYER: "The deployer's sign-in",
 }
 
 
@@ -206,6 +208,16 @@ def _azure_transport(exc: Exception, step: str, ctx: Context) -> AutomationError
 
 
 def _azure_auth(exc: Exception, step: str, ctx: Context) -> AutomationError:
+    if step == STEP_DEPLOYER:
+        # azure-identity's developer credentials (Azure CLI, azd, device code): their text says
+        # what is missing ("Please run 'az login'"), with any token in the tool's output masked.
+        return AuthenticationFailedError(
+            f"{ctx.identity or 'The deployer'} could not get a token for {ctx.resource or 'the service'}: "
+            f"{clean_description(str(exc))[:300] or type(exc).__name__}",
+            step=step,
+            hint="Sign in first: `az login --tenant <tenant id>` (--sign-in cli), `azd auth login` "
+            "(--sign-in azd), or use --sign-in device-code. A password is never asked for.",
+        )
     if getattr(exc, "status_code", None) is not None:
         return _azure_http(exc, step, ctx)
     return AuthenticationFailedError(

@@ -46,6 +46,9 @@ def new_session() -> requests.Session:
     import requests
     from requests.adapters import HTTPAdapter
 
+    from shared import telemetry
+
+    telemetry.ensure()  # telemetry on: configured before the first outbound call (docs/telemetry.md)
     s = requests.Session()
     s.trust_env = False
     s.verify = get_settings().ca_bundle or True

@@ -9,7 +9,9 @@ as `https://graph.microsoft.com` means the same.)
 
 and `GET /api/context` compares them with the roles (or scopes) in the connection's token:
 granted, missing (required, not granted) and unused (granted, required by nothing: least
-privilege says remove them). `connection="*"` means every configured connection.
+privilege says remove them). `connection="*"` means every configured connection;
+`connection="$SETTING"` means the connection that the app setting SETTING names, read when the
+report is made (the automations declare theirs as `$AUTOMATIONS__CONNECTION`).
 
 Declarations are data, registered at import: a job, webhook or automation module calls
 `require(...)` at module level and keeps its SDK imports inside the functions that run, and
@@ -21,6 +23,7 @@ under shared/ and fails if function_app does not load it.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,12 +33,15 @@ from shared.clouds import ARM, CLOUDS, EXCHANGE, GRAPH
 # Logical resource names (shared.clouds): the same declaration holds in every cloud (and in the
 # devstack), whose Graph, ARM and Exchange URIs differ. Any other resource is named by its URI.
 EVERY_CONNECTION = "*"
+# `$NAME`: the connection named by app setting NAME (docs/contract.md).
+SETTING_NAMED = "$"
 
 __all__ = [
     "ARM",
     "EVERY_CONNECTION",
     "EXCHANGE",
     "GRAPH",
+    "SETTING_NAMED",
     "PermissionRegistry",
     "Requirement",
     "RoleDiff",
@@ -132,7 +138,7 @@ class PermissionRegistry:
         with self._lock:
             items = list(self._items)
         for item in items:
-            if item.connection in (key, EVERY_CONNECTION):
+            if _named(item.connection) in (key, EVERY_CONNECTION):
                 roles = out.setdefault(item.resource, {})
                 for role in item.roles:
                     roles.setdefault(role, set()).add(item.by)
@@ -141,7 +147,15 @@ class PermissionRegistry:
     def declared_connections(self) -> set[str]:
         """Connection names code refers to (to flag a requirement for a connection not configured)."""
         with self._lock:
-            return {i.connection for i in self._items if i.connection != EVERY_CONNECTION}
+            named = {_named(i.connection) for i in self._items}
+        return named - {EVERY_CONNECTION, ""}
+
+
+def _named(connection: str) -> str:
+    """The connection a declaration is for: `$SETTING` is read from the environment now."""
+    if connection.startswith(SETTING_NAMED):
+        return os.environ.get(connection[1:].upper(), "").strip().lower()
+    return connection
 
 
 registry = PermissionRegistry()

@@ -7,6 +7,10 @@ a JWT signed (RS256) by one of the application's currently valid certificates, w
 most 10 minutes apart, valid now. Anything else is 401 Authentication_MissingOrMalformed, as
 Graph answers. An application may roll its own keys without any permission; for another
 application it needs Application.ReadWrite.OwnedBy (as an owner) or Application.ReadWrite.All.
+A signed-in user (delegated Application.ReadWrite.All) may change only the applications they own
+(https://learn.microsoft.com/entra/identity/role-based-access-control/delegate-app-roles: owners
+manage their apps; directory roles such as Application Administrator are not modelled here ≈).
+`POST /applications` makes the signed-in user an owner, as Graph does for delegated callers.
 """
 
 from __future__ import annotations
@@ -48,11 +52,19 @@ def find_application(tenant: m.Tenant, object_id: str) -> m.AppRegistration:
 
 
 def authorize_write(app: m.AppRegistration, claims: Mapping[str, Any], *, self_allowed: bool = False) -> None:
-    """Application.ReadWrite.All (or Directory.ReadWrite.All); OwnedBy for an owner; nothing for itself."""
+    """Application.ReadWrite.All (or Directory.ReadWrite.All); OwnedBy for an owner; nothing for itself.
+
+    A user (delegated) needs the scope and to own the application.
+    """
     caller_app = str(claims.get("appid") or claims.get("azp") or "").lower()
     if self_allowed and not is_delegated(claims) and caller_app == app.app_id.lower():
         return
     roles = granted(claims)
+    if is_delegated(claims):
+        owner = str(claims.get("oid", "")).lower() in {o.lower() for o in app.owners}
+        if roles & _WRITE_ALL and owner:
+            return
+        raise AuthorizationRequestDenied()
     if roles & _WRITE_ALL:
         return
     if _OWNED_BY in roles and str(claims.get("oid", "")).lower() in {o.lower() for o in app.owners}:
@@ -152,6 +164,35 @@ class ApplicationCredentials:
         self.tenant = tenant
         self.clock = clock
         self.on_change = on_change or (lambda app: None)
+
+    def create_application(self, body: Mapping[str, Any], claims: Mapping[str, Any]) -> m.AppRegistration:
+        """POST /applications: a new single-tenant registration; a signed-in creator becomes its owner."""
+        accepted = _WRITE_ALL if is_delegated(claims) else _WRITE_ALL | {_OWNED_BY}
+        if not granted(claims) & accepted:
+            raise AuthorizationRequestDenied()
+        for name in body:
+            if name not in {"displayName", "description", "notes", "tags", "keyCredentials"}:
+                raise UnknownProperty(name, "microsoft.graph.application")
+        display_name = body.get("displayName")
+        if not isinstance(display_name, str) or not display_name:
+            raise RequestBadRequest.required("displayName")
+        creator = str(claims.get("oid", ""))
+        app = m.AppRegistration(
+            app_id=m.new_id(),
+            object_id=m.new_id(),
+            sp_object_id=m.new_id(),  # ≈ Graph creates the service principal separately
+            display_name=display_name,
+            owners=[creator] if creator else [],
+        )
+        specs = body.get("keyCredentials") or []
+        if not isinstance(specs, list):
+            raise RequestBadRequest.invalid_value("keyCredentials", "Application")
+        for spec in specs:
+            app.key_credentials.append(new_key_credential(spec, app.key_credentials))
+        with self.tenant.lock:
+            self.tenant.apps.append(app)
+        self.on_change(app)
+        return app
 
     def add_key(self, object_id: str, body: Mapping[str, Any], claims: Mapping[str, Any]) -> m.KeyCredential:
         app = find_application(self.tenant, object_id)

@@ -9,12 +9,13 @@ documented in `docs/contract.md`:
   "resourceUnitsPer10s", "writesPer150s"}`; `PUT` with any subset of those changes it (null
   `tenantSize` / `resourceUnitsPer10s` goes back to the default), refills every bucket and
   answers the model in force.
-- `GET /_devstack/subscriptions` -> every subscription, whichever app created it; `DELETE`
-  removes them all.
+- `GET /_devstack/subscriptions` -> every subscription, whichever app created it, each with a
+  devstack-only `_devstack` member `{"reauthorizationRequired", "reauthorizedDateTime"}`;
+  `DELETE` removes them all.
 - `GET /_devstack/notifications[?wait=S]` -> `{"settings", "pending", "idle", "deliveries"}`: the
   delivery settings and every delivery attempt (waiting up to S seconds for the queue to drain);
   `PUT` with any of `batchWindowMs`, `timeoutS`, `retryBaseS`, `retryMaxS`, `retryForS`,
-  `duplicates` changes the settings; `DELETE` empties the log and the queue.
+  `duplicates`, `tamper` changes the settings; `DELETE` empties the log and the queue.
 - `GET /_devstack/clock` -> `{"offsetSeconds", "now"}`; `PUT` `{"offsetSeconds": N}` or
   `{"advanceSeconds": N}` moves the devstack's credential clock (`devstack.tenant.clock`).
 - `POST /_devstack/changes` `{"resource": "users"|"groups", "id", "changeType"}` -> 202: a change
@@ -22,7 +23,8 @@ documented in `docs/contract.md`:
 - `POST /_devstack/subscriptions/{id}/notify` with `{"changeType": "updated", "resourceId": "...",
   "lifecycleEvent": null}` -> Graph posts a change notification (or, with `lifecycleEvent` =
   reauthorizationRequired | subscriptionRemoved | missed, a lifecycle notification) to the
-  subscriber and answers `{"url", "status", "error", "notification"}` with what it got back.
+  subscriber and answers `{"url", "status", "error", "notification"}` with what it got back;
+  a notification not acknowledged with a 2xx is then redelivered like any batch.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from devstack.graph.exceptions import (
 from devstack.graph.models import Change, GraphBackend
 from devstack.graph.permissions import authorize, is_delegated
 from devstack.graph.responses import Call, GraphResponses, ok
-from devstack.graph.subscriptions import SubscriptionStore
+from devstack.graph.subscriptions import Subscription, SubscriptionStore, graph_time7
 from devstack.graph.throttling import Decision, ThrottlingModel, request_cost
 from devstack.graph.urls import BATCH_PATH, URLS, VERSIONS
 from devstack.tenant import clock
@@ -59,6 +61,18 @@ from devstack.tenant.models import Tenant
 
 _NOTIFY = re.compile(r"^/_devstack/subscriptions/([^/]+)/notify/?$")
 _DECISION = "devstack.graph.throttle"
+
+
+def _with_bookkeeping(sub: Subscription) -> dict[str, Any]:
+    """A subscription as Graph shows it, plus what the devstack remembers about reauthorization."""
+    reauthorized = graph_time7(sub.reauthorized_at) if sub.reauthorized_at else None
+    return {
+        **sub.to_json(),
+        "_devstack": {
+            "reauthorizationRequired": sub.reauthorization_required,
+            "reauthorizedDateTime": reauthorized,
+        },
+    }
 
 
 def _under_version(path: str) -> str:
@@ -179,7 +193,7 @@ class GraphEmulator(Emulator):
         if request.path.rstrip("/") == "/_devstack/changes" and request.method == "POST":
             return self._changes_control(request)
         if request.path.rstrip("/") == "/_devstack/subscriptions" and request.method == "GET":
-            return json_response({"value": [s.to_json() for s in self.subscriptions.all()]})
+            return json_response({"value": [_with_bookkeeping(s) for s in self.subscriptions.all()]})
         if request.path.rstrip("/") == "/_devstack/subscriptions" and request.method == "DELETE":
             for sub in self.subscriptions.all():
                 self.subscriptions.delete(sub.id)

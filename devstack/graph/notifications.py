@@ -17,6 +17,11 @@ https://learn.microsoft.com/graph/change-notifications-with-resource-data):
   `retryBaseS`, doubling up to `retryMaxS`, until `retryForS` (4 h) have passed; at-least-once:
   `duplicates` makes the next N batches arrive twice.
 
+Devstack only, for testing a receiver's refusals: `tamper` spoils the next batch with resource
+data (and its redeliveries, which repeat it): "forgedToken" signs its validation tokens with a key
+the tenant does not publish (same `kid`), "wrongAudience" issues them for another app, and
+"dataSignature" replaces each item's `dataSignature` with one made with another key.
+
 Every attempt is logged (`GET /_devstack/notifications`); nothing secret is logged (no keys, no
 tokens: only ids, URLs, statuses and item counts).
 """
@@ -37,6 +42,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import jwt
 import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -52,6 +58,7 @@ log = logging.getLogger(__name__)
 
 CHANGE_TRACKING_APP_ID = m.CHANGE_TRACKING_APP_ID
 MAX_ITEMS = 100
+TAMPERINGS = frozenset({"forgedToken", "wrongAudience", "dataSignature"})
 VALIDATION_TOKEN_LIFETIME_S = 3600
 
 
@@ -65,6 +72,7 @@ class DeliverySettings:
     retry_max_s: float = 3600.0
     retry_for_s: float = 4 * 3600.0
     duplicates: int = 0  # the next N batches are delivered twice
+    tamper: str | None = None  # the next rich batch is spoiled this way (see TAMPERINGS)
 
     _FIELDS: ClassVar[dict[str, tuple[str, type]]] = {
         "batchWindowMs": ("batch_window_ms", int),
@@ -76,14 +84,23 @@ class DeliverySettings:
     }
 
     def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, attr) for name, (attr, _) in self._FIELDS.items()}
+        return {
+            **{name: getattr(self, attr) for name, (attr, _) in self._FIELDS.items()},
+            "tamper": self.tamper,
+        }
 
     def update(self, spec: Mapping[str, Any]) -> None:
-        unknown = set(spec) - set(self._FIELDS)
+        unknown = set(spec) - set(self._FIELDS) - {"tamper"}
         if unknown:
             raise ValueError(f"unknown field(s): {', '.join(sorted(unknown))}")
         parsed: dict[str, Any] = {}
+        if "tamper" in spec:
+            if spec["tamper"] is not None and spec["tamper"] not in TAMPERINGS:
+                raise ValueError(f"tamper must be null or one of {', '.join(sorted(TAMPERINGS))}")
+            parsed["tamper"] = spec["tamper"]
         for name, value in spec.items():
+            if name == "tamper":
+                continue
             attr, kind = self._FIELDS[name]
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
                 raise ValueError(f"{name} must be a number >= 0")
@@ -101,6 +118,7 @@ class Batch:
     first_attempt: float | None = None
     attempt: int = 0
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    tamper: str | None = None
 
 
 def encrypt_resource(
@@ -166,6 +184,30 @@ class Delivery:
                 batch.apps.add(rich_app)
             self._cond.notify_all()
 
+    def redeliver(self, url: str, items: list[dict[str, Any]]) -> None:
+        """Schedule a POST that was sent once and not acknowledged (a notification sent on demand)
+        for redelivery, with the same backoff and time limit as any batch."""
+        now = time.monotonic()
+        batch = Batch(url, items, set(), now, first_attempt=now, attempt=1)
+        with self._cond:
+            self._start()
+            self.log.append(
+                {
+                    "batchId": batch.id,
+                    "url": url,
+                    "attempt": 1,
+                    "duplicate": False,
+                    "subscriptionIds": sorted({str(i.get("subscriptionId")) for i in items}),
+                    "items": len(items),
+                    "status": None,
+                    "error": "not acknowledged",
+                    "delivered": False,
+                    "tamper": None,
+                    "at": dt.datetime.now(dt.UTC).isoformat(),
+                }
+            )
+        self._reschedule(batch)
+
     def pending(self) -> int:
         with self._cond:
             return len(self._due) + self._in_flight
@@ -228,6 +270,8 @@ class Delivery:
                 if batch.attempt == 0 and self.settings.duplicates > 0:
                     self.settings.duplicates -= 1
                     copies = 2
+                if batch.attempt == 0 and batch.apps and self.settings.tamper:
+                    batch.tamper, self.settings.tamper = self.settings.tamper, None
             for copy in range(copies):
                 ok = self._post(batch, duplicate=copy > 0)
             if not ok:
@@ -245,6 +289,8 @@ class Delivery:
         body: dict[str, Any] = {"value": batch.items}
         if batch.apps:
             body["validationTokens"] = [self._validation_token(app) for app in sorted(batch.apps)]
+        if batch.tamper:
+            body = self._tampered(body, batch.tamper)
         status: int | None = None
         error: str | None = None
         try:
@@ -266,6 +312,7 @@ class Delivery:
             "status": status,
             "error": error,
             "delivered": ok,
+            "tamper": batch.tamper,
             "at": dt.datetime.now(dt.UTC).isoformat(),
         }
         with self._cond:
@@ -298,3 +345,29 @@ class Delivery:
             lifetime_s=VALIDATION_TOKEN_LIFETIME_S,
         )
         return token
+
+    def _tampered(self, body: dict[str, Any], how: str) -> dict[str, Any]:
+        """The batch spoiled as `how` says (devstack only); the queued batch itself is left alone."""
+        if how == "dataSignature":
+            items = []
+            for item in body["value"]:
+                content = dict(item.get("encryptedContent") or {})
+                if content:
+                    data = base64.b64decode(content["data"])
+                    other = hmac.new(os.urandom(32), data, hashlib.sha256).digest()
+                    content["dataSignature"] = base64.b64encode(other).decode()
+                items.append({**item, "encryptedContent": content} if content else item)
+            return {**body, "value": items}
+        tokens = []
+        for token in body.get("validationTokens", []):
+            if how == "wrongAudience":
+                token, _ = self.tenant.issuer.issue(
+                    change_tracking_principal(), str(uuid.uuid4()), version="1.0", lifetime_s=600
+                )
+            else:  # forgedToken: the same claims and kid, signed by a key nobody publishes
+                claims = jwt.decode(token, options={"verify_signature": False})
+                header = jwt.get_unverified_header(token)
+                impostor = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                token = jwt.encode(claims, impostor, algorithm="RS256", headers={"kid": header["kid"]})
+            tokens.append(token)
+        return {**body, "validationTokens": tokens}

@@ -97,6 +97,7 @@ REQUIRED: Mapping[str, Permission] = {
     "GetSubscription": _ANY,
     "UpdateSubscription": _ANY,
     "DeleteSubscription": _ANY,
+    "ReauthorizeSubscription": _ANY,  # and the resource's read permission (checked per resource)
     # Writes: the least privileged application permission first, as Microsoft's pages list them.
     "CreateUser": _USERS_WRITE,
     "UpdateUser": _USERS_WRITE,
@@ -111,6 +112,7 @@ REQUIRED: Mapping[str, Permission] = {
     "GroupsDelta": _GROUPS,
     "AddGroupMember": _GROUP_MEMBERS_WRITE,
     "RemoveGroupMember": _GROUP_MEMBERS_WRITE,
+    "CreateApplication": _APPLICATIONS_WRITE,
     "UpdateApplication": _APPLICATIONS_WRITE,
     "AddPassword": _APPLICATIONS_WRITE,
     "RemovePassword": _APPLICATIONS_WRITE,

@@ -294,6 +294,11 @@ class GraphResponses:
         return ok(body)
 
     # -- application credentials ---------------------------------------------
+    def create_application(self, call: Call) -> Response:
+        app = self.credentials.create_application(call.json_body(), call.claims)
+        item = rep.application(self.tenant, app, include_key=False)
+        return ok({"@odata.context": call.context("applications/$entity"), **item}, 201)
+
     def update_application(self, call: Call, object_id: str) -> Response:
         self.credentials.update(object_id, call.json_body(), call.claims)
         return Response(status=204)
@@ -332,6 +337,10 @@ class GraphResponses:
     def update_subscription(self, call: Call, sub_id: str) -> Response:
         sub = self.subscriptions.renew(sub_id, call.json_body(), call.claims)
         return ok({"@odata.context": call.context("subscriptions/$entity"), **sub.to_json()})
+
+    def reauthorize_subscription(self, call: Call, sub_id: str) -> Response:
+        self.subscriptions.reauthorize(sub_id, call.claims)
+        return Response(status=204)
 
     def delete_subscription(self, call: Call, sub_id: str) -> Response:
         self.subscriptions.delete(sub_id, call.claims)

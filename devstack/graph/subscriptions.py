@@ -62,6 +62,10 @@ class Subscription:
     include_resource_data: bool = False
     encryption_certificate: str | None = None  # base64 DER, public only
     encryption_certificate_id: str | None = None
+    # Devstack bookkeeping (not in Graph's resource): a reauthorizationRequired sent and not yet
+    # answered, and when the subscriber last called reauthorize.
+    reauthorization_required: bool = False
+    reauthorized_at: dt.datetime | None = None
 
     def matches(self, change: Change) -> bool:
         """Whether `change` is one this subscription asked for (resource and change type)."""
@@ -252,6 +256,18 @@ class SubscriptionStore:
             sub.expiration = self._check_expiration(sub.resource_kind, spec["expirationDateTime"])
         return sub
 
+    def reauthorize(self, sub_id: str, claims: Mapping[str, Any]) -> Subscription:
+        """`POST /subscriptions/{id}/reauthorize` (learn.microsoft.com/graph/api/subscription-reauthorize):
+        the caller must still hold the permission the subscription needs; no body, 204."""
+        sub = self.get(sub_id, claims)
+        authorize(claims, SUBSCRIPTION_RESOURCES[sub.resource_kind])
+        if sub.expiration <= utcnow():
+            raise ResourceNotFound(sub_id)  # an expired subscription is gone for Graph
+        with self._lock:
+            sub.reauthorization_required = False
+            sub.reauthorized_at = utcnow()
+        return sub
+
     def delete(self, sub_id: str, claims: Mapping[str, Any] | None = None) -> None:
         sub = self.get(sub_id, claims)
         with self._lock:
@@ -399,7 +415,8 @@ class SubscriptionStore:
         resource_id: str | None = None,
         lifecycle_event: str | None = None,
     ) -> DeliveryReport:
-        """Send one change (or lifecycle) notification for `sub_id` and report the answer."""
+        """Send one change (or lifecycle) notification for `sub_id` and report the answer; one that
+        is not acknowledged (2xx) is then redelivered like any batch (`Delivery.redeliver`)."""
         sub = self.get(sub_id)
         if lifecycle_event:
             if lifecycle_event not in LIFECYCLE_EVENTS:
@@ -414,6 +431,8 @@ class SubscriptionStore:
             url = sub.lifecycle_notification_url or sub.notification_url
             if lifecycle_event == "subscriptionRemoved":
                 self.delete(sub.id)
+            elif lifecycle_event == "reauthorizationRequired":
+                sub.reauthorization_required = True
         else:
             kind = sub.resource_kind
             rid = resource_id or str(uuid.uuid4())
@@ -438,5 +457,8 @@ class SubscriptionStore:
             with self._session() as session:
                 answer = session.post(url, json=body, timeout=DELIVERY_TIMEOUT_S)
         except requests.RequestException as exc:
+            self.delivery.redeliver(url, [item])  # Graph retries what was not acknowledged
             return DeliveryReport(url, None, body, f"{type(exc).__name__}: {exc}")
+        if not 200 <= answer.status_code < 300:
+            self.delivery.redeliver(url, [item])
         return DeliveryReport(url, answer.status_code, body)

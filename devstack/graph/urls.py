@@ -9,6 +9,7 @@ from __future__ import annotations
 URLS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("/organization", "GetOrganization", "get_organization", ("GET",)),
     ("/applications", "ListApplications", "list_applications", ("GET",)),
+    ("/applications", "CreateApplication", "create_application", ("POST",)),
     (
         "/applications(appId='<app_id>')",
         "GetApplicationByAppId",
@@ -74,6 +75,15 @@ URLS: list[tuple[str, str, str, tuple[str, ...]]] = [
     ("/subscriptions/<sub_id>", "GetSubscription", "get_subscription", ("GET",)),
     ("/subscriptions/<sub_id>", "UpdateSubscription", "update_subscription", ("PATCH",)),
     ("/subscriptions/<sub_id>", "DeleteSubscription", "delete_subscription", ("DELETE",)),
+    *[
+        (
+            f"/subscriptions/<sub_id>/{prefix}reauthorize",
+            "ReauthorizeSubscription",
+            "reauthorize_subscription",
+            ("POST",),
+        )
+        for prefix in ("", "microsoft.graph.")
+    ],
 ]
 
 # `$batch` is served by the emulator itself (it re-dispatches each item).

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 
 from devstack.keyvault.exceptions import BadParameter, CertificateNotFound, KeyNotFound, SecretNotFound
 from devstack.tenant.models import Tenant
-from devstack.tenant.pki import IssuedCertificate, utcnow
+from devstack.tenant.pki import IssuedCertificate, new_rsa_key, utcnow
 from devstack.tenant.vault import PEM, PKCS12, CertificateVersion, KeyVersion, SecretVersion
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
@@ -154,6 +154,7 @@ class KeyVaultBackend:
         validity_months: int,
         content_type: str,
         exportable: bool,
+        key_size: int = 2048,
         tags: dict[str, str] | None = None,
     ) -> CertificateVersion:
         """Self-signed in Key Vault's terms; here the devstack CA issues it (the tenant trusts it)."""
@@ -161,6 +162,7 @@ class KeyVaultBackend:
         now = utcnow()
         issued = self.tenant.ca.issue(
             cn,
+            key=new_rsa_key(key_size) if key_size != 2048 else None,
             not_before=now - dt.timedelta(minutes=5),
             not_after=now + dt.timedelta(days=round(validity_months * 30.4)),
         )

@@ -184,9 +184,18 @@ class KeyVaultResponses:
             validity_months=v.integer(x509_props, "validity_months", 12, low=1, high=1200),
             content_type=content_type,
             exportable=v.boolean(v.obj(policy, "key_props"), "exportable", True),
+            key_size=_key_size(v.obj(policy, "key_props")),
             tags=tags,
         )
         return json_response(self.out.pending(cv, status="inProgress"), 202)
+
+
+def _key_size(key_props: dict[str, Any]) -> int:
+    """RSA 2048, 3072 or 4096, as Key Vault creates them (default 2048)."""
+    size = v.integer(key_props, "key_size", 2048, low=0, high=1 << 16)
+    if size not in (2048, 3072, 4096):
+        raise BadParameter("The key size must be 2048, 3072 or 4096 for an RSA key.")  # ≈
+    return size
 
 
 def _b64url_value(body: dict[str, Any]) -> bytes:

@@ -34,7 +34,15 @@ GRAPH_ROLES = [
     "Mail.Send",
     "Sites.Selected",
 ]
-GRAPH_SCOPES = ["User.Read", "User.ReadBasic.All", "User.Read.All", "Group.Read.All", "Directory.Read.All"]
+GRAPH_SCOPES = [
+    "User.Read",
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "Group.Read.All",
+    "Directory.Read.All",
+    "Application.Read.All",
+    "Application.ReadWrite.All",
+]
 
 
 def first_party_resources() -> list[m.ResourceApp]:
@@ -250,6 +258,10 @@ def _add_grants(tenant: m.Tenant, seed: dict[str, Any]) -> None:
         tenant.delegated_grants.setdefault(client.app_id, {}).setdefault(
             _resource_app_id(tenant, g["resource"]), set()
         ).update(g["scopes"])
+    for spec in seed["applications"]:
+        app = tenant.app(spec["appId"])
+        assert app is not None, spec
+        app.owners = [_principal_object_id(tenant, o) for o in spec.get("owners", [])]
     for ra in seed["keyVault"]["roleAssignments"]:
         tenant.vault_roles.setdefault(_principal_object_id(tenant, ra["principal"]), set()).update(
             ra["roles"]

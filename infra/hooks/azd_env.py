@@ -6,17 +6,26 @@
                               managed identity), so that the deployer's role assignment names the
                               right principal type (infra/main.bicepparam reads it).
         AZURE_KEY_VAULT_SALT  a random suffix of the Key Vault name, created once.
+    python infra/hooks/azd_env.py postprovision
+        runs the certificate bootstrap (`python -m shared.certificates bootstrap --sign-in azd`,
+        idempotent) with the deployment's settings: main.bicep's `bootstrapSettings` output, which
+        azd keeps as BOOTSTRAPSETTINGS (KEY_VAULT_URL, AZURE_CLOUD, CONNECTIONS__<NAME>__*), over
+        the azd environment (where CERTIFICATES__<NAME>__* choose each certificate's policy).
+        Nothing to do without a certificate or keyvault-key connection. The project's .venv
+        Python runs it when there is one (`make run` makes it), else this Python.
     python infra/hooks/azd_env.py postdown
         AZURE_KEY_VAULT_SALT  a new suffix: the deleted vault keeps its name while purge protection
                               holds it, so the next `azd up` creates a vault under a new name.
 
-Standard library only (it runs before anything is installed). The token is decoded without
-verification, only to read the `idtyp` and `scp` claims, and never printed.
+Standard library only (it runs before anything is installed; the bootstrap is a child process).
+The token is decoded without verification, only to read the `idtyp` and `scp` claims, and never
+printed.
 """
 
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import os
 import secrets
@@ -24,10 +33,14 @@ import string
 import subprocess
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 SALT_ALPHABET = string.ascii_lowercase + string.digits
 SALT_LENGTH = 6
+ROOT = Path(__file__).resolve().parents[2]
+BOOTSTRAP_OUTPUT = "BOOTSTRAPSETTINGS"  # main.bicep `output bootstrapSettings`, as azd names it
+BOOTSTRAP_KINDS = {"certificate", "keyvault-key"}
 
 
 class HookError(Exception):
@@ -99,12 +112,58 @@ def preprovision(environ: Mapping[str, str]) -> None:
         set_value("AZURE_KEY_VAULT_SALT", new_salt(), environ)
 
 
+def bootstrap_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """main.bicep's bootstrapSettings output (a JSON object of setting name to value), or {}."""
+    raw = next((v for k, v in environ.items() if k.upper() == BOOTSTRAP_OUTPUT), "")
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise HookError(f"{BOOTSTRAP_OUTPUT} is not JSON; run `azd provision` again") from exc
+    if not isinstance(value, dict):
+        raise HookError(f"{BOOTSTRAP_OUTPUT} is not a JSON object; run `azd provision` again")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def project_python() -> str:
+    """The .venv's Python when there is one, else this one (which must have the requirements)."""
+    for candidate in (ROOT / ".venv" / "bin" / "python", ROOT / ".venv" / "Scripts" / "python.exe"):
+        if candidate.exists():
+            return str(candidate)
+    if importlib.util.find_spec("azure.identity") is None:
+        raise HookError(
+            "the certificate bootstrap needs the app's requirements: run `make run` once (it makes .venv), "
+            "or `python3 -m pip install -r requirements.txt`, then `azd hooks run postprovision`"
+        )
+    return sys.executable
+
+
+def postprovision(environ: Mapping[str, str]) -> None:
+    settings = bootstrap_settings(environ)
+    kinds = {v for k, v in settings.items() if k.upper().endswith("__CREDENTIAL")}
+    if not kinds & BOOTSTRAP_KINDS:
+        print("postprovision: no certificate or keyvault-key connection; no certificate to bootstrap")
+        return
+    # The deployment's own settings win over stale values of the azd environment.
+    env = {**environ, **settings}
+    command = [project_python(), "-m", "shared.certificates", "bootstrap", "--sign-in", "azd"]
+    print("postprovision: " + " ".join(command[1:]), flush=True)
+    # Our interpreter and arguments; the bootstrap prints what it did (never a secret).
+    done = subprocess.run(command, cwd=ROOT, env=env, timeout=900, check=False)  # noqa: S603
+    if done.returncode != 0:
+        raise HookError(
+            "the certificate bootstrap failed (its message is above); fix it, then run "
+            "`azd hooks run postprovision` (the bootstrap is idempotent)"
+        )
+
+
 def postdown(environ: Mapping[str, str]) -> None:
     set_value("AZURE_KEY_VAULT_SALT", new_salt(), environ)
 
 
 def main(argv: list[str]) -> int:
-    hooks = {"preprovision": preprovision, "postdown": postdown}
+    hooks = {"preprovision": preprovision, "postprovision": postprovision, "postdown": postdown}
     if len(argv) != 2 or argv[1] not in hooks:
         print(f"usage: {argv[0]} {'|'.join(hooks)}", file=sys.stderr)
         return 2

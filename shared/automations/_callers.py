@@ -21,8 +21,7 @@ from typing import Any
 from shared.auth import Caller, InvalidTokenError, TokenPolicy, bearer_token, signing_keys, validate
 from shared.auth import _errors as reasons
 from shared.automations._settings import AutomationSettings
-
-PRINCIPAL_HEADER = "x-ms-client-principal"
+from shared.easy_auth import PRINCIPAL_HEADER
 
 # Long claim URIs Easy Auth may use for the claims we read, by their token names.
 _CLAIM_URIS = {

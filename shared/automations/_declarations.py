@@ -12,6 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from shared.automations._settings import CONNECTION
+from shared.permissions import GRAPH, SETTING_NAMED, require
+
 if TYPE_CHECKING:
     from shared.automations._invocation import Invocation
 
@@ -62,11 +65,23 @@ _registry: dict[str, Automation] = {}
 
 
 def register(declared: Automation) -> Automation:
-    """Add an automation; a second one with the same name is a bug."""
+    """Add an automation; a second one with the same name is a bug.
+
+    An automation that runs as the app declares its Graph application permissions on the
+    automations' connection, so `/api/context` names a missing one before a call fails. (On behalf
+    of a caller, the permissions are delegated: the caller's token carries them.)
+    """
     with _lock:
         if declared.name in _registry and _registry[declared.name] is not declared:
             raise ValueError(f"automation '{declared.name}' is declared twice")
         _registry[declared.name] = declared
+    if declared.run_as is RunAs.APP and declared.graph_permissions:
+        require(
+            SETTING_NAMED + CONNECTION,
+            GRAPH,
+            roles=declared.graph_permissions,
+            by=f"automation:{declared.name}",
+        )
     return declared
 
 

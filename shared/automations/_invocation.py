@@ -6,11 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shared.auth import Caller
-from shared.automations._settings import AutomationSettings
-
 if TYPE_CHECKING:
+    from shared.auth import Caller
     from shared.automations._graph import GraphCaller
+    from shared.automations._settings import AutomationSettings
 
 
 @dataclass(frozen=True)
@@ -33,9 +32,9 @@ class Invocation:
     def graph_as_caller(self, scopes: list[str]) -> GraphCaller:
         """Graph with a token obtained on behalf of the caller (msal OBO, the connection's credential)."""
         from shared.automations._graph import GraphCaller
-        from shared.automations._obo import on_behalf_of
+        from shared.identity import connection
 
         if self.user_token is None:
             raise RuntimeError("on-behalf-of needs the caller's token")  # the route never allows this
         token = self.user_token
-        return GraphCaller(lambda: on_behalf_of(self.settings.connection, token, scopes).token)
+        return GraphCaller(lambda: connection(self.settings.connection).on_behalf_of(token, scopes).value)

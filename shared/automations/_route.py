@@ -14,10 +14,12 @@ import json
 import logging
 import time
 from collections.abc import Mapping
+from contextlib import ExitStack
 from typing import Any
 
 import azure.functions as func
 
+from shared import telemetry
 from shared.auth import Caller, CallerKind, InvalidTokenError
 from shared.automations import _audit
 from shared.automations._declarations import Automation, RunAs, declared, find
@@ -122,6 +124,47 @@ def _problem(status: int, slug: str, title: str, detail: str, instance: str, **e
     return Problem(status, title, detail, TYPE_PREFIX + slug, instance, extensions, headers)
 
 
+def _not_found(exc: AutomationNotFoundError, instance: str) -> Problem:
+    return _problem(
+        404, "automation-not-found", "No such automation", exc.message, instance, automations=exc.known
+    )
+
+
+def _unauthenticated(exc: InvalidTokenError, client_id: str | None, instance: str) -> Problem:
+    """401 with the Bearer challenge, or 503 when the signing keys could not be read."""
+    if exc.outage:
+        return _problem(
+            503,
+            "keys-unavailable",
+            "Token validation unavailable",
+            exc.reason,
+            instance,
+            headers={"Retry-After": "5"},
+        )
+    return _problem(
+        401,
+        "invalid-token",
+        "Unauthorized",
+        exc.reason,
+        instance,
+        headers={"WWW-Authenticate": _challenge(exc.reason, client_id)},
+    )
+
+
+def _forbidden(exc: ForbiddenError, client_id: str | None, instance: str) -> Problem:
+    """403 naming the missing roles and scopes, with the `insufficient_scope` challenge."""
+    return _problem(
+        403,
+        "forbidden",
+        "Forbidden",
+        exc.message,
+        instance,
+        missingRoles=exc.missing_roles or None,
+        missingScopes=exc.missing_scopes or None,
+        headers={"WWW-Authenticate": _challenge(None, client_id, scope=" ".join(exc.missing_scopes))},
+    )
+
+
 def handle(req: func.HttpRequest) -> func.HttpResponse:
     """The route's whole answer; every failure is problem+json with the right status."""
     from shared.automations._settings import current
@@ -136,6 +179,10 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
     def audit(status: int, ok: bool, reason: str | None = None, *, code: str | None = None) -> None:
         if run is None:  # no such automation: nothing ran, nothing to record
             return
+        span.set(http_status_code=status, run_status="succeeded" if ok else "failed")
+        if not ok:
+            span.failed(None)
+            span.set(error_type=code or str(status))
         _audit.finish(
             run,
             ok=ok,
@@ -149,6 +196,8 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
         )
 
     client_id: str | None = None
+    spans = ExitStack()  # the call's trace (docs/telemetry.md): from the run's creation to the answer
+    span = telemetry.NO_SPAN
     try:
         automation = find(name)
         if automation is None:
@@ -156,6 +205,7 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
         run = _audit.start(name)
         run_id = run.id
         settings = current()
+        span = spans.enter_context(telemetry.run_span(run, connection=settings.connection, server=True))
         client_id = settings.client_id
         from shared.automations._callers import authenticate
 
@@ -193,42 +243,14 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
             mimetype="application/json",
         )
     except AutomationNotFoundError as exc:
-        return _problem(
-            404, "automation-not-found", "No such automation", exc.message, instance, automations=exc.known
-        ).to_response()
+        return _not_found(exc, instance).to_response()
     except InvalidTokenError as exc:
-        if exc.outage:
-            audit(503, False, exc.reason, code="keys-unavailable")
-            return _problem(
-                503,
-                "keys-unavailable",
-                "Token validation unavailable",
-                exc.reason,
-                instance,
-                headers={"Retry-After": "5"},
-            ).to_response()
-        audit(401, False, exc.reason, code="invalid_token")
-        return _problem(
-            401,
-            "invalid-token",
-            "Unauthorized",
-            exc.reason,
-            instance,
-            headers={"WWW-Authenticate": _challenge(exc.reason, client_id)},
-        ).to_response()
+        problem = _unauthenticated(exc, client_id, instance)
+        audit(problem.status, False, exc.reason, code="keys-unavailable" if exc.outage else "invalid_token")
+        return problem.to_response()
     except ForbiddenError as exc:
         audit(403, False, exc.message, code="insufficient_scope")
-        scope = " ".join(exc.missing_scopes)
-        return _problem(
-            403,
-            "forbidden",
-            "Forbidden",
-            exc.message,
-            instance,
-            missingRoles=exc.missing_roles or None,
-            missingScopes=exc.missing_scopes or None,
-            headers={"WWW-Authenticate": _challenge(None, client_id, scope=scope)},
-        ).to_response()
+        return _forbidden(exc, client_id, instance).to_response()
     except InputInvalidError as exc:
         audit(400, False, exc.message, code="invalid_input")
         return _problem(
@@ -244,6 +266,8 @@ def handle(req: func.HttpRequest) -> func.HttpResponse:
     except Exception as exc:  # noqa: BLE001 - the route's boundary: a bug, logged, answered 500
         audit(500, False, type(exc).__name__)
         return problem_for(exc, instance=instance).to_response()
+    finally:
+        spans.close()
 
 
 def run_status(req: func.HttpRequest) -> func.HttpResponse:
@@ -282,28 +306,10 @@ def run_status(req: func.HttpRequest) -> func.HttpResponse:
         }
         return func.HttpResponse(json.dumps(body), status_code=200, mimetype="application/json")
     except AutomationNotFoundError as exc:
-        return _problem(
-            404, "automation-not-found", "No such automation", exc.message, instance, automations=exc.known
-        ).to_response()
+        return _not_found(exc, instance).to_response()
     except InvalidTokenError as exc:
-        return _problem(
-            401,
-            "invalid-token",
-            "Unauthorized",
-            exc.reason,
-            instance,
-            headers={"WWW-Authenticate": _challenge(exc.reason, client_id)},
-        ).to_response()
+        return _unauthenticated(exc, client_id, instance).to_response()
     except ForbiddenError as exc:
-        return _problem(
-            403,
-            "forbidden",
-            "Forbidden",
-            exc.message,
-            instance,
-            missingRoles=exc.missing_roles or None,
-            missingScopes=exc.missing_scopes or None,
-            headers={"WWW-Authenticate": _challenge(None, client_id, scope="")},
-        ).to_response()
+        return _forbidden(exc, client_id, instance).to_response()
     except Exception as exc:  # noqa: BLE001 - the route's boundary
         return problem_for(exc, instance=instance).to_response()

@@ -15,6 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from shared import telemetry
 from shared.auth import Caller, CallerKind
 from shared.automations._invocation import Invocation
 
@@ -75,19 +76,24 @@ def execute(body: bytes) -> None:
         return
     automation = find(name)
     started = time.perf_counter()
-    try:
-        if automation is None:
-            raise LookupError(name)
-        inv = Invocation(
-            name, message.get("input", {}), _caller(message.get("caller", {})), current(), run_id
-        )
-        output = dict(automation.handler(inv))
-    except Exception as exc:  # noqa: BLE001 - recorded as the run's failure; the message is done
-        log.warning("Run %s of %s failed: %s", run_id, name, type(exc).__name__)
-        runs.finish(running, Status.FAILED, error=exc, detail={"durationMs": _ms(started)})
-        return
-    stored = running.evolve(output=runs.write_output(running, output))
-    runs.finish(stored, Status.SUCCEEDED, detail={"durationMs": _ms(started)})
+    with telemetry.run_span(running) as span:  # the run's trace (docs/telemetry.md)
+        try:
+            if automation is None:
+                raise LookupError(name)
+            settings = current()
+            span.set(connection=settings.connection)
+            inv = Invocation(
+                name, message.get("input", {}), _caller(message.get("caller", {})), settings, run_id
+            )
+            output = dict(automation.handler(inv))
+        except Exception as exc:  # noqa: BLE001 - recorded as the run's failure; the message is done
+            log.warning("Run %s of %s failed: %s", run_id, name, type(exc).__name__)
+            span.failed(exc)
+            runs.finish(running, Status.FAILED, error=exc, detail={"durationMs": _ms(started)})
+            return
+        stored = running.evolve(output=runs.write_output(running, output))
+        runs.finish(stored, Status.SUCCEEDED, detail={"durationMs": _ms(started)})
+        span.set(run_status="succeeded")
 
 
 def _ms(started: float) -> int:

@@ -21,14 +21,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from shared.easy_auth import EASY_AUTH_ENABLED, easy_auth_enabled
 from shared.errors import ConfigurationError
 
 CONNECTION = "AUTOMATIONS__CONNECTION"
 AUDIENCES = "AUTOMATIONS__AUDIENCES"
 ALLOWED_TENANTS = "AUTOMATIONS__ALLOWED_TENANTS"
 TOKEN_VERSIONS = "AUTOMATIONS__TOKEN_VERSIONS"
-# https://learn.microsoft.com/azure/app-service/reference-app-settings#authentication--authorization
-EASY_AUTH_ENABLED = "WEBSITE_AUTH_ENABLED"
 
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -47,10 +46,6 @@ class AutomationSettings:
     @property
     def multi_tenant(self) -> bool:
         return self.tenants != {self.tenant_id}
-
-
-def easy_auth_enabled(environ: Mapping[str, str] = os.environ) -> bool:
-    return environ.get(EASY_AUTH_ENABLED, "").strip().lower() == "true"
 
 
 def _list(environ: Mapping[str, str], name: str) -> list[str]:

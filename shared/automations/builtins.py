@@ -75,20 +75,20 @@ def _path_key(value: str) -> str:
 )
 def whoami(inv: Invocation) -> Mapping[str, Any]:
     from shared.automations._graph import GraphCaller
-    from shared.automations._obo import on_behalf_of
     from shared.config import get_settings
+    from shared.identity import connection
 
     assert inv.user_token is not None  # RunAs.CALLER: the route passes the caller's token
     scopes = [f"{get_settings().cloud.graph_resource}/User.Read"]
-    obo = on_behalf_of(inv.settings.connection, inv.user_token, scopes)
-    _, me = GraphCaller(lambda: obo.token).request(
+    obo = connection(inv.settings.connection).on_behalf_of(inv.user_token, scopes)
+    _, me = GraphCaller(lambda: obo.value).request(
         "GET", "/me?$select=id,displayName,userPrincipalName,mail,jobTitle"
     )
     me = me if isinstance(me, dict) else {}
     return {
         "caller": inv.caller.to_dict(),
         "me": {k: me.get(k) for k in ("id", "displayName", "userPrincipalName", "mail", "jobTitle")},
-        "graphScopes": sorted(s.rsplit("/", 1)[-1] for s in obo.scopes),
+        "graphScopes": sorted(str(obo.claims.get("scp", "")).split()),
     }
 
 

@@ -14,6 +14,8 @@ from typing import Any, Protocol
 from shared.config import CredentialKind
 from shared.context._diagnosis import diagnose_error, diagnose_missing_roles
 from shared.context._facts import to_json
+from shared.context._rotation import RotationFacts
+from shared.context._rotation import check as check_rotation
 from shared.context._words import auth_type, environment, resource_display_name, token_credential_type
 from shared.context.declarations import PROBE_ROLE
 from shared.identity import ConnectionFacts, Token
@@ -60,8 +62,13 @@ def evaluate_connection(
     conn: ConnectionLike,
     requirements: Mapping[str, Mapping[str, tuple[str, ...]]],
     probe: Callable[[ConnectionLike, Token], Mapping[str, object]] | None = None,
+    rotation: Callable[[ConnectionFacts], RotationFacts | None] | None = None,
 ) -> dict[str, object]:
-    """The report entry of one connection; never raises (a failure is `status: error` + diagnosis)."""
+    """The report entry of one connection; never raises (a failure is `status: error` + diagnosis).
+
+    `rotation` gives the connection's rotation facts (shared.context._rotation); without it the
+    certificate is judged by EXPIRY_WARNING_DAYS alone.
+    """
     entry: dict[str, object] = {"name": conn.name, "credential": conn.kind.value, "status": "ok"}
     warnings: list[str] = []
     resources: dict[str, dict[str, object]] = {}
@@ -78,14 +85,18 @@ def evaluate_connection(
     except Exception as exc:  # noqa: BLE001 - one broken connection must not break the report
         failure = exc
     # Facts after the tokens: the material they loaded (certificate, versions, object id) shows.
-    entry.update(_identity_facts(conn.facts, conn.kind, graph_token))
+    facts = conn.facts
+    entry.update(_identity_facts(facts, conn.kind, graph_token))
+    rotated = rotation(facts) if rotation is not None else None
+    if rotated is not None:
+        entry["rotation"] = to_json(rotated)
     if failure is not None:
         entry["status"] = "error"
         entry["diagnosis"] = diagnose_error(failure)
     else:
         entry["resources"] = resources
         entry["tokenExpiresOn"] = min(str(r["tokenExpiresOn"]) for r in resources.values())
-        _check(entry, resources, warnings)
+        _check(entry, resources, warnings, rotated)
     entry["warnings"] = warnings
     return entry
 
@@ -120,7 +131,12 @@ def _identity_facts(facts: ConnectionFacts, kind: CredentialKind, graph: Token |
     return out
 
 
-def _check(entry: dict[str, object], resources: Mapping[str, Any], warnings: list[str]) -> None:
+def _check(
+    entry: dict[str, object],
+    resources: Mapping[str, Any],
+    warnings: list[str],
+    rotated: RotationFacts | None = None,
+) -> None:
     """Degrade the entry for missing roles and a certificate near or past its expiry."""
     for resource, facts in resources.items():
         if facts["missing"]:
@@ -136,6 +152,14 @@ def _check(entry: dict[str, object], resources: Mapping[str, Any], warnings: lis
                 ),
             )
             warnings.append(f"{resource_display_name(resource)}: missing {', '.join(facts['missing'])}")
+    if rotated is not None and rotated.days_left is not None:
+        # The rotation job looks after it: degraded only when it is close and not rotated.
+        overdue = check_rotation(rotated, warnings)
+        if overdue is not None:
+            entry["status"] = "degraded"
+            entry.setdefault("diagnosis", overdue)
+            warnings.append(str(overdue["problem"]))
+        return
     cert = entry.get("certificate")
     days = cert.get("daysLeft") if isinstance(cert, Mapping) else None
     if isinstance(days, int | float) and days < EXPIRY_WARNING_DAYS:

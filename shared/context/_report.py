@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from shared import __version__
 from shared.context._connection import ConnectionLike, evaluate_connection, iso_utc
+from shared.context._rotation import RotationView
 from shared.context._words import environment
 from shared.identity import Token
 from shared.permissions import PermissionRegistry, registry
@@ -55,13 +56,15 @@ def build_report(
     names: Callable[[], list[str]] | None = None,
     connect: Callable[[str], ConnectionLike] | None = None,
     probe: Callable[[ConnectionLike, Token], Mapping[str, object]] | None = None,
+    rotation: RotationView | None = None,
     requirements: PermissionRegistry = registry,
     deadline_s: float = DEADLINE_S,
 ) -> dict[str, object]:
     """The context of every connection (or of `only`); raises UnknownConnectionError for a bad name.
 
-    `names` and `connect` default to shared.identity's, `probe` to the Graph probe; tests of the
-    report's shape pass their own (a `probe` of None skips it then).
+    `names` and `connect` default to shared.identity's, `probe` to the Graph probe and `rotation`
+    to the run ledger's view; tests of the report's shape pass their own (a `probe` or
+    `rotation` of None skips it then).
     """
     if names is None or connect is None:
         from shared.context._probe import probe_graph
@@ -70,6 +73,7 @@ def build_report(
         names = names or connection_names
         connect = connect or connection
         probe = probe or probe_graph
+        rotation = rotation or RotationView()
     configured = names()
     selected = configured
     if only is not None:
@@ -77,7 +81,7 @@ def build_report(
         if not selected:
             raise UnknownConnectionError(only, configured)
     started = time.monotonic()
-    entries = _evaluate_all(selected, connect, requirements, probe, deadline_s)
+    entries = _evaluate_all(selected, connect, requirements, probe, rotation, deadline_s)
     statuses = [str(e["status"]) for e in entries.values()]
     return {
         "status": max(statuses, key=_STATUS_RANK.__getitem__, default="ok"),
@@ -97,6 +101,7 @@ def _evaluate_all(
     connect: Callable[[str], ConnectionLike],
     requirements: PermissionRegistry,
     probe: Callable[[ConnectionLike, Token], Mapping[str, object]] | None,
+    rotation: RotationView | None,
     deadline_s: float,
 ) -> dict[str, dict[str, object]]:
     kinds: dict[str, str] = {}  # filled as connections are built, for entries that time out
@@ -116,7 +121,9 @@ def _evaluate_all(
                 "diagnosis": diagnose_error(exc),
             }
         else:
-            entry = evaluate_connection(conn, requirements.for_connection(name), probe)
+            entry = evaluate_connection(
+                conn, requirements.for_connection(name), probe, rotation.facts if rotation else None
+            )
         entry["elapsedMs"] = round((time.monotonic() - started) * 1000)
         return entry
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
+from shared import telemetry
 from shared.boundary import graph_transport_error
 from shared.config import get_settings
 from shared.errors import GraphError, GraphTimeoutError
@@ -430,6 +431,7 @@ def _body_or_none(resp: requests.Response) -> Any:
 
 def _new_session() -> requests.Session:
     """A pooled session like the connection's: the environment may not override `verify`."""
+    telemetry.ensure()  # telemetry on: configured before the first Graph call (docs/telemetry.md)
     session = requests.Session()
     session.trust_env = False
     session.verify = get_settings().ca_bundle or True

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from shared import telemetry
+
 
 @dataclass
 class Usage:
@@ -58,7 +60,8 @@ def record(
     waited: float = 0.0,
     resource_units: float = 0.0,
 ) -> None:
-    """Add to every `Usage` open for `owner` in this context (no-op when none is open)."""
+    """Add to every `Usage` open for `owner` in this context; and to the metrics when telemetry is on."""
+    telemetry.graph_usage(requests=requests, throttled=throttled, waited=waited)
     for who, usage in _open.get():
         if who == owner:
             with usage._lock:

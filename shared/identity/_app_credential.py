@@ -10,18 +10,18 @@ material is reloaded and, if the version changed, the token request is retried o
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 from typing import Any, Generic, TypeVar
 
+from shared import clock
 from shared.boundary import Context
 from shared.clouds import Cloud
 from shared.config import ConnectionSettings, CredentialKind, get_settings
 from shared.errors import AuthenticationFailedError, CertificateError, ConfigurationError
-from shared.identity._msal import MsalApp, acquire, app_for, build_app, drop_apps
+from shared.identity._msal import MsalApp, acquire, acquire_on_behalf_of, app_for, build_app, drop_apps
 from shared.identity._rotation import VersionedMaterial, is_stale_credential
 from shared.identity._token import Token
-from shared.identity._vault import vault_for
+from shared.identity._vault import Vault, vault_for
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,15 @@ class AppCredential:
         app = app_for(key, lambda: self._build(ctx, key))
         return acquire(app, scope, ctx)
 
+    def on_behalf_of(self, user_token: str, scopes: list[str]) -> Token:
+        """A token as the user whose token `user_token` is, from the same msal app (and so the same
+        client credential and discovery) as this credential's own tokens; never cached here."""
+        version = self._version()
+        ctx = self._context()
+        key = (*self._prefix, version)
+        app = app_for(key, lambda: self._build(ctx, key))
+        return acquire_on_behalf_of(app, user_token, scopes, ctx)
+
     def _build(self, ctx: Context, key: tuple[str, ...]) -> MsalApp:
         drop_apps(self._prefix, keep=key)  # an older version's app is no longer needed
         return build_app(self.cloud, self.tenant_id, self.client_id, self._client_credential(), ctx)
@@ -115,16 +124,40 @@ class VaultCredential(AppCredential, Generic[R, M]):
 
     field = ""  # the ConnectionFields name of the object: CERTIFICATE, SECRET or KEY
 
-    def __init__(self, settings: ConnectionSettings, cloud: Cloud, object_name: str | None) -> None:
+    def __init__(
+        self, settings: ConnectionSettings, cloud: Cloud, object_name: str | None, vault: Vault | None = None
+    ) -> None:
         super().__init__(settings, cloud)
         if not (object_name and settings.key_vault_url):  # shared.config requires both
             raise ConfigurationError(f"Connection '{settings.name}' needs {self.field} and a vault URL.")
         self.object_name: str = object_name
         self.setting_name = settings.setting(self.field)
-        self._vault = vault_for(settings.key_vault_url, settings.managed_identity)
+        # The connection's managed identity reads the vault, unless a caller brings its own
+        # client (the certificate bootstrap, on a deployer's machine: docs/identity.md).
+        self._vault = vault or vault_for(settings.key_vault_url, settings.managed_identity)
         self._material: VersionedMaterial[R, M] = VersionedMaterial(
             self._read, self._parse, get_settings().timing.refresh_interval_s
         )
+
+    # -- the rotation jobs' face: the object, its vault, the version in use ------------------
+    @property
+    def vault(self) -> Vault:
+        """The Key Vault client this credential reads (and signs) through."""
+        return self._vault
+
+    @property
+    def version(self) -> str:
+        """The Key Vault version whose material is in use now (read on first use)."""
+        return self._version()
+
+    def current(self) -> tuple[str, M]:
+        """The version in use and its parsed material (never logged: it may hold a secret)."""
+        found = self._material.current()
+        return found.version, found.material
+
+    def reload(self) -> bool:
+        """Read the object from Key Vault now; True when the version in use changed."""
+        return self._reload()
 
     def _read(self) -> tuple[str, R]:
         raise NotImplementedError
@@ -150,7 +183,7 @@ class VaultCredential(AppCredential, Generic[R, M]):
         from shared.identity._certificate_material import load_public_certificate
 
         current = self._material.peek()
-        now = dt.datetime.now(dt.UTC)
+        now = clock.now()
         older = []
         for info in self._vault.certificate_versions(self.object_name, setting=self.setting_name):
             if current is not None and info.version == current.version:

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from shared import clock
 from shared.errors import CertificateError
 
 PKCS12 = "application/x-pkcs12"
@@ -49,7 +50,7 @@ class CertificateMaterial:
     issuer: str
 
     def days_left(self, now: dt.datetime | None = None) -> int:
-        now = now or dt.datetime.now(dt.UTC)
+        now = now or clock.now()
         return (self.not_after - now).days
 
 
@@ -97,7 +98,7 @@ def load_certificate(
             hint="Re-import a matching PFX/PEM.",
             code=KEY_MISMATCH,
         )
-    now = now or dt.datetime.now(dt.UTC)
+    now = now or clock.now()
     _check_validity(leaf, now)
     der = leaf.public_bytes(serialization.Encoding.DER)
     chain = [leaf, *extra]
@@ -129,7 +130,7 @@ def load_public_certificate(der_or_pem: bytes, *, now: dt.datetime | None = None
             hint="Re-create or re-import the certificate in Key Vault.",
             code=MALFORMED,
         ) from exc
-    _check_validity(cert, now or dt.datetime.now(dt.UTC))
+    _check_validity(cert, now or clock.now())
     der = cert.public_bytes(serialization.Encoding.DER)
     sha1 = hashlib.sha1(der, usedforsecurity=False).digest()
     public_key = cert.public_key()

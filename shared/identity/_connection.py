@@ -9,9 +9,12 @@ SDKs) are imported when a connection is first built, never at import.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.clouds import LOGICAL_RESOURCES, Cloud
@@ -25,11 +28,15 @@ if TYPE_CHECKING:
     import requests
 
     from shared.graph import GraphClient
+    from shared.identity._app_credential import VaultCredential
+    from shared.identity._vault import Vault
 
 log = logging.getLogger(__name__)
 
 # Keep serving a cached token through an outage while it has at least this long to live.
 _OUTAGE_GRACE_S = 30
+# On-behalf-of tokens kept per connection (one per user and scope set), least recently used out.
+_OBO_MAX_ENTRIES = 2048
 
 
 class Credential(Protocol):
@@ -75,6 +82,8 @@ class Connection:
         self._graph: GraphClient | None = None
         self._graph_session: requests.Session | None = None
         self._graph_lock = threading.Lock()
+        self._obo: OrderedDict[tuple[str, tuple[str, ...]], Token] = OrderedDict()
+        self._obo_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Connection(name={self.name!r}, kind={self.kind.value!r})"
@@ -107,6 +116,49 @@ class Connection:
                 raise
         log.debug("Connection %s: new token for %s, expires_on %s", self.name, scope, token.expires_on)
         return token
+
+    def on_behalf_of(self, user_token: str, scopes: Sequence[str]) -> Token:
+        """A token for `scopes` as the user whose token `user_token` is (OAuth 2.0 on-behalf-of:
+        https://learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow).
+
+        Only an app registration's own credential can exchange a user's token. msal Python does
+        not look its cache up for on-behalf-of (each call posts to Entra), so the results are kept
+        here, per (SHA-256 of the user's token, scopes), until they are near expiry: a warm call
+        costs no Entra request, and only the hash of the user's token is kept.
+        """
+        exchange: Callable[[str, list[str]], Token] | None = getattr(self._credential, "on_behalf_of", None)
+        if exchange is None:
+            raise ConfigurationError(
+                f"Connection '{self.name}' is a {self.kind.value} connection: on-behalf-of needs the "
+                "app registration's own credential (certificate, federated-identity, keyvault-key or "
+                "client-secret)."
+            )
+        key = (hashlib.sha256(user_token.encode()).hexdigest(), tuple(sorted(scopes)))
+        with self._obo_lock:
+            found = self._obo.get(key)
+            if found is not None and found.fresh(self._margin_s):
+                self._obo.move_to_end(key)
+                return found
+        with deadline_scope():
+            fresh = exchange(user_token, list(scopes))
+        with self._obo_lock:
+            self._obo[key] = fresh
+            self._obo.move_to_end(key)
+            while len(self._obo) > _OBO_MAX_ENTRIES:
+                self._obo.popitem(last=False)
+        return fresh
+
+    @property
+    def vault_credential(self) -> VaultCredential[Any, Any]:
+        """The credential whose material is a Key Vault object (certificate, keyvault-key,
+        client-secret): its vault, object, version in use and reload, for the rotation jobs."""
+        from shared.identity._app_credential import VaultCredential
+
+        if not isinstance(self._credential, VaultCredential):
+            raise ConfigurationError(
+                f"Connection '{self.name}' is a {self.kind.value} connection: it keeps nothing in Key Vault."
+            )
+        return self._credential
 
     def known_object_id(self) -> str | None:
         """The `oid` of one of this connection's cached tokens (no network call)."""
@@ -168,7 +220,7 @@ def _identity_facts(identity: ManagedIdentitySettings, conn: Connection) -> Mana
     )
 
 
-def _credential_for(settings: ConnectionSettings, cloud: Cloud) -> Credential:
+def _credential_for(settings: ConnectionSettings, cloud: Cloud, vault: Vault | None = None) -> Credential:
     # Imported here: each pulls in msal or the Key Vault SDKs, which `import shared.identity` must not.
     kind = settings.credential
     if kind is CredentialKind.MANAGED_IDENTITY:
@@ -178,23 +230,30 @@ def _credential_for(settings: ConnectionSettings, cloud: Cloud) -> Credential:
     if kind is CredentialKind.CERTIFICATE:
         from shared.identity.certificate import CertificateCredential
 
-        return CertificateCredential(settings, cloud)
+        return CertificateCredential(settings, cloud, vault)
     if kind is CredentialKind.CLIENT_SECRET:
         from shared.identity.client_secret import ClientSecretCredential
 
-        return ClientSecretCredential(settings, cloud)
+        return ClientSecretCredential(settings, cloud, vault)
     if kind is CredentialKind.FEDERATED_IDENTITY:
         from shared.identity.federated_identity import FederatedIdentityCredential
 
         return FederatedIdentityCredential(settings, cloud)
     from shared.identity.keyvault_key import KeyVaultKeyCredential
 
-    return KeyVaultKeyCredential(settings, cloud)
+    return KeyVaultKeyCredential(settings, cloud, vault)
 
 
 _connections: dict[str, Connection] = {}
 _identities: dict[str, Connection] = {}
 _lock = threading.Lock()
+
+
+def connection_through(settings: ConnectionSettings, cloud: Cloud, vault: Vault) -> Connection:
+    """A connection of its own (not the process's shared one) whose Key Vault object is read, or
+    signed with, through `vault`: the certificate bootstrap runs on a deployer's machine, which
+    has no managed identity, and reads as the deployer."""
+    return Connection(settings, cloud, _credential_for(settings, cloud, vault))
 
 
 def connection(name: str) -> Connection:

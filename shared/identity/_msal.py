@@ -130,6 +130,20 @@ def build_app(
 
 def acquire(msal_app: MsalApp, scope: str, ctx: boundary.Context) -> Token:
     """A token for `scope` from Entra; its 5xx/429 retried within the deadline."""
+    return _acquire_with(msal_app, ctx, lambda app: app.acquire_token_for_client([scope]))
+
+
+def acquire_on_behalf_of(
+    msal_app: MsalApp, user_token: str, scopes: list[str], ctx: boundary.Context
+) -> Token:
+    """A token for `scopes` as the user whose token `user_token` is (the on-behalf-of flow:
+    https://learn.microsoft.com/entra/identity-platform/v2-oauth2-on-behalf-of-flow)."""
+    return _acquire_with(msal_app, ctx, lambda app: app.acquire_token_on_behalf_of(user_token, scopes))
+
+
+def _acquire_with(
+    msal_app: MsalApp, ctx: boundary.Context, ask: Callable[[msal.ConfidentialClientApplication], Any]
+) -> Token:
     deadline = current_deadline()
     attempt = 0
     while True:
@@ -137,7 +151,7 @@ def acquire(msal_app: MsalApp, scope: str, ctx: boundary.Context) -> Token:
         error: CredentialError
         try:
             with boundary.mapped(boundary.STEP_ENTRA, ctx):
-                result: dict[str, Any] = msal_app.app.acquire_token_for_client([scope]) or {}
+                result: dict[str, Any] = ask(msal_app.app) or {}
         except IdentityUnavailableError as exc:  # msal raises on a 5xx
             exc.status = exc.status or msal_app.recorder.last.status
             error = exc

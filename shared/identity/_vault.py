@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
-from azure.keyvault.certificates import CertificateClient, KeyVaultCertificate
+from azure.core.polling import LROPoller
+from azure.keyvault.certificates import CertificateClient, CertificateOperation, KeyVaultCertificate
 from azure.keyvault.keys import KeyVaultKey
 from azure.keyvault.keys.crypto import CryptographyClient, EncryptionAlgorithm, SignatureAlgorithm
 from azure.keyvault.secrets import SecretClient
@@ -54,6 +55,7 @@ class SecretValue:
     value: str = field(repr=False)
     version: str
     content_type: str | None
+    tags: Mapping[str, str] = field(default_factory=dict)  # rotation keeps its state here
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,16 @@ class CertificateInfo:
     version: str
     cer: bytes
     key_id: str
+
+
+def _certificate_info(name: str, cert: KeyVaultCertificate) -> CertificateInfo:
+    """The facts we keep of a certificate Key Vault answered."""
+    return CertificateInfo(
+        name=name,
+        version=(cert.properties.version if cert.properties else None) or "",
+        cer=bytes(cert.cer or b""),
+        key_id=cert.key_id or "",
+    )
 
 
 class _IdentityCredential:
@@ -92,13 +104,25 @@ class _IdentityCredential:
 
 
 class Vault:
-    """One vault as one managed identity sees it."""
+    """One vault as one managed identity sees it (or, for the certificate bootstrap, as the deployer).
 
-    def __init__(self, vault_url: str, identity: ManagedIdentitySettings) -> None:
+    `credential` (an azure-core TokenCredential) and `who` (its words in messages) replace the
+    managed identity: the bootstrap runs on the deployer's machine, signed in as the deployer.
+    """
+
+    def __init__(
+        self,
+        vault_url: str,
+        identity: ManagedIdentitySettings,
+        *,
+        credential: Any = None,
+        who: str | None = None,
+    ) -> None:
         settings = get_settings()
         self.url = vault_url
         self.identity = identity
-        credential = _IdentityCredential(identity)
+        self._who = who or f"the {identity.describe()}"
+        credential = credential or _IdentityCredential(identity)
         timing = settings.timing
         self._options: dict[str, Any] = {
             # Only a real vault host may be checked against the challenge's resource.
@@ -122,9 +146,34 @@ class Vault:
                 value=secret.value or "",
                 version=secret.properties.version or "",
                 content_type=secret.properties.content_type,
+                tags=dict(secret.properties.tags or {}),
             )
 
         return self._call(read, name, setting)
+
+    def set_secret(
+        self,
+        name: str,
+        value: str,
+        *,
+        tags: Mapping[str, str],
+        content_type: str | None = None,
+        setting: str | None = None,
+    ) -> SecretValue:
+        """A new version of secret `name` (secret rotation); the value is never logged or returned
+        in an error (a retry after a lost answer only adds another version with the same value)."""
+
+        def write() -> SecretValue:
+            secret = self._secrets.set_secret(name, value, tags=dict(tags), content_type=content_type)
+            return SecretValue(
+                name=name,
+                value=value,
+                version=secret.properties.version or "",
+                content_type=secret.properties.content_type,
+                tags=dict(secret.properties.tags or {}),
+            )
+
+        return self._call(write, name, setting)
 
     def get_certificate(
         self, name: str, *, setting: str | None = None, version: str | None = None
@@ -135,12 +184,7 @@ class Vault:
                 if version
                 else self._certificates.get_certificate(name)
             )
-            return CertificateInfo(
-                name=name,
-                version=(cert.properties.version if cert.properties else None) or "",
-                cer=bytes(cert.cer or b""),
-                key_id=cert.key_id or "",
-            )
+            return _certificate_info(name, cert)
 
         return self._call(read, name, setting)
 
@@ -168,17 +212,28 @@ class Vault:
 
         def create() -> CertificateInfo:
             policy = self._certificates.get_certificate_policy(name)
-            cert = self._certificates.begin_create_certificate(name, policy).result()
-            if not isinstance(cert, KeyVaultCertificate):  # the operation ended without a certificate
-                cert = self._certificates.get_certificate(name)
-            return CertificateInfo(
-                name=name,
-                version=(cert.properties.version if cert.properties else None) or "",
-                cer=bytes(cert.cer or b""),
-                key_id=cert.key_id or "",
-            )
+            return self._issued(name, self._certificates.begin_create_certificate(name, policy))
 
         return self._call(create, name, setting)
+
+    def create_certificate(self, name: str, policy: Any, *, setting: str | None = None) -> CertificateInfo:
+        """Certificate `name` with `policy` (a CertificatePolicy); waits for Key Vault to issue it."""
+
+        def create() -> CertificateInfo:
+            # Poll each second (the SDK's default is 5 s): a self-signed certificate takes a few.
+            poller = self._certificates.begin_create_certificate(name, policy, _polling_interval=1)
+            return self._issued(name, poller)
+
+        return self._call(create, name, setting)
+
+    def _issued(
+        self, name: str, poller: LROPoller[KeyVaultCertificate | CertificateOperation]
+    ) -> CertificateInfo:
+        """The certificate a create operation issued (the current version if it ended without one)."""
+        cert = poller.result()
+        if not isinstance(cert, KeyVaultCertificate):  # the operation ended without a certificate
+            cert = self._certificates.get_certificate(name)
+        return _certificate_info(name, cert)
 
     def sign_rs256(
         self,
@@ -232,7 +287,7 @@ class Vault:
             vault_url=self.url,
             vault_object=name,
             setting=setting,
-            identity=f"the {self.identity.describe()}",
+            identity=self._who,
         )
         attempt = 0
         while True:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from shared import clock
 from shared.clouds import Cloud
 from shared.config import ConnectionFields, ConnectionSettings, CredentialKind
 from shared.identity._app_credential import VaultCredential
 from shared.identity._certificate_material import CertificateMaterial, load_certificate
-from shared.identity._vault import SecretValue
+from shared.identity._vault import SecretValue, Vault
 from shared.identity.facts import CertificateFacts
 
 
@@ -24,8 +25,8 @@ class CertificateCredential(VaultCredential[SecretValue, CertificateMaterial]):
     kind = CredentialKind.CERTIFICATE
     field = ConnectionFields.CERTIFICATE
 
-    def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
-        super().__init__(settings, cloud, settings.certificate)
+    def __init__(self, settings: ConnectionSettings, cloud: Cloud, vault: Vault | None = None) -> None:
+        super().__init__(settings, cloud, settings.certificate, vault)
         self.certificate_name = self.object_name
 
     def _read(self) -> tuple[str, SecretValue]:
@@ -40,10 +41,6 @@ class CertificateCredential(VaultCredential[SecretValue, CertificateMaterial]):
 
     def _thumbprint(self, material: CertificateMaterial) -> str | None:
         return material.thumbprint
-
-    def material(self) -> tuple[str, CertificateMaterial]:
-        current = self._material.current()
-        return current.version, current.material
 
     def _client_credential(self) -> dict[str, Any]:
         material = self._material.current().material
@@ -69,7 +66,7 @@ class CertificateCredential(VaultCredential[SecretValue, CertificateMaterial]):
                 subject=m.subject,
                 not_before=m.not_before,
                 not_after=m.not_after,
-                days_left=m.days_left(),
+                days_left=m.days_left(clock.now()),  # the app's clock (tests move it)
                 send_chain=self.settings.send_certificate_chain,
             )
         }

@@ -6,10 +6,12 @@ cadence or right after Entra says the secret is wrong or expired (AADSTS7000215 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from shared.clouds import Cloud
 from shared.config import ConnectionFields, ConnectionSettings, CredentialKind
 from shared.identity._app_credential import VaultCredential
-from shared.identity._vault import SecretValue
+from shared.identity._vault import SecretValue, Vault
 
 
 class ClientSecretCredential(VaultCredential[SecretValue, SecretValue]):
@@ -18,8 +20,8 @@ class ClientSecretCredential(VaultCredential[SecretValue, SecretValue]):
     kind = CredentialKind.CLIENT_SECRET
     field = ConnectionFields.SECRET
 
-    def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
-        super().__init__(settings, cloud, settings.secret)
+    def __init__(self, settings: ConnectionSettings, cloud: Cloud, vault: Vault | None = None) -> None:
+        super().__init__(settings, cloud, settings.secret, vault)
         self.secret_name = self.object_name
 
     def _read(self) -> tuple[str, SecretValue]:
@@ -34,4 +36,16 @@ class ClientSecretCredential(VaultCredential[SecretValue, SecretValue]):
 
     def facts_fields(self) -> dict[str, object]:
         current = self._material.peek()
-        return {"secret_name": self.secret_name, "secret_version": current.version if current else None}
+        return {
+            "secret_name": self.secret_name,
+            "secret_version": current.version if current else None,
+            "secret_expires": _end(current.material.tags.get("endDateTime")) if current else None,
+        }
+
+
+def _end(value: str | None) -> dt.datetime | None:
+    """The `endDateTime` tag secret-rotation writes (ISO 8601), None when absent or unreadable."""
+    try:
+        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None

@@ -51,6 +51,7 @@ class ConnectionFacts:
     certificate: CertificateFacts | None = None
     secret_name: str | None = None
     secret_version: str | None = None
+    secret_expires: dt.datetime | None = None  # the password's end, when the version says (rotation tags it)
     key_name: str | None = None
     key_id: str | None = None
     token_exchange_audience: str | None = None

@@ -9,17 +9,17 @@ reused for most of its 10-minute life (Entra accepts a reused jti; msal does the
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import threading
 import time
 
+from shared import clock
 from shared.clouds import Cloud
 from shared.config import ConnectionFields, ConnectionSettings, CredentialKind
 from shared.errors import KeyVaultError
 from shared.identity._app_credential import VaultCredential
 from shared.identity._assertion import SignedAssertion, build_assertion
 from shared.identity._certificate_material import PublicCertificate, load_public_certificate
-from shared.identity._vault import CertificateInfo
+from shared.identity._vault import CertificateInfo, Vault
 from shared.identity.facts import CertificateFacts
 
 # Sign a new assertion when the current one has less than this left.
@@ -39,8 +39,8 @@ class KeyVaultKeyCredential(VaultCredential[CertificateInfo, SigningKey]):
     kind = CredentialKind.KEYVAULT_KEY
     field = ConnectionFields.KEY
 
-    def __init__(self, settings: ConnectionSettings, cloud: Cloud) -> None:
-        super().__init__(settings, cloud, settings.key)
+    def __init__(self, settings: ConnectionSettings, cloud: Cloud, vault: Vault | None = None) -> None:
+        super().__init__(settings, cloud, settings.key, vault)
         self.key_name = self.object_name
         self._assertion: SignedAssertion | None = None
         self._assertion_lock = threading.Lock()
@@ -108,7 +108,7 @@ class KeyVaultKeyCredential(VaultCredential[CertificateInfo, SigningKey]):
                 subject=cert.subject,
                 not_before=cert.not_before,
                 not_after=cert.not_after,
-                days_left=(cert.not_after - dt.datetime.now(dt.UTC)).days,
+                days_left=(cert.not_after - clock.now()).days,  # the app's clock (tests move it)
                 send_chain=False,
             )
         return fields

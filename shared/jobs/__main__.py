@@ -9,20 +9,10 @@ succeeded, 1 when it failed, 2 for bad usage.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
-from pathlib import Path
 
-
-def _load_local_settings() -> None:
-    path = Path("local.settings.json")
-    if not path.exists():
-        return
-    values = json.loads(path.read_text(encoding="utf-8")).get("Values") or {}
-    for name, value in values.items():
-        os.environ.setdefault(name, str(value))
+from shared.config.local_file import apply_local_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--connection", help="run against this connection instead of the job's own")
     sub.add_parser("list", help="list the declared jobs")
     args = parser.parse_args(argv)
-    _load_local_settings()
+    apply_local_settings()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     import function_app  # noqa: F401 - declares the jobs, exactly as the Functions host sees them

@@ -36,6 +36,7 @@ class JobContext:
         self.unit = unit
         self.deadline = deadline
         self.counts: dict[str, int] = {}
+        self.detail: dict[str, Any] = {}  # small facts for the run's record (`note`)
         self._progress = progress
         self._exit = ExitStack()
         self._graph: Any = None
@@ -81,6 +82,10 @@ class JobContext:
     def count(self, what: str, n: int = 1) -> None:
         """Add `n` to the run's counter `what` (shown in the ledger)."""
         self.counts[what] = self.counts.get(what, 0) + n
+
+    def note(self, key: str, value: Any) -> None:
+        """Keep a small JSON fact in the run's `detail` (kept when the run fails, unlike the output)."""
+        self.detail[key] = value
 
     def log(self, message: str, *args: object) -> None:
         """A progress line: the app's log (and the terminal, under `python -m shared.jobs run`)."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared import clock
+from shared import clock, telemetry
 from shared.errors import AutomationError, ConfigurationError
 from shared.jobs._context import JobContext
 from shared.jobs._declare import Job, get_job, registry
@@ -65,6 +65,7 @@ class Outcome:
     counts: Mapping[str, int] | None = None
     graph: GraphUsage | None = None
     error: BaseException | None = None
+    detail: Mapping[str, Any] | None = None
 
 
 class Engine:
@@ -295,18 +296,22 @@ class Engine:
         ctx = JobContext(
             job, run, connection=connection, unit=unit, deadline=run.deadline, progress=self.progress
         )
-        try:
-            output = job.function(ctx)
-            status, error = Status.SUCCEEDED, None
-        except Exception as exc:
-            if not isinstance(exc, AutomationError):
-                logger.exception("job %s run %s failed", job.name, run.id)
-            output, status, error = None, Status.FAILED, exc
-        usage = GraphUsage.of(ctx.usage) if ctx.usage is not None else None
-        ctx.close()
+        # One trace per run (docs/telemetry.md); a no-op when telemetry is off.
+        with telemetry.run_span(run, connection=connection, job_unit=unit) as span:
+            try:
+                output = job.function(ctx)
+                status, error = Status.SUCCEEDED, None
+            except Exception as exc:
+                if not isinstance(exc, AutomationError):
+                    logger.exception("job %s run %s failed", job.name, run.id)
+                output, status, error = None, Status.FAILED, exc
+                span.failed(exc)
+            usage = GraphUsage.of(ctx.usage) if ctx.usage is not None else None
+            ctx.close()
+            span.set(run_status=status.value)
         if isinstance(error, AutomationError) and error.status == 403 and job.roles and connection:
             error = _diagnosed(job, connection, error)
-        return Outcome(status, output, dict(ctx.counts), usage, error)
+        return Outcome(status, output, dict(ctx.counts), usage, error, dict(ctx.detail))
 
     def _record(self, run: Run, outcome: Outcome) -> Run | None:
         status, error = outcome.status, outcome.error
@@ -315,7 +320,9 @@ class Engine:
                 run = run.evolve(output=self.runs.write_output(run, outcome.output))
             except OutputTooLarge as exc:
                 status, error = Status.FAILED, exc
-        done = self.runs.finish(run, status, counts=outcome.counts, graph=outcome.graph, error=error)
+        done = self.runs.finish(
+            run, status, counts=outcome.counts, graph=outcome.graph, error=error, detail=outcome.detail
+        )
         if done is None:
             logger.warning(
                 "job %s run %s ended after another writer changed it (abandoned?)", run.name, run.id

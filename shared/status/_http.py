@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from shared.problems import respond
+from shared.problems import instance_of, problem_response, respond
 
 # No script, frame, form target or remote asset: inline <style> and nothing else. Links to run
 # details are plain navigation (not governed by default-src).
@@ -15,7 +15,21 @@ CSP = (
 
 
 def status_response(req: func.HttpRequest) -> func.HttpResponse:
-    """The status page (200 text/html), never cached: it names identities and expiry dates."""
+    """The status page (200 text/html), never cached: it names identities and expiry dates.
+
+    With Easy Auth on (shared/status/_easy_auth.py) the host lets every request through and the
+    page requires the platform's principal: 401 problem+json without one.
+    """
+    from shared.status._easy_auth import easy_auth_enabled, principal_name
+
+    if easy_auth_enabled() and principal_name(req.headers) is None:
+        return problem_response(
+            401,
+            "App Service authentication is on and this request carries no signed-in principal.",
+            slug="sign-in-required",
+            instance=instance_of(req),
+            hint="Open the page in a browser signed in through the app's authentication (/.auth/login/aad).",
+        )
 
     def build() -> func.HttpResponse:
         from shared.status._collect import collect

@@ -178,12 +178,29 @@ def _certificates(ctx: Any, now: datetime, rotation_days: int) -> str:
             _e(f"{n:%Y-%m-%d %H:%M}Z"),
             _e((n - now).days),
             _status("error" if n <= now else "degraded" if n <= threshold else "ok"),
+            *_rotation(dict(ctx["connections"][name]).get("rotation")),
         ]
         for name, cert, n in certs
     ]
     return f"<figure>{svg}<figcaption>{_e(alt)}</figcaption></figure>" + _table(
-        "Certificates", ["Connection", "Subject", "Not after", "Days left", "Status"], rows
+        "Certificates",
+        ["Connection", "Subject", "Not after", "Days left", "Status", "Next rotation", "Last rotation"],
+        rows,
     )
+
+
+def _rotation(rotation: Any) -> list[str]:
+    """Next rotation date and last rotation run (/api/context's `rotation`), or dashes."""
+    if not isinstance(rotation, dict):
+        return ["-", "-"]
+    moment = _parse(rotation.get("nextRotation"))
+    last = rotation.get("lastRun")
+    if isinstance(last, dict):
+        step = f" at {last.get('failedStep')}" if last.get("failedStep") else ""
+        ran = _e(f"{last.get('status')}{step} (run {last.get('id')})")
+    else:
+        ran = "none yet"
+    return [_e(f"{moment:%Y-%m-%d %H:%M}Z") if moment else "-", ran]
 
 
 def _strip(job: str, runs: list[dict[str, Any]]) -> str:

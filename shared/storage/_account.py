@@ -12,11 +12,11 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import (
@@ -37,6 +37,8 @@ from azure.storage.queue import (
 from shared.errors import StorageError
 from shared.storage._errors import storage_error
 from shared.storage._settings import StorageTarget
+
+_Client = TypeVar("_Client", TableClient, ContainerClient, QueueClient)
 
 
 @dataclass(frozen=True)
@@ -158,52 +160,51 @@ class Account:
     def table(self, name: str) -> TableClient:
         """The client for table `name`, created in the account the first time."""
         full = self.name(name)
-        client = self._tables.get(full)
-        if client is None:
-            client = self._service("table").get_table_client(full)
-            try:
-                client.create_table()
-            except ResourceExistsError:
-                pass
-            except AzureError as exc:
-                raise storage_error(exc, f"create table {full}") from exc
-            self._tables[full] = client
-        return client
+        return self._created(
+            self._tables, full, lambda: self._service("table").get_table_client(full), "table"
+        )
 
     def container(self, name: str) -> ContainerClient:
         """The client for blob container `name`, created the first time."""
         full = self.name(name)
-        client = self._containers.get(full)
-        if client is None:
-            client = self._service("blob").get_container_client(full)
-            try:
-                client.create_container()
-            except ResourceExistsError:
-                pass
-            except AzureError as exc:
-                raise storage_error(exc, f"create container {full}") from exc
-            self._containers[full] = client
-        return client
+        return self._created(
+            self._containers,
+            full,
+            lambda: self._service("blob").get_container_client(full),
+            "container",
+        )
 
     def queue(self, name: str) -> QueueClient:
         """The client for queue `name` (base64 messages, as the Functions host uses), created once."""
         full = self.name(name)
-        client = self._queues.get(full)
-        if client is None:
-            # The Functions host reads and writes queue messages as base64 (host.json
-            # extensions.queues.messageEncoding defaults to base64).
-            client = self._service("queue").get_queue_client(
+        # The Functions host reads and writes queue messages as base64 (host.json
+        # extensions.queues.messageEncoding defaults to base64).
+        return self._created(
+            self._queues,
+            full,
+            lambda: self._service("queue").get_queue_client(
                 full,
                 message_encode_policy=BinaryBase64EncodePolicy(),
                 message_decode_policy=BinaryBase64DecodePolicy(),
-            )
+            ),
+            "queue",
+        )
+
+    @staticmethod
+    def _created(cache: dict[str, _Client], full: str, build: Callable[[], _Client], what: str) -> _Client:
+        """`cache[full]`, or a new client from `build()` whose table, container or queue is
+        created first (already existing is fine)."""
+        client = cache.get(full)
+        if client is None:
+            client = build()
+            create = getattr(client, f"create_{what}")
             try:
-                client.create_queue()
+                create()
             except ResourceExistsError:
                 pass
             except AzureError as exc:
-                raise storage_error(exc, f"create queue {full}") from exc
-            self._queues[full] = client
+                raise storage_error(exc, f"create {what} {full}") from exc
+            cache[full] = client
         return client
 
     @contextmanager

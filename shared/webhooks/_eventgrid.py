@@ -9,13 +9,20 @@
 - CloudEvents 1.0 over HTTP (github.com/cloudevents/spec, http-protocol-binding.md and the
   HTTP 1.1 Web Hooks spec): the abuse-protection handshake is `OPTIONS` with
   `WebHook-Request-Origin`, answered with `WebHook-Allowed-Origin`, `WebHook-Allowed-Rate`
-  and `Allow: POST`; events come structured (`application/cloudevents+json`, one event) or
-  batched (`application/cloudevents-batch+json`, an array). `source` + `id` identify an event.
+  and `Allow: POST`; events come structured (`application/cloudevents+json`, one event),
+  batched (`application/cloudevents-batch+json`, an array) or in binary mode: the attributes
+  as `ce-*` headers (percent-encoded UTF-8, possibly double-quoted), the body the event's data
+  and `Content-Type` its `datacontenttype` (http-protocol-binding.md, 3.1). A request with a
+  `ce-specversion` header and a content type that is not a CloudEvents format is binary mode.
+  `source` + `id` identify an event.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +34,11 @@ CLOUDEVENTS = "application/cloudevents+json"
 CLOUDEVENTS_BATCH = "application/cloudevents-batch+json"
 MAX_EVENTS = 5000
 MAX_ORIGIN = 255
+CE_PREFIX = "ce-"
+# Attribute names: lower-case ASCII letters and digits (spec.md, "Attribute Naming Convention").
+_ATTRIBUTE_NAME = re.compile(r"[a-z0-9]{1,64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_QUOTED_PAIR = re.compile(r"\\(.)")
 
 
 def media_type(headers: Mapping[str, str]) -> str:
@@ -88,9 +100,63 @@ def _check_cloudevent(event: object) -> dict[str, Any]:
     return event
 
 
+def _header_value(name: str, raw: str) -> str:
+    """A `ce-*` header's attribute value: unquote a quoted-string, then one round of
+    percent-decoding; bytes that are not UTF-8 (overlong forms too) and control characters refused."""
+    value = raw.strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = _QUOTED_PAIR.sub(r"\1", value[1:-1])
+    try:
+        decoded = urllib.parse.unquote_to_bytes(value).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad_request(f"Header {name} is not percent-encoded UTF-8.") from exc
+    if _CONTROL.search(decoded):
+        raise bad_request(f"Header {name} holds control characters.")
+    return decoded
+
+
+def _binary_data(content_type: str | None, body: bytes) -> dict[str, Any]:
+    """The body as the event's `data` (JSON decoded, text as text) or `data_base64` (anything else)."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    if kind == "application/json" or kind.endswith("+json"):
+        return {"data": _json(body)}
+    if kind.startswith("text/"):
+        try:
+            return {"data": body.decode("utf-8")}
+        except UnicodeDecodeError:
+            pass
+    return {"data_base64": base64.b64encode(body).decode("ascii")}
+
+
+def _binary_cloudevent(headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """A binary-mode CloudEvent as its structured (JSON format) form."""
+    attributes: dict[str, Any] = {}
+    for name, raw in headers.items():
+        lower = name.lower()
+        if not lower.startswith(CE_PREFIX):
+            continue
+        attribute = lower[len(CE_PREFIX) :]
+        if not _ATTRIBUTE_NAME.fullmatch(attribute) or attribute == "data":
+            raise bad_request(f"Header {name} does not name a CloudEvents attribute (a-z and 0-9 only).")
+        if attribute == "datacontenttype":
+            raise bad_request(
+                "In binary mode datacontenttype is the Content-Type; ce-datacontenttype is not allowed."
+            )
+        attributes[attribute] = _header_value(name, raw)
+    event = _check_cloudevent(attributes)
+    content_type = header(headers, "content-type")
+    if content_type:
+        event["datacontenttype"] = content_type
+    if body:
+        event.update(_binary_data(content_type, body))
+    return event
+
+
 def parse_delivery(headers: Mapping[str, str], body: bytes) -> Delivery:
-    """Decode an Event Grid or CloudEvents POST by its content type and `aeg-event-type`."""
+    """Decode an Event Grid or CloudEvents POST by its content type, `ce-specversion` and `aeg-event-type`."""
     kind = media_type(headers)
+    if kind not in (CLOUDEVENTS, CLOUDEVENTS_BATCH) and header(headers, "ce-specversion") is not None:
+        return Delivery(None, [_binary_cloudevent(headers, body)], "cloudevents")
     if kind == CLOUDEVENTS:
         return Delivery(None, [_check_cloudevent(_json(body))], "cloudevents")
     if kind == CLOUDEVENTS_BATCH:
@@ -104,7 +170,8 @@ def parse_delivery(headers: Mapping[str, str], body: bytes) -> Delivery:
             415,
             "webhook-media-type",
             f"Unsupported content type '{kind or 'none'}': expected application/json (Event Grid schema), "
-            f"{CLOUDEVENTS} or {CLOUDEVENTS_BATCH}.",
+            f"{CLOUDEVENTS}, {CLOUDEVENTS_BATCH}, or a CloudEvent in binary mode (ce-specversion, "
+            "ce-id, ce-source and ce-type headers).",
         )
     doc = _json(body)
     if not isinstance(doc, list) or not doc:

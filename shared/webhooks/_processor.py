@@ -9,6 +9,7 @@ recorded `poisoned` with its error and the host moves the message to `<queue>-po
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import time
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from shared import telemetry
 from shared.errors import AutomationError, StorageError
 from shared.redaction import redact
 from shared.webhooks._graph import LIFECYCLE_EVENTS as LIFECYCLE
@@ -60,7 +62,11 @@ def process(body: bytes, *, message_id: str, dequeue_count: int) -> Outcome:
         if claim.run is None:
             outcome.add(claim.reason)
             continue
-        result = _run(receiver, source, raw, envelope, claim.run.attempt)
+        with telemetry.run_span(claim.run, webhook_source=source, webhook_event_id=str(raw["id"])) as span:
+            result = _run(receiver, source, raw, envelope, claim.run.attempt)
+            if result.status != "succeeded":
+                span.failed(result.error, result.status)
+            span.set(run_status=result.status)
         poisoned = result.status == "failed" and last_try
         _finish(
             log,
@@ -168,6 +174,8 @@ def _decode(
     elif receiver == EVENTGRID:
         kind = EVENTGRID
         data = (payload or {}).get("data")
+        if data is None and isinstance((payload or {}).get("data_base64"), str):
+            data = base64.b64decode(payload["data_base64"])  # CloudEvents binary data: bytes
     else:
         body = str((payload or {}).get("body") or "")
         try:

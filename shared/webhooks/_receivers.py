@@ -16,6 +16,7 @@ from typing import Any
 
 import azure.functions as func
 
+from shared import telemetry
 from shared.problems import instance_of, problem_response
 from shared.webhooks import _eventgrid, _graph, _signatures
 from shared.webhooks._inbox import InboxEvent, envelope, store_durably
@@ -41,6 +42,20 @@ def _refusal_response(
 
 def guarded(req: func.HttpRequest, build: Callable[[], func.HttpResponse]) -> func.HttpResponse:
     """Run a receiver; a refusal is its problem response, a configuration error 503, a bug a logged 500."""
+    response = _guarded(req, build)
+    _count_answer(req, response.status_code)
+    return response
+
+
+def _count_answer(req: func.HttpRequest, status: int) -> None:
+    """The `webhook.acks` metric (docs/telemetry.md): receiver, source (when known) and status."""
+    receiver = str(req.url).split("/webhooks/", 1)[-1].split("?", 1)[0].split("/", 1)[0] or "unknown"
+    # The signed source comes from the URL: only a known (accepted) one becomes an attribute value.
+    source = str(req.route_params.get("source") or receiver) if status < 400 else "unknown"
+    telemetry.webhook_ack(receiver, source, status)
+
+
+def _guarded(req: func.HttpRequest, build: Callable[[], func.HttpResponse]) -> func.HttpResponse:
     from shared.errors import ConfigurationError, KeyVaultError, StorageError
     from shared.problems import problem_for
 

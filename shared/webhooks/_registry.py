@@ -155,10 +155,21 @@ def signed_scheme(source: str) -> str | None:
 
 
 def handlers_for(kind: str, source: str, pattern_subject: str) -> list[Registration]:
-    """Registrations of `kind`/`source` whose pattern matches the resource or type."""
+    """Registrations of `kind`/`source` whose pattern matches the resource or type.
+
+    Graph resources match without regard to case: Graph paths are case-insensitive and its
+    notifications write `Users/{id}` where a handler (and delta) says `users/...`.
+    """
     load_handlers()
     with _lock:
         regs = list(_registrations)
+    if kind == GRAPH:
+        subject = pattern_subject.lower()
+        return [
+            r
+            for r in regs
+            if r.kind == kind and r.source == source and fnmatchcase(subject, r.pattern.lower())
+        ]
     return [
         r for r in regs if r.kind == kind and r.source == source and fnmatchcase(pattern_subject, r.pattern)
     ]

@@ -398,7 +398,7 @@ def on_lifecycle(event: Any) -> None:
         from shared.graph import GraphError
 
         try:
-            graph.post(f"/subscriptions/{subscription_id}/reauthorize", json={})
+            graph.post(f"/subscriptions/{subscription_id}/reauthorize")  # no body; 204
             _renew(store, graph, d, subscription_id, now)
         except GraphError as exc:
             if exc.status != 404:
@@ -426,7 +426,11 @@ def resync(d: Declaration) -> int:
     total = 0
     for change in delta:
         removed = "@removed" in change
-        marker = hashlib.sha256(json.dumps(change, sort_keys=True, default=str).encode()).hexdigest()[:32]
+        # The round (the link it started from) is part of the id: a retried resync dedupes, while
+        # an object that comes back unchanged in a later round (A -> B -> A) is a new event.
+        marker = hashlib.sha256(json.dumps([link, change], sort_keys=True, default=str).encode()).hexdigest()[
+            :32
+        ]
         batch.append(
             InboxEvent(
                 id=f"delta-{marker}",

@@ -23,6 +23,9 @@ HEAVY = (
     "shared.identity",
     "shared.context._report",
     "shared.context._connection",
+    "opentelemetry",
+    "azure.monitor",
+    "shared.telemetry._pipeline",
 )
 
 
@@ -31,7 +34,7 @@ def test_importing_function_app_loads_no_identity_sdk() -> None:
     code = (
         "import json, sys, function_app\n"
         "function_app.app.get_functions()\n"
-        "roots = {'msal', 'azure', 'shared', 'requests', 'jwt', 'cryptography'}\n"
+        "roots = {'msal', 'azure', 'shared', 'requests', 'jwt', 'cryptography', 'opentelemetry'}\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in roots)))\n"
     )
     out = subprocess.run(

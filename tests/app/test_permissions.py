@@ -73,3 +73,32 @@ def test_require_rejects_empty_declarations() -> None:
     """A declaration without roles or `by` is a programming error."""
     with pytest.raises(ValueError, match="require"):
         PermissionRegistry().require("c", GRAPH, roles=set(), by="job")
+
+
+def test_a_setting_named_connection_is_read_when_the_report_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`$SETTING` declarations follow the setting's current value; none while it is unset."""
+    reg = PermissionRegistry()
+    reg.require("$MY_APP__CONNECTION", GRAPH, roles={"User.Read.All"}, by="automation:a")
+    monkeypatch.delenv("MY_APP__CONNECTION", raising=False)
+    assert reg.for_connection("graph_cert") == {}
+    assert reg.declared_connections() == set()
+    monkeypatch.setenv("MY_APP__CONNECTION", "Graph_Cert")
+    assert reg.for_connection("graph_cert") == {GRAPH: {"User.Read.All": ("automation:a",)}}
+    assert reg.declared_connections() == {"graph_cert"}
+    monkeypatch.setenv("MY_APP__CONNECTION", "other")
+    assert reg.for_connection("graph_cert") == {}
+
+
+def test_indexing_the_app_declares_the_built_in_automations_graph_roles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Once function_app is imported, the automations' connection needs the app-mode built-ins' roles."""
+    import function_app  # noqa: F401 - indexing registers the declarations
+    from shared.permissions import registry
+
+    monkeypatch.setenv("AUTOMATIONS__CONNECTION", "graph_cert")
+    graph = registry.for_connection("graph_cert")[GRAPH]
+    assert graph["User.RevokeSessions.All"] == ("automation:revoke-sessions",)
+    assert graph["GroupMember.ReadWrite.All"] == ("automation:group-membership",)
+    # whoami runs on behalf of the caller: its permission is delegated, not the app's.
+    assert not any("delegated" in role for role in graph)

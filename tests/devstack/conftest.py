@@ -9,10 +9,8 @@ import azure.functions as func
 import pytest
 
 from devstack.host.auth import HostKeys
-from devstack.host.indexing import index_app
-from devstack.host.runtime import FunctionsHost
 from devstack.host.settings import HostConfig
-from tests.devstack.support import FUNCTION_KEY, MASTER_KEY
+from tests.devstack.support import FUNCTION_KEY, MASTER_KEY, functions_host
 
 HOST_BODY_LIMIT = 64 * 1024
 
@@ -34,16 +32,7 @@ def _echo_app() -> func.FunctionApp:
 @pytest.fixture(scope="session")
 def host_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A FunctionsHost serving `echo` (function key) and `open` (anonymous) on 127.0.0.1."""
-    host = FunctionsHost(
-        index_app(_echo_app()),
-        root=Path(tmp_path_factory.mktemp("host")),
-        environ={},
-        config=HostConfig(body_limit=HOST_BODY_LIMIT),
-        keys=HostKeys(function_key=FUNCTION_KEY, master_key=MASTER_KEY),
-        port=0,
-    )
-    host.start()
-    try:
+    root = Path(tmp_path_factory.mktemp("host"))
+    keys = HostKeys(function_key=FUNCTION_KEY, master_key=MASTER_KEY)
+    with functions_host(_echo_app(), root, keys, HostConfig(body_limit=HOST_BODY_LIMIT)) as host:
         yield f"http://127.0.0.1:{host.port}"
-    finally:
-        host.stop()

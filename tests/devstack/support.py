@@ -1,4 +1,5 @@
-"""Raw-socket clients for the devstack servers: what a hostile or broken client sends, byte by byte."""
+"""Raw-socket clients for the devstack servers (what a hostile or broken client sends, byte by byte),
+and a local Functions host serving a test's app on a real socket."""
 
 from __future__ import annotations
 
@@ -7,13 +8,20 @@ import datetime as dt
 import json
 import socket
 import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import azure.functions as func
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from devstack.host.auth import HostKeys
+from devstack.host.indexing import index_app
+from devstack.host.runtime import FunctionsHost
+from devstack.host.settings import HostConfig
 from devstack.tenant.pki import CertificateAuthority, new_rsa_key, utcnow
 
 # Markers a test sends as secrets; none may appear in a response or a log line.
@@ -116,3 +124,18 @@ def intermediate_ca(
         .sign(parent.key, hashes.SHA256())
     )
     return inter
+
+
+@contextlib.contextmanager
+def functions_host(
+    app: func.FunctionApp, root: Path, keys: HostKeys, config: HostConfig | None = None
+) -> Iterator[FunctionsHost]:
+    """`app` served by a local Functions host on a free port of 127.0.0.1 (no settings), stopped after."""
+    host = FunctionsHost(
+        index_app(app), root=root, environ={}, config=config or HostConfig(), keys=keys, port=0
+    )
+    host.start()
+    try:
+        yield host
+    finally:
+        host.stop()

@@ -50,6 +50,8 @@ NOT_SET_BY_BICEP = {
     "KEY_VAULT_REFRESH_SECONDS": "optional tuning; the code's default suits Functions",
     "AZURE_MANAGED_IDENTITY_OBJECT_ID": "alternative to AZURE_CLIENT_ID, which the Bicep sets",
     "AZURE_MANAGED_IDENTITY_RESOURCE_ID": "alternative to AZURE_CLIENT_ID, which the Bicep sets",
+    "AZURE_CLI_CLIENT_ID": "not a setting: the Azure CLI's public client id, exported by shared.certificates",
+    "TELEMETRY_CONSOLE": "local development: telemetry to stdout (docs/telemetry.md); off by default",
 }
 
 # Families of optional settings, by pattern, with the reason.
@@ -64,10 +66,14 @@ NOT_SET_BY_BICEP_PATTERNS = {
     r"WEBHOOKS_GRAPH_(NOTIFICATION_URL|SUBSCRIPTIONS)": FEATURE,
     r"AUTOMATIONS__(CONNECTION|AUDIENCES|ALLOWED_TENANTS|TOKEN_VERSIONS)": FEATURE,
     r"JOB_[A-Z0-9_]+_ENABLED": "optional per-job switch; jobs are enabled by default",
+    r"JOB_[A-Z0-9_]+_(GRACE_HOURS|VALIDITY_DAYS)": "optional rotation tuning; defaults in the job's module",
     r"JOB_[A-Z0-9_]+_(CONNECTIONS?|DAYS|SERVICE_PRINCIPALS|KEY_VAULT|NOTIFY_SECRET)": (
         "optional per-job settings with defaults in the job's module (docs/contract.md, Jobs)"
     ),
     r"RUNS_(RETENTION_DAYS|OUTPUT_MAX_BYTES)": "optional ledger tuning; defaults in shared/runs",
+    r"CERTIFICATES__[A-Z0-9_]+__(SUBJECT|ISSUER|VALIDITY_MONTHS|KEY_SIZE)": (
+        "the certificate bootstrap's policy, read on the deployer's machine (azd env), never by the app"
+    ),
 }
 
 # Provided by the platform, whatever their name.
@@ -87,6 +93,8 @@ SETTING_PREFIXES = (
     "WEBHOOKS_",
     "AUTOMATIONS__",
     "RUNS_",
+    "CERTIFICATES__",
+    "TELEMETRY_",
 )
 SETTING_NAME = re.compile(
     "^(?:"

@@ -1,4 +1,4 @@
-"""The azd hooks (infra/hooks/azd_env.py, azure.yaml) set the principal type and rotate the vault salt.
+"""The azd hooks (infra/hooks/azd_env.py, azure.yaml): principal type, vault salt, certificate bootstrap.
 
 The hook runs as azd runs it, a subprocess with `azd` on PATH; here that `azd` is a stand-in script
 that answers `azd auth token --output json` with a token carrying the given claims (or fails) and
@@ -139,10 +139,44 @@ def test_postdown_rotates_the_salt(tmp_path: Path) -> None:
     assert calls[0][3] != "abc123"
 
 
+def test_postprovision_without_a_certificate_connection_does_nothing(tmp_path: Path) -> None:
+    """No certificate or keyvault-key connection in the deployment: the hook says so and succeeds."""
+    settings = {
+        "KEY_VAULT_URL": "https://kv.vault.azure.net/",
+        "CONNECTIONS__GRAPH__CREDENTIAL": "managed-identity",
+    }
+    done, calls = run_hook(tmp_path, "postprovision", BOOTSTRAPSETTINGS=json.dumps(settings))
+    assert done.returncode == 0, done.stderr
+    assert "no certificate to bootstrap" in done.stdout
+    assert calls == []
+    done, _ = run_hook(tmp_path, "postprovision")  # no output at all (a template without connections)
+    assert done.returncode == 0, done.stderr
+
+
+def test_postprovision_with_unreadable_settings_fails_saying_what_to_do(tmp_path: Path) -> None:
+    """BOOTSTRAPSETTINGS that is not a JSON object fails the hook, naming `azd provision`."""
+    done, _ = run_hook(tmp_path, "postprovision", BOOTSTRAPSETTINGS="[1, 2]")
+    assert done.returncode == 1
+    assert "BOOTSTRAPSETTINGS is not a JSON object" in done.stderr
+    assert "azd provision" in done.stderr
+
+
+def test_main_outputs_what_the_bootstrap_reads() -> None:
+    """main.bicep's bootstrapSettings output: the vault, the cloud and the connections' settings."""
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    assert (
+        "output bootstrapSettings object = union({\n  KEY_VAULT_URL: keyVault.outputs.uri\n"
+        "  AZURE_CLOUD: cloudName\n}, connectionSettings.outputs.settings)"
+    ) in main
+    hook = HOOK.read_text(encoding="utf-8")
+    assert 'BOOTSTRAP_OUTPUT = "BOOTSTRAPSETTINGS"' in hook  # azd upper-cases output names
+    assert '"-m", "shared.certificates", "bootstrap", "--sign-in", "azd"' in hook
+
+
 def test_azure_yaml_runs_the_hooks_on_both_platforms() -> None:
-    """azure.yaml runs the preprovision and postdown hooks with sh and pwsh."""
+    """azure.yaml runs the preprovision, postprovision and postdown hooks with sh and pwsh."""
     manifest = (ROOT / "azure.yaml").read_text(encoding="utf-8")
-    for hook in ("preprovision", "postdown"):
+    for hook in ("preprovision", "postprovision", "postdown"):
         assert (
             f"  {hook}:\n    posix:\n      shell: sh\n      run: python3 infra/hooks/azd_env.py {hook}\n"
             f"    windows:\n      shell: pwsh\n      run: python infra/hooks/azd_env.py {hook}\n"

@@ -348,10 +348,67 @@ def test_main_grants_only_the_roles_the_code_needs() -> None:
     assert "var needsVaultKeys = usesKeyVaultKey || decryptsNotifications" in source
     assert "contains(extraSettings, 'WEBHOOKS_GRAPH_ENCRYPTION_CERTIFICATE')" in source
     assert re.search(
-        r"deployerPrincipalId != null\s*\?\s*\[\s*\{\s*"
+        r"deployerPrincipalId != null\s*\?\s*concat\(\[\s*\{\s*"
         r"roleDefinitionIdOrName: 'Key Vault Certificates Officer'",
         source,
     )
+
+
+def role_block(source: str, variable: str) -> str:
+    """The text of `var <variable> = ...` up to the next blank line."""
+    found = re.search(rf"\nvar {variable} = (.*?)\n\n", source, re.DOTALL)
+    assert found, f"main.bicep: var {variable} not found"
+    return found.group(1)
+
+
+def test_rotation_lets_the_app_renew_certificates_in_their_vaults() -> None:
+    """With rotateCertificates, the app's identity is Key Vault Certificates Officer where certificates live.
+
+    The certificate-rotation job creates new versions (docs/identity.md): on the app's vault when a
+    certificate or keyvault-key connection keeps its certificate there, and on a connection's own vault.
+    """
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    assert "param rotateCertificates bool = true" in main
+    assert "var rotatesInAppVault = rotateCertificates && (usesCertificate || usesKeyVaultKey)" in main
+    assert "c.credential == 'certificate' && c.?keyVaultResourceId == null" in main
+    rotation = role_block(main, "rotationAssignments")
+    assert re.fullmatch(
+        r"rotatesInAppVault \? \[\s*\{\s*roleDefinitionIdOrName: 'Key Vault Certificates Officer'\s*"
+        r"principalId: identity\.outputs\.principalId\s*\}\s*\] : \[\]",
+        rotation,
+    ), rotation
+    assert (
+        "roleAssignments: concat(secretsUserAssignments, cryptoUserAssignments, rotationAssignments, "
+        "deployerAssignments)"
+    ) in main
+
+
+def test_the_deployer_gets_what_the_bootstrap_needs_and_no_more() -> None:
+    """Officer to create; Secrets User only for certificate, Crypto User only for keyvault-key connections."""
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    deployer = role_block(main, "deployerAssignments")
+    assert re.findall(r"roleDefinitionIdOrName: '([^']+)'", deployer) == [
+        "Key Vault Certificates Officer",
+        "Key Vault Secrets User",
+        "Key Vault Crypto User",
+    ]
+    assert "usesCertificate ? [" in deployer
+    assert "usesKeyVaultKey ? [" in deployer
+    assert deployer.count("principalType: deployerPrincipalType") == 3
+    roles = re.search(r"var deployerVaultRolesByCredential = \{(.*?)\n\}", main, re.DOTALL)
+    assert roles
+    by_kind = dict(re.findall(r"(?m)^  '?([\w-]+)'?: \[(.*?)\]", roles.group(1), re.DOTALL))
+    assert {k: sorted(re.findall(r"'([^']+)'", v)) for k, v in by_kind.items()} == {
+        "managed-identity": [],
+        "federated-identity": [],
+        "certificate": ["Key Vault Certificates Officer", "Key Vault Secrets User"],
+        "client-secret": [],
+        "keyvault-key": ["Key Vault Certificates Officer", "Key Vault Crypto User"],
+    }
+    assert "deployerRoleNames: deployerVaultRolesByCredential[c.credential]" in main
+    access = (INFRA / "modules" / "vault-access.bicep").read_text(encoding="utf-8")
+    assert "for roleName in (empty(deployerPrincipalId) ? [] : deployerRoleNames): {" in access
+    assert "var formattedRoleAssignments = concat(identityRoleAssignments, deployerRoleAssignments)" in access
 
 
 def test_storage_roles_are_scoped_to_what_each_identity_uses() -> None:
@@ -387,15 +444,31 @@ def test_storage_roles_are_scoped_to_what_each_identity_uses() -> None:
 def test_every_vault_a_connection_names_gets_its_roles() -> None:
     """A connection's own vault (keyVaultResourceId) gets the roles of its kind, at that vault's scope."""
     main = (INFRA / "main.bicep").read_text(encoding="utf-8")
-    roles = re.search(r"var vaultRolesByCredential = \{(.*?)\n\}", main, re.DOTALL)
+    roles = re.search(
+        r"var vaultRolesByCredential = rotateCertificates \? \{(.*?)\n\} : \{(.*?)\n\}", main, re.DOTALL
+    )
     assert roles
-    by_kind = dict(re.findall(r"(?m)^  '?([\w-]+)'?: \[(.*?)\]", roles.group(1), re.DOTALL))
-    assert {k: sorted(re.findall(r"'([^']+)'", v)) for k, v in by_kind.items()} == {
+    rotating, fixed = (
+        {
+            k: sorted(re.findall(r"'([^']+)'", v))
+            for k, v in re.findall(r"(?m)^  '?([\w-]+)'?: \[(.*?)\]", block, re.DOTALL)
+        }
+        for block in roles.groups()
+    )
+    assert fixed == {
         "managed-identity": [],
         "federated-identity": [],
         "certificate": ["Key Vault Secrets User"],
         "client-secret": ["Key Vault Secrets User"],
         "keyvault-key": ["Key Vault Certificate User", "Key Vault Crypto User"],
+    }
+    # The rotation job creates new versions: Certificates Officer (which also reads the certificate).
+    assert rotating == {
+        "managed-identity": [],
+        "federated-identity": [],
+        "certificate": ["Key Vault Certificates Officer", "Key Vault Secrets User"],
+        "client-secret": ["Key Vault Secrets User"],
+        "keyvault-key": ["Key Vault Certificates Officer", "Key Vault Crypto User"],
     }
     assert "module connectionVaultAccess 'modules/vault-access.bicep' = [" in main
     assert "scope: resourceGroup(c.subscriptionId, c.resourceGroupName)" in main

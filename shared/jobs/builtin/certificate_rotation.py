@@ -78,7 +78,7 @@ def proof_signing_input(app_object_id: str, x5t: str, now: float | None = None) 
     ).encode("ascii")
 
 
-def _version(info: Any) -> Version:
+def version_facts(info: Any) -> Version:
     """Facts of a version, whatever its dates (an expired old version is still worth removing)."""
     import hashlib
 
@@ -98,15 +98,59 @@ def _version(info: Any) -> Version:
     )
 
 
+def signer(vault: Any, name: str, version: Version, *, kind: str, setting: str) -> Callable[[bytes], bytes]:
+    """RS256 with `version`'s key: Key Vault signs for a keyvault-key, else its exported key (read once)."""
+    if kind == "keyvault-key":
+        import hashlib
+
+        return lambda data: vault.sign_rs256(version.key_id, hashlib.sha256(data).digest(), setting=setting)
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    from shared.identity._certificate_material import load_certificate
+
+    secret = vault.get_secret(name, setting=setting, version=version.version)
+    key = serialization.load_pem_private_key(
+        load_certificate(secret.value, secret.content_type).private_key_pem, None
+    )
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return lambda data: key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+
+
+def signed_proof(app_object_id: str, version: Version, sign: Callable[[bytes], bytes]) -> str:
+    """An addKey/removeKey proof signed by `version` (its x5t names the signing certificate)."""
+    unsigned = proof_signing_input(app_object_id, version.x5t)
+    return unsigned.decode("ascii") + "." + _b64url(sign(unsigned))
+
+
+def add_key_body(der: bytes, proof: str) -> dict[str, Any]:
+    """The `application: addKey` body for a certificate (DER) and a proof JWT
+    (https://learn.microsoft.com/graph/api/application-addkey)."""
+    return {
+        "keyCredential": {
+            "type": "AsymmetricX509Cert",
+            "usage": "Verify",
+            "key": base64.b64encode(der).decode("ascii"),
+        },
+        "passwordCredential": None,
+        "proof": proof,
+    }
+
+
+# Called with (step, connection) after each step that completed: a seam for observers. The
+# fault tests use it to ask for a token between steps and to kill the process after addKey.
+step_hooks: list[Callable[[str, str], None]] = []
+
+
 @contextmanager
-def _step(name: str, connection: str, ctx: JobContext) -> Iterator[None]:
+def step(name: str, connection: str, ctx: JobContext, *, what: str = "Certificate") -> Iterator[None]:
     """Log the step; an AutomationError inside becomes RotationStepFailed naming it."""
     ctx.log("%s: %s", connection, name)
     try:
         yield
     except AutomationError as exc:
         raise RotationStepFailed(
-            f"Certificate rotation of connection {connection}: step {name} failed: {exc.message}"
+            f"{what} rotation of connection {connection}: step {name} failed: {exc.message}"
             + (f" (Graph/Key Vault code {exc.code})" if exc.code else ""),
             step=f"rotation:{name}",
             status=exc.status,
@@ -114,6 +158,8 @@ def _step(name: str, connection: str, ctx: JobContext) -> Iterator[None]:
             hint=exc.hint,
             outage=exc.outage,
         ) from exc
+    for hook in list(step_hooks):
+        hook(name, connection)
 
 
 def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
@@ -121,14 +167,12 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
     from shared.identity import connection
 
     conn = connection(name)
-    from shared.identity._app_credential import VaultCredential
-
-    credential = conn._credential  # the connection's own credential: its Key Vault object and versions
-    if conn.kind.value not in ROTATING_KINDS or not isinstance(credential, VaultCredential):
+    if conn.kind.value not in ROTATING_KINDS:
         raise ConfigurationError(
             f"Connection {name} is {conn.kind.value}; only {', '.join(ROTATING_KINDS)} rotate."
         )
-    vault, cert_name, setting = credential._vault, credential.object_name, credential.setting_name
+    credential = conn.vault_credential  # the connection's own: its Key Vault object and versions
+    vault, cert_name, setting = credential.vault, credential.object_name, credential.setting_name
     days = int(ctx.setting("DAYS", str(DEFAULT_DAYS)) or DEFAULT_DAYS)
     grace = timedelta(
         hours=float(ctx.setting("GRACE_HOURS", str(DEFAULT_GRACE_HOURS)) or DEFAULT_GRACE_HOURS)
@@ -136,7 +180,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
     now = ctx.now()
     done: dict[str, Any] = {"connection": name, "certificate": cert_name, "steps": []}
 
-    with _step("read", name, ctx):
+    with step("read", name, ctx):
         app = conn.graph.get(
             f"/applications(appId='{credential.client_id}')", select=["id", "keyCredentials"]
         )
@@ -146,7 +190,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
             if k.get("customKeyIdentifier")
         }
         versions = sorted(
-            (_version(v) for v in vault.certificate_versions(cert_name, setting=setting)),
+            (version_facts(v) for v in vault.certificate_versions(cert_name, setting=setting)),
             key=lambda v: v.not_before,
         )
     if not versions:
@@ -157,32 +201,14 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
     newest = versions[-1]
     done["daysLeft"] = (newest.not_after - now).days
 
-    def signer(version: Version) -> Callable[[bytes], bytes]:
-        if conn.kind.value == "keyvault-key":
-            import hashlib
-
-            return lambda data: vault.sign_rs256(
-                version.key_id, hashlib.sha256(data).digest(), setting=setting
-            )
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
-        secret = vault.get_secret(cert_name, setting=setting, version=version.version)
-        from shared.identity._certificate_material import load_certificate
-
-        key = serialization.load_pem_private_key(
-            load_certificate(secret.value, secret.content_type).private_key_pem, None
-        )
-        assert isinstance(key, rsa.RSAPrivateKey)
-        return lambda data: key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-
     def proof(version: Version) -> str:
-        unsigned = proof_signing_input(str(app["id"]), version.x5t)
-        return unsigned.decode("ascii") + "." + _b64url(signer(version)(unsigned))
+        return signed_proof(
+            str(app["id"]), version, signer(vault, cert_name, version, kind=conn.kind.value, setting=setting)
+        )
 
     if newest.thumbprint in on_app and newest.not_after - now <= timedelta(days=days):
-        with _step("create", name, ctx):
-            newest = _version(vault.renew_certificate(cert_name, setting=setting))
+        with step("create", name, ctx):
+            newest = version_facts(vault.renew_certificate(cert_name, setting=setting))
             versions.append(newest)
         done["steps"].append({"step": "create", "version": newest.version, "thumbprint": newest.thumbprint})
         ctx.count("created")
@@ -193,18 +219,10 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
             raise RotationStepFailed(
                 f"Connection {name}: no valid version of {cert_name} is on the app to sign the addKey proof.",
                 step="rotation:addKey",
-                hint="Run `python -m shared.identity.bootstrap` with the deployer's rights.",
+                hint="Run `python -m shared.certificates bootstrap` with the deployer's rights.",
             )
-        with _step("addKey", name, ctx):
-            body = {
-                "keyCredential": {
-                    "type": "AsymmetricX509Cert",
-                    "usage": "Verify",
-                    "key": base64.b64encode(newest.der).decode("ascii"),
-                },
-                "passwordCredential": None,
-                "proof": proof(valid[-1]),
-            }
+        with step("addKey", name, ctx):
+            body = add_key_body(newest.der, proof(valid[-1]))
             added = conn.graph.post(f"/applications/{app['id']}/addKey", json=body) or {}
             on_app[newest.thumbprint] = str(added.get("keyId") or "")
         done["steps"].append(
@@ -212,11 +230,11 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
         )
         ctx.count("registered")
 
-    with _step("switch", name, ctx):
-        credential._reload()  # this instance uses the newest version from now on
-        if credential._version() != newest.version:
+    with step("switch", name, ctx):
+        credential.reload()  # this instance uses the newest version from now on
+        if credential.version != newest.version:
             raise AutomationError(
-                f"Key Vault still serves version {credential._version()}, not {newest.version}."
+                f"Key Vault still serves version {credential.version}, not {newest.version}."
             )
         from shared.identity._connection import scope_for
 
@@ -236,7 +254,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
                 }
             )
             continue
-        with _step("removeKey", name, ctx):
+        with step("removeKey", name, ctx):
             conn.graph.post(
                 f"/applications/{app['id']}/removeKey", json={"keyId": key_id, "proof": proof(newest)}
             )
@@ -256,11 +274,44 @@ def _connections(ctx: JobContext) -> list[str]:
     return [n for n, c in sorted(settings.connections.items()) if c.credential.value in ROTATING_KINDS]
 
 
+def rotate_each(
+    ctx: JobContext, names: list[str], rotate_one: Callable[[JobContext, str], dict[str, Any]]
+) -> dict[str, Any]:
+    """Rotate every connection (one failing does not stop the others); per-connection outcomes go
+    to the run's detail (`rotation`, read by /api/context); the first failure fails the run."""
+    from shared.redaction import redact
+    from shared.runs._model import MAX_MESSAGE  # here: importing the ledger stays off the cold path
+
+    results: list[dict[str, Any]] = []
+    outcomes: dict[str, dict[str, Any]] = {}
+    failures: list[AutomationError] = []
+    for name in names:
+        try:
+            done = rotate_one(ctx, name)
+        except AutomationError as exc:
+            failures.append(exc)
+            outcomes[name.lower()] = {
+                "status": "failed",
+                "step": exc.step,
+                "code": exc.code,
+                "message": redact(exc.message)[:MAX_MESSAGE],  # our own words, as the run's error
+            }
+            continue
+        results.append(done)
+        outcomes[name.lower()] = {
+            "status": "succeeded",
+            "steps": [s["step"] for s in done["steps"] if "waiting" not in s],
+        }
+    ctx.note("rotation", outcomes)
+    if failures:
+        raise failures[0]
+    return {"connections": results}
+
+
 @job(NAME, schedule="0 30 3 * * *", roles={"Application.Read.All"}, timeout=timedelta(minutes=10))
 def certificate_rotation(ctx: JobContext) -> dict[str, Any]:
     """Renew, register, switch and retire the certificates of certificate and keyvault-key connections."""
-    results = [rotate(ctx, name) for name in _connections(ctx)]
-    return {"connections": results}
+    return rotate_each(ctx, _connections(ctx), rotate)
 
 
 JOB = certificate_rotation

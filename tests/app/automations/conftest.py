@@ -8,7 +8,6 @@ import pytest
 
 from devstack.offline_tenant import OfflineTenant
 from shared.auth import reset_signing_keys
-from shared.automations._obo import reset_obo_cache
 from shared.identity import reset_connections
 from shared.runs import reset_ledger
 from shared.storage import Account
@@ -41,12 +40,10 @@ def app_env(devstack: OfflineTenant, storage: Account, monkeypatch: pytest.Monke
     reset_connections()
     reset_signing_keys()
     reset_ledger()
-    reset_obo_cache()
     yield
     reset_connections()
     reset_signing_keys()
     reset_ledger()
-    reset_obo_cache()
 
 
 @pytest.fixture

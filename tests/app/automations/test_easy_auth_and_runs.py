@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 
 from devstack.offline_tenant import OfflineTenant
+from shared.auth import reset_signing_keys
 from shared.automations import Invocation, automation
 from shared.automations._runs import QUEUE, execute
 from shared.storage import Account
 from tests import caller_tokens as ct
 from tests.app.automations.support import body, call, principal_header, run_status
+from tests.app_env import clear_faults, fault
 
 pytestmark = pytest.mark.usefixtures("app_env")
 
@@ -130,3 +132,22 @@ def test_devstack_tenant_fixture(devstack: OfflineTenant) -> None:
         "Sessions.Revoke",
         "GroupMembers.Manage",
     }
+
+
+def test_a_signing_key_outage_is_503_on_both_routes(devstack: OfflineTenant, caller_app: str) -> None:
+    """With no signing keys cached and Entra's key endpoints down, both routes answer 503 + Retry-After."""
+    reset_signing_keys()
+    fault(devstack, "entra", match="openid-configuration|discovery", status=503, times=100)
+    try:
+        for response in (
+            call("test-long-export", {"n": 1}, token=caller_app),
+            run_status("test-long-export", "0000000000000-deadbeef", caller_app),
+        ):
+            assert response.status_code == 503, response.get_body()
+            assert response.headers["Retry-After"] == "5"
+            assert response.mimetype == "application/problem+json"
+            assert body(response)["type"].endswith("keys-unavailable")
+            assert caller_app not in response.get_body().decode()
+    finally:
+        clear_faults(devstack)
+        reset_signing_keys()

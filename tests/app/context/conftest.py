@@ -10,6 +10,13 @@ from devstack.offline_tenant import OfflineTenant
 from shared.context._probe import reset_probe_cache
 from shared.identity import reset_connections
 from tests.app.context.support import sample_connections
+from tests.app.jobs.rotation_support import (  # noqa: F401 - fixtures
+    http,
+    rotating,
+    rotation_env,
+    secret_env,
+    secret_rotating,
+)
 
 
 @pytest.fixture

@@ -220,7 +220,8 @@ def test_facts_are_serialized_field_for_field() -> None:
     out = to_json(facts)
     assert set(out) == {
         "name", "credential", "cloud", "tenantId", "clientId", "managedIdentity", "keyVaultUrl",
-        "certificate", "secretName", "secretVersion", "keyName", "keyId", "tokenExchangeAudience",
+        "certificate", "secretName", "secretVersion", "secretExpires", "keyName", "keyId",
+        "tokenExchangeAudience",
     }  # fmt: skip
     assert out["credential"] == "certificate"
     assert out["certificate"]["keyVaultVersion"] == "v1"

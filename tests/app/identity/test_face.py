@@ -168,3 +168,36 @@ def test_each_connection_has_its_own_graph_client() -> None:
     assert connection("graph_cert").graph is not connection("graph_mi").graph
     me = connection("graph_mi").graph.get("/organization", select=["id"])
     assert me["value"][0]["id"]
+
+
+@pytest.mark.usefixtures("_all")
+def test_on_behalf_of_needs_an_app_registrations_own_credential() -> None:
+    """A managed-identity connection cannot exchange a user's token: a ConfigurationError says what can."""
+    with pytest.raises(ConfigurationError) as caught:
+        connection("graph_mi").on_behalf_of("eyJ.user.token", ["https://graph.microsoft.com/User.Read"])
+    assert caught.value.message == (
+        "Connection 'graph_mi' is a managed-identity connection: on-behalf-of needs the app "
+        "registration's own credential (certificate, federated-identity, keyvault-key or client-secret)."
+    )
+    assert "eyJ.user.token" not in str(caught.value)
+
+
+@pytest.mark.usefixtures("_all")
+def test_vault_credential_is_the_key_vault_object_of_a_connection() -> None:
+    """Certificate, client-secret and keyvault-key connections expose their vault object; others refuse."""
+    cert = connection("graph_cert").vault_credential
+    assert (cert.object_name, cert.setting_name) == (
+        "entra-automation-cert",
+        "CONNECTIONS__GRAPH_CERT__CERTIFICATE",
+    )
+    version, _ = cert.current()
+    assert version == cert.version
+    assert not cert.reload()  # nothing new in the vault
+    assert connection("graph_secret").vault_credential.object_name == "entra-automation-secret"
+    assert connection("graph_kvkey").vault_credential.object_name == "entra-automation-signing"
+    for name, kind in (("graph_mi", "managed-identity"), ("graph_federated", "federated-identity")):
+        with pytest.raises(ConfigurationError) as caught:
+            connection(name).vault_credential  # noqa: B018 - the property raises
+        assert caught.value.message == (
+            f"Connection '{name}' is a {kind} connection: it keeps nothing in Key Vault."
+        )

@@ -11,6 +11,13 @@ from shared import clock
 from shared.jobs._engine import Engine
 from shared.runs import Ledger
 from shared.storage import Account
+from tests.app.jobs.rotation_support import (  # noqa: F401 - fixtures
+    http,
+    rotating,
+    rotation_env,
+    secret_env,
+    secret_rotating,
+)
 from tests.app.jobs.support import Pump
 
 # 05:59:59.4 UTC: the next hourly slot is 06:00:00, reached with `moving.advance(...)`.

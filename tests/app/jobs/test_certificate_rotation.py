@@ -3,186 +3,98 @@
 from __future__ import annotations
 
 import base64
-import json
-import secrets
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 import pytest
-import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from devstack.offline_tenant import OfflineTenant
-from shared import clock
 from shared.graph import GraphError
-from shared.identity import connection, reset_connections
-from shared.jobs import _connections
-from shared.jobs._engine import Engine
+from shared.identity import connection
 from shared.jobs.builtin import certificate_rotation
-from shared.runs import Ledger, Run, Status
-from shared.storage import Account
-from tests.app.context.support import APP_ID, TENANT_ID
-from tests.conftest import tls_session
+from shared.runs import Status
+from tests.app.context.support import APP_ID
+from tests.app.jobs.rotation_support import (
+    CERTIFICATE_SLOT,
+    GRACE,
+    Rotating,
+    fire_twice,
+    fresh_token,
+    next_slot_after,
+    thumbprints,
+)
 
 JOB = certificate_rotation.NAME
-VAULT_ROLES = ("Key Vault Certificates Officer", "Key Vault Crypto User", "Key Vault Secrets User")
 
 
-@pytest.fixture
-def http(devstack: OfflineTenant) -> Iterator[requests.Session]:
-    with tls_session(devstack.state()["caBundle"]) as session:
-        yield session
-
-
-@pytest.fixture
-def app_env(
-    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch, http: requests.Session
-) -> Iterator[None]:
-    """The app's settings; its identity may renew certificates and sign; the clock goes back after."""
-    for name, value in devstack.app_settings().items():
-        monkeypatch.setenv(name, value)
-    oid = devstack.user_assigned().object_id
-    for role in VAULT_ROLES:
-        http.put(f"{devstack.servers['keyvault'].url}/_devstack/roles/{oid}/{role}", timeout=10)
-    reset_connections()
-    _connections.reset()
-    yield
-    http.put(f"{devstack.servers['graph'].url}/_devstack/clock", json={"offsetSeconds": 0}, timeout=10)
-    http.delete(f"{devstack.servers['graph'].url}/_devstack/faults", timeout=10)
-    reset_connections()
-    _connections.reset()
-
-
-def _configure(
-    devstack: OfflineTenant, http: requests.Session, monkeypatch: pytest.MonkeyPatch, kind: str
-) -> str:
-    """A connection `rot` whose certificate (20 days left) is registered on the sample app."""
-    name = "rot-" + secrets.token_hex(4)
-    exportable = kind == "certificate"
-    made = http.post(
-        f"{devstack.servers['keyvault'].url}/_devstack/certificates/{name}",
-        json={"validDays": 20, "registerOnApp": APP_ID, "exportable": exportable},
-        timeout=10,
-    )
-    assert made.status_code == 201, made.text
-    monkeypatch.setenv("CONNECTIONS__ROT__CREDENTIAL", kind)
-    monkeypatch.setenv("CONNECTIONS__ROT__TENANT_ID", TENANT_ID)
-    monkeypatch.setenv("CONNECTIONS__ROT__CLIENT_ID", APP_ID)
-    monkeypatch.setenv("CONNECTIONS__ROT__" + ("CERTIFICATE" if exportable else "KEY"), name)
-    monkeypatch.setenv("JOB_CERTIFICATE_ROTATION_CONNECTION", "rot")
-    return str(made.json()["sha1Thumbprint"]).upper()
-
-
-def _thumbprints() -> set[str]:
-    app = connection("rot").graph.get(f"/applications(appId='{APP_ID}')", select=["keyCredentials"])
-    return {str(k["customKeyIdentifier"]).upper() for k in app["keyCredentials"]}
-
-
-def _output(runs: Ledger, run: Run) -> dict[str, Any]:
-    data = runs.read_output(run)
-    assert data is not None
-    return dict(json.loads(data)["connections"][0])
-
-
-def _counts(devstack: OfflineTenant, http: requests.Session, reset: bool = False) -> dict[str, int]:
-    found = {}
-    for server in ("keyvault", "graph", "entra"):
-        url = f"{devstack.servers[server].url}/_devstack/requests"
-        if reset:
-            http.delete(url, timeout=10)
-        else:
-            found[server] = int(http.get(url, timeout=10).json()["total"])
-    return found
+def _versions() -> int:
+    """How many versions the Key Vault certificate behind connection `rot` has."""
+    credential = connection("rot")._credential
+    return len(credential._vault.certificate_versions(credential.object_name))  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("kind", ["certificate", "keyvault-key"])
 def test_rotation_renews_registers_switches_then_retires_after_the_grace(
-    kind: str,
-    devstack: OfflineTenant,
-    app_env: None,
-    storage: Account,
-    http: requests.Session,
-    monkeypatch: pytest.MonkeyPatch,
+    kind: str, rotating: Rotating
 ) -> None:
     """Within 30 days: new version, addKey; its token works while the old is on; the grace retires the old."""
-    old = _configure(devstack, http, monkeypatch, kind)
-    runs = Ledger(storage)
-    _counts(devstack, http, reset=True)
+    old = rotating.certificate(kind)
+    rotating.counts(reset=True)
     started = datetime.now(UTC)
-    first = Engine(runs).run_now(JOB)
+    first = rotating.run(JOB)
     assert first.status is Status.SUCCEEDED, first.error
-    requests_first = _counts(devstack, http)
+    requests_first = rotating.counts()
     assert first.counts == {"created": 1, "registered": 1}
-    done = _output(runs, first)
+    done = rotating.output(first)
     new = done["thumbprint"]
     assert new != old
-    assert {old, new} <= _thumbprints()
-    reset_connections()  # a fresh instance: it loads the newest version and Entra accepts it
-    token = connection("rot").token("graph")
-    assert token.value
+    assert {old, new} <= thumbprints()
+    assert fresh_token("rot")  # a fresh instance: it loads the newest version and Entra accepts it
     assert [s["step"] for s in done["steps"]] == ["create", "addKey", "switch", "removeKey"]
     assert "waiting" in done["steps"][-1]
 
     # Before the grace has passed, a second run changes nothing.
-    again = Engine(runs).run_now(JOB)
+    again = rotating.run(JOB)
     assert again.status is Status.SUCCEEDED, again.error
     assert again.counts == {}
-    assert old in _thumbprints()
+    assert old in thumbprints()
 
-    http.put(
-        f"{devstack.servers['graph'].url}/_devstack/clock", json={"advanceSeconds": 25 * 3600}, timeout=10
-    )
-    _counts(devstack, http, reset=True)
-    with clock.use(clock.ManualClock(datetime.now(UTC) + timedelta(hours=25))):
-        last = Engine(runs).run_now(JOB)
-    requests_last = _counts(devstack, http)
+    after_grace = rotating.later(GRACE)
+    rotating.counts(reset=True)
+    last = rotating.run(JOB, at=after_grace)
+    requests_last = rotating.counts()
     assert last.status is Status.SUCCEEDED, last.error
     assert last.counts == {"removed": 1}
-    prints = _thumbprints()
+    prints = thumbprints()
     assert new in prints
     assert old not in prints
-    reset_connections()
-    assert connection("rot").token("graph").value
+    assert fresh_token("rot")
     print(
         f"\n{kind}: requests first run {requests_first}, removal run {requests_last},"
         f" within 30 days to old key removed: {(datetime.now(UTC) - started).total_seconds():.2f}s"
     )
 
 
-def test_graph_5xx_on_add_key_leaves_the_old_key_and_the_next_run_finishes(
-    devstack: OfflineTenant,
-    app_env: None,
-    storage: Account,
-    http: requests.Session,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_graph_5xx_on_add_key_leaves_the_old_key_and_the_next_run_finishes(rotating: Rotating) -> None:
     """A 503 on addKey fails the run naming the step; the old key gives tokens; the next run registers."""
-    old = _configure(devstack, http, monkeypatch, "certificate")
-    fault = {"match": "/addKey", "status": 503, "times": 10}
-    assert (
-        http.post(f"{devstack.servers['graph'].url}/_devstack/faults", json=fault, timeout=10).status_code
-        == 201
-    )
-    runs = Ledger(storage)
-    failed = Engine(runs).run_now(JOB)
+    old = rotating.certificate("certificate")
+    rotating.fault("graph", match="/addKey", status=503, times=10)
+    failed = rotating.run(JOB)
     assert failed.status is Status.FAILED
     assert failed.error is not None
     assert "step addKey failed" in failed.error.message
-    assert old in _thumbprints()
-    http.delete(f"{devstack.servers['graph'].url}/_devstack/faults", timeout=10)
-    reset_connections()
-    assert connection("rot").token("graph").value  # Entra refuses the newest: falls back
-    done = Engine(runs).run_now(JOB)
+    assert old in thumbprints()
+    rotating.clear_faults("graph")
+    assert fresh_token("rot")  # Entra refuses the newest: falls back
+    done = rotating.run(JOB)
     assert done.status is Status.SUCCEEDED, done.error
     assert done.counts == {"registered": 1}
-    assert {old, _output(runs, done)["thumbprint"]} <= _thumbprints()
+    assert {old, rotating.output(done)["thumbprint"]} <= thumbprints()
 
 
 def _post_add_key(proof: str) -> GraphError:
@@ -220,17 +132,12 @@ def _signed(claims: dict[str, Any], key: Any, x5t: str | None = None) -> str:
     return jwt.encode(claims, key, algorithm="RS256", headers={"x5t": x5t} if x5t else None)
 
 
-def test_refused_proofs(
-    devstack: OfflineTenant,
-    app_env: None,
-    http: requests.Session,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_refused_proofs(rotating: Rotating) -> None:
     """Proofs signed by a key not on the app, with a wrong aud or iss, or expired: Graph's 401 each time."""
-    _configure(devstack, http, monkeypatch, "certificate")
+    rotating.certificate("certificate")
     conn = connection("rot")
     conn.token("graph")  # loads the registered version
-    _, material = conn._credential.material()  # type: ignore[attr-defined]
+    _, material = conn.vault_credential.current()
     registered = serialization.load_pem_private_key(material.private_key_pem, None)
     x5t = base64.urlsafe_b64encode(bytes.fromhex(material.thumbprint)).decode().rstrip("=")
     object_id = conn.graph.get(f"/applications(appId='{APP_ID}')", select=["id"])["id"]
@@ -248,62 +155,28 @@ def test_refused_proofs(
         assert (error.status, error.code) == (401, "Authentication_MissingOrMalformed"), why
 
 
-def test_two_instances_firing_for_one_slot_rotate_once(
-    devstack: OfflineTenant,
-    app_env: None,
-    storage: Account,
-    http: requests.Session,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_two_instances_firing_for_one_slot_rotate_once(rotating: Rotating) -> None:
     """Two instances' timers for the same slot, at once: one run, one new Key Vault version, one addKey."""
-    old = _configure(devstack, http, monkeypatch, "certificate")
+    old = rotating.certificate("certificate")
     # The next 03:30 slot (after the certificate's start, which is now).
-    slot_time = (datetime.now(UTC) + timedelta(days=1)).replace(hour=3, minute=30, second=1, microsecond=0)
-    if slot_time - datetime.now(UTC) > timedelta(days=1):
-        slot_time -= timedelta(days=1)
-    with clock.use(clock.ManualClock(slot_time)), ThreadPoolExecutor(2) as pool:
-        fired = list(pool.map(lambda _: Engine(Ledger(storage)).on_timer(JOB), range(2)))
+    slot_time = next_slot_after(datetime.now(UTC), CERTIFICATE_SLOT) + timedelta(seconds=1)
+    fired = fire_twice(rotating.storage, JOB, slot_time)
     statuses = sorted(str(r.status.value) for r in fired if r is not None)
     assert statuses.count(Status.SUCCEEDED.value) == 1, statuses
-    credential = connection("rot")._credential
-    versions = credential._vault.certificate_versions(credential.object_name)  # type: ignore[attr-defined]
-    assert len(versions) == 2
-    assert (
-        len(
-            _thumbprints()
-            & (
-                {old}
-                | {
-                    _output(Ledger(storage), r)["thumbprint"]
-                    for r in fired
-                    if r and r.status is Status.SUCCEEDED
-                }
-            )
-        )
-        == 2
-    )
+    assert _versions() == 2
+    new = {rotating.output(r)["thumbprint"] for r in fired if r and r.status is Status.SUCCEEDED}
+    assert len(thumbprints() & ({old} | new)) == 2
 
 
-def test_key_vault_throttled_on_create_is_waited_out_and_rotates_once(
-    devstack: OfflineTenant,
-    app_env: None,
-    storage: Account,
-    http: requests.Session,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_key_vault_throttled_on_create_is_waited_out_and_rotates_once(rotating: Rotating) -> None:
     """Key Vault answering 429 to create three times: the run waits as told and rotates once."""
-    old = _configure(devstack, http, monkeypatch, "keyvault-key")
-    vault = devstack.servers["keyvault"].url
-    fault = {"match": "/create", "status": 429, "times": 3, "retryAfter": 0}
-    assert http.post(f"{vault}/_devstack/faults", json=fault, timeout=10).status_code == 201
-    runs = Ledger(storage)
+    old = rotating.certificate("keyvault-key")
+    rotating.fault("keyvault", match="/create", status=429, times=3, retryAfter=0)
     try:
-        done = Engine(runs).run_now(JOB)
+        done = rotating.run(JOB)
     finally:
-        http.delete(f"{vault}/_devstack/faults", timeout=10)
+        rotating.clear_faults("keyvault")
     assert done.status is Status.SUCCEEDED, done.error
     assert done.counts == {"created": 1, "registered": 1}
-    credential = connection("rot")._credential
-    versions = credential._vault.certificate_versions(credential.object_name)  # type: ignore[attr-defined]
-    assert len(versions) == 2
-    assert old in _thumbprints()
+    assert _versions() == 2
+    assert old in thumbprints()

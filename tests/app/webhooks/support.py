@@ -144,3 +144,27 @@ def run_queue(store: Any, *, max_dequeue: int = 5, rounds: int = 50) -> dict[str
             queue.delete_message(m)
             seen["ok"] += 1
     return seen
+
+
+def graph_control(devstack: Any, method: str, path: str, body: Any = None) -> Any:
+    """Call the Graph emulator's control endpoint `/_devstack/{path}`; its JSON answer (or None)."""
+    from tests.conftest import tls_session
+
+    with tls_session(devstack.state()["caBundle"]) as s:
+        answer = s.request(method, f"{devstack.servers['graph'].url}/_devstack/{path}", json=body, timeout=60)
+    assert answer.status_code < 300, answer.text
+    return answer.json() if answer.content else None
+
+
+def graph_subscription(devstack: Any, sub_id: str) -> dict[str, Any] | None:
+    """The subscription as Graph holds it (the emulator's control endpoint lists every one)."""
+    body = graph_control(devstack, "GET", "subscriptions")
+    return next((x for x in body["value"] if x["id"] == sub_id), None)
+
+
+def wait_delivered(devstack: Any, timeout_s: float = 30) -> list[dict[str, Any]]:
+    """Wait until Graph has nothing queued or in flight; every delivery attempt so far."""
+    body = graph_control(devstack, "GET", f"notifications?wait={timeout_s}")
+    assert body["idle"], body
+    deliveries: list[dict[str, Any]] = body["deliveries"]
+    return deliveries

@@ -14,6 +14,7 @@ from shared.webhooks import on_signed
 from tests.app.webhooks.support import CLIENT_STATE_SECRET, notification, put_secret, queue_depth
 
 GRAPH_OK = json.dumps({"value": [notification(client_state="cs-bad-input")]}).encode()
+CE_BINARY = {"ce-specversion": "1.0", "ce-id": "b1", "ce-source": "/s", "ce-type": "t"}
 EG_EVENT = {"id": "1", "subject": "s", "eventType": "T", "eventTime": "2026-12-01T00:00:00Z", "data": {}}
 
 CASES: list[tuple[str, str, dict[str, str], bytes, int]] = [
@@ -37,6 +38,13 @@ CASES: list[tuple[str, str, dict[str, str], bytes, int]] = [
     ("eventgrid", "POST", {"Content-Type": "application/cloudevents+json"}, b'{"specversion": "1.0"}', 400),
     ("eventgrid", "POST", {"Content-Type": "application/cloudevents-batch+json"}, b"[]", 400),
     ("eventgrid", "OPTIONS", {"WebHook-Request-Origin": "a\r\nb"}, b"", 400),
+    # CloudEvents binary mode: a missing required attribute, a bad encoding, non-JSON JSON data.
+    ("eventgrid", "POST", {**CE_BINARY, "ce-id": ""}, b"", 400),
+    ("eventgrid", "POST", {**CE_BINARY, "ce-specversion": "2.0"}, b"", 400),
+    ("eventgrid", "POST", {**CE_BINARY, "ce-source": "%FF"}, b"", 400),
+    ("eventgrid", "POST", {**CE_BINARY, "ce-Bad_Name": "x"}, b"", 400),
+    ("eventgrid", "POST", {**CE_BINARY, "Content-Type": "application/json"}, b'{"k": ', 400),
+    ("eventgrid", "POST", {**CE_BINARY, "Content-Type": "application/octet-stream"}, b"x" * 1_100_000, 413),
     ("signed", "POST", {"Content-Type": "application/json"}, b"{}", 400),  # no webhook-id
     (
         "signed",

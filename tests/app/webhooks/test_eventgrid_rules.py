@@ -107,3 +107,82 @@ def test_options_handshake_allows_the_origin() -> None:
     }
     with pytest.raises(Refused):
         options_answer({})
+
+
+BINARY = {
+    "ce-specversion": "1.0",
+    "ce-id": "b-1",
+    "ce-source": "/mycontext/subcontext",
+    "ce-type": "com.example.someevent",
+    "ce-time": "2018-04-05T03:56:24Z",
+}
+
+
+def test_cloudevents_binary_mode_json_data() -> None:
+    """ce-* headers are the attributes, the JSON body the data, Content-Type the datacontenttype."""
+    delivery = parse_delivery(
+        {**BINARY, "Content-Type": "application/json; charset=utf-8", "CE-Subject": "s1"}, b'{"k": 1}'
+    )
+    assert delivery.schema == "cloudevents"
+    (event,) = delivery.events
+    assert event == {
+        "specversion": "1.0",
+        "id": "b-1",
+        "source": "/mycontext/subcontext",
+        "type": "com.example.someevent",
+        "time": "2018-04-05T03:56:24Z",
+        "subject": "s1",
+        "datacontenttype": "application/json; charset=utf-8",
+        "data": {"k": 1},
+    }
+    assert event_key(event, delivery.schema) == "/mycontext/subcontext|b-1"
+
+
+def test_cloudevents_binary_mode_header_values_are_decoded() -> None:
+    """Values are percent-decoded UTF-8 (the spec's Euro example); quoted ones unquoted; extensions kept."""
+    headers = {
+        **BINARY,
+        "ce-source": "Euro%20%E2%82%AC%20%F0%9F%98%80",
+        "ce-subject": '"old \\"style\\" value"',
+        "ce-myext": "a%2fb",
+        "Content-Type": "text/plain",
+    }
+    (event,) = parse_delivery(headers, "héllo".encode()).events
+    assert event["source"] == "Euro \u20ac \U0001f600"
+    assert event["subject"] == 'old "style" value'
+    assert event["myext"] == "a/b"
+    assert event["data"] == "héllo"
+
+
+def test_cloudevents_binary_mode_other_data_is_base64_and_empty_body_has_no_data() -> None:
+    """A non-JSON, non-text body is data_base64; no body and no Content-Type: an event without data."""
+    (event,) = parse_delivery({**BINARY, "Content-Type": "application/octet-stream"}, b"\x00\xff").events
+    assert event["data_base64"] == "AP8="
+    assert "data" not in event
+    (bare,) = parse_delivery(BINARY, b"").events
+    assert "data" not in bare
+    assert "datacontenttype" not in bare
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({k: v for k, v in BINARY.items() if k != "ce-id"}, b""),
+        ({k: v for k, v in BINARY.items() if k != "ce-source"}, b""),
+        ({k: v for k, v in BINARY.items() if k != "ce-type"}, b""),
+        ({**BINARY, "ce-specversion": "0.3"}, b""),
+        ({**BINARY, "ce-datacontenttype": "application/json"}, b""),
+        ({**BINARY, "ce-my-extension": "x"}, b""),
+        ({**BINARY, "ce-data": "x"}, b""),
+        ({**BINARY, "ce-source": "%C0%A0"}, b""),  # an overlong UTF-8 encoding of a space
+        ({**BINARY, "ce-id": "a%00b"}, b""),
+        ({**BINARY, "Content-Type": "application/json"}, b"{not json"),
+        ({**BINARY, "Content-Type": "application/vnd.thing+json"}, b"\xff"),
+    ],
+)
+def test_bad_binary_cloudevents_are_400(headers: dict[str, str], body: bytes) -> None:
+    """Missing required attributes, a wrong specversion, ce-datacontenttype, bad attribute names,
+    bad encodings, control characters and undecodable JSON data are each refused 400."""
+    with pytest.raises(Refused) as caught:
+        parse_delivery(headers, body)
+    assert caught.value.http_status == 400

@@ -80,6 +80,42 @@ def test_event_grid_and_cloudevents_are_processed(webhook_env: Any) -> None:
     assert {json.dumps(e.data) for e in seen} == {'{"n": 1}', '{"n": 2}', '{"k": 1}'}
 
 
+def test_binary_mode_cloudevents_are_stored_deduped_and_processed(webhook_env: Any) -> None:
+    """A binary-mode CloudEvent (ce-* headers) is 200 once stored; its JSON or binary data reaches the
+    handler, and the same source + id sent again is handled once."""
+    seen: list[WebhookEvent] = []
+    on_eventgrid("com.example.binary.*")(seen.append)
+    ident = str(uuid.uuid4())
+
+    def send(content_type: str, body: bytes, event_id: str) -> int:
+        headers = {
+            "Content-Type": content_type,
+            "ce-specversion": "1.0",
+            "ce-id": event_id,
+            "ce-source": "/app/binary",
+            "ce-type": "com.example.binary.made",
+        }
+        req = func.HttpRequest(
+            "POST",
+            "http://localhost/api/webhooks/eventgrid",
+            headers=headers,
+            params={},
+            route_params={},
+            body=body,
+        )
+        response: func.HttpResponse = function_app.webhooks_eventgrid(req)
+        return int(response.status_code)
+
+    assert send("application/json", b'{"k": 2}', ident) == 200
+    assert send("application/json", b'{"k": 2}', ident) == 200  # delivered again
+    assert send("application/octet-stream", b"\x00\x01", ident + "-bytes") == 200
+    run_queue(webhook_env)
+    assert sorted((e.id, repr(e.data)) for e in seen) == sorted(
+        [(f"/app/binary|{ident}", "{'k': 2}"), (f"/app/binary|{ident}-bytes", "b'\\x00\\x01'")]
+    )
+    assert {e.raw["datacontenttype"] for e in seen} == {"application/json", "application/octet-stream"}
+
+
 def test_a_failing_handler_is_retried_until_it_succeeds_once(webhook_env: Any) -> None:
     """A handler failing twice runs a third time; the run ends succeeded at attempt 3, one effect."""
     calls: list[str] = []
@@ -151,3 +187,28 @@ def test_unknown_event_is_404(webhook_env: Any) -> None:
     """An id that is not in the log is a 404 problem."""
     status, _ = _get("webhooks/events/x/y", route_params={"source": "graph", "id": "0000000000000-deadbeef"})
     assert status == 404
+
+
+def test_binary_mode_cloudevent_over_a_real_socket(webhook_env: Any, receiver_url: str) -> None:
+    """Through the local Functions host, percent-encoded ce-* headers arrive decoded as the attributes."""
+    import requests
+
+    seen: list[WebhookEvent] = []
+    on_eventgrid("com.example.socket")(seen.append)
+    url = receiver_url.replace("/webhooks/graph", "/webhooks/eventgrid")
+    ident = str(uuid.uuid4())
+    headers = {
+        "Content-Type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-id": ident,
+        "ce-source": "/caf%C3%A9",
+        "ce-type": "com.example.socket",
+        "ce-subject": "a%20b",
+    }
+    with requests.Session() as session:
+        session.trust_env = False
+        answer = session.post(url, data=b'{"n": 7}', headers=headers, timeout=30)
+    assert answer.status_code == 200, answer.text
+    run_queue(webhook_env)
+    (event,) = seen
+    assert (event.id, event.subject, event.data) == (f"/café|{ident}", "a b", {"n": 7})

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from devstack.offline_tenant import OfflineTenant
-from tests.devstack.graph.support import Subscriber, app_token
+from tests.devstack.graph.support import GRAPH_DELIVERY, Subscriber, app_token
 
 DEFAULT_THROTTLING = {"enabled": True, "tenantSize": None, "resourceUnitsPer10s": None, "writesPer150s": 3000}
 
@@ -30,16 +30,6 @@ def graph_base(devstack: OfflineTenant) -> str:
     return devstack.servers["graph"].url
 
 
-DEFAULT_DELIVERY = {
-    "batchWindowMs": 200,
-    "timeoutS": 3.0,
-    "retryBaseS": 60.0,
-    "retryMaxS": 3600.0,
-    "retryForS": 14400.0,
-    "duplicates": 0,
-}
-
-
 @pytest.fixture(autouse=True)
 def _fresh_graph(devstack: OfflineTenant, http: requests.Session) -> Iterator[None]:
     """Each test starts and ends with the default throttling model and full buckets, Graph's
@@ -51,7 +41,7 @@ def _fresh_graph(devstack: OfflineTenant, http: requests.Session) -> Iterator[No
         http.put(f"{base}/_devstack/clock", json={"offsetSeconds": 0})
         http.delete(f"{base}/_devstack/subscriptions")
         http.delete(f"{base}/_devstack/notifications")
-        http.put(f"{base}/_devstack/notifications", json=DEFAULT_DELIVERY)
+        http.put(f"{base}/_devstack/notifications", json=GRAPH_DELIVERY)
 
     reset()
     yield

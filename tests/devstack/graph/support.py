@@ -13,6 +13,16 @@ import requests
 from devstack.offline_tenant import OfflineTenant
 
 GRAPH = "https://graph.microsoft.com"
+# Graph's own delivery settings (devstack/graph/notifications.py), restored after each test.
+GRAPH_DELIVERY = {
+    "batchWindowMs": 200,
+    "timeoutS": 3.0,
+    "retryBaseS": 60.0,
+    "retryMaxS": 3600.0,
+    "retryForS": 14400.0,
+    "duplicates": 0,
+    "tamper": None,
+}
 
 
 def app_token(devstack: OfflineTenant, roles: list[str] | None = None, **kwargs: Any) -> str:

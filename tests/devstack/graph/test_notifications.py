@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives import serialization
 
 from devstack.offline_tenant import OfflineTenant
 from devstack.tenant.pki import IssuedCertificate, new_rsa_key
+from devstack.tenant.tokens import TokenRejected
+from shared.webhooks._refusal import Refused
 from shared.webhooks._rich import decrypt_content, parse_encrypted_content, rsa_oaep_unwrapper
 from tests.devstack.graph.support import Subscriber, app_token, bearer, error, subscription
 
@@ -81,8 +83,14 @@ def test_only_subscribed_changes_are_sent(
     assert [i["resource"] for i in items] == [f"Groups/{group.object_id}"] * 2
 
 
-def _rich_certificate(devstack: OfflineTenant) -> IssuedCertificate:
-    return devstack.tenant.ca.issue("notification-encryption", key=new_rsa_key())
+def _subscribe_rich(
+    devstack: OfflineTenant, http: requests.Session, graph: str, url: str
+) -> tuple[dict[str, Any], IssuedCertificate]:
+    """A subscription with includeResourceData and a new encryption certificate `cert-v1`; both."""
+    cert = devstack.tenant.ca.issue("notification-encryption", key=new_rsa_key())
+    der = base64.b64encode(cert.certificate.public_bytes(serialization.Encoding.DER)).decode()
+    rich = {"includeResourceData": True, "encryptionCertificate": der, "encryptionCertificateId": "cert-v1"}
+    return _subscribe(http, graph, url, **rich), cert
 
 
 def test_rich_notification_decrypts_and_carries_validation_tokens(
@@ -90,16 +98,7 @@ def test_rich_notification_decrypts_and_carries_validation_tokens(
 ) -> None:
     """With includeResourceData the item's encryptedContent decrypts (with the app's own decoder) to the
     user, and validationTokens are v1 tokens of Change Tracking for our app, signed by the tenant."""
-    cert = _rich_certificate(devstack)
-    der = base64.b64encode(cert.certificate.public_bytes(serialization.Encoding.DER)).decode()
-    sub = _subscribe(
-        writer,
-        graph,
-        subscriber.url,
-        includeResourceData=True,
-        encryptionCertificate=der,
-        encryptionCertificateId="cert-v1",
-    )
+    sub, cert = _subscribe_rich(devstack, writer, graph, subscriber.url)
     assert sub["includeResourceData"] is True
     user = devstack.tenant.users[30]
     writer.patch(f"{graph}/users/{user.object_id}", json={"jobTitle": "Encrypted"})
@@ -125,6 +124,47 @@ def test_rich_notification_decrypts_and_carries_validation_tokens(
         "Microsoft Graph Change Tracking",
         claims["oid"],
     )
+
+
+@pytest.mark.parametrize(
+    ("tamper", "rejected_as"),
+    [("forgedToken", "signature"), ("wrongAudience", "audience"), ("dataSignature", None)],
+)
+def test_tamper_spoils_the_next_rich_batch_and_its_redeliveries(
+    devstack: OfflineTenant,
+    writer: requests.Session,
+    graph: str,
+    graph_base: str,
+    subscriber: Subscriber,
+    tamper: str,
+    rejected_as: str | None,
+) -> None:
+    """tamper=forgedToken / wrongAudience gives validation tokens the tenant's keys or our app reject;
+    tamper=dataSignature a dataSignature that does not match; a redelivery repeats it, then it is spent."""
+    _, cert = _subscribe_rich(devstack, writer, graph, subscriber.url)
+    _settings(writer, graph_base, tamper=tamper, retryBaseS=0.2)
+    subscriber.answers = [401]
+    user = devstack.tenant.users[31]
+    writer.patch(f"{graph}/users/{user.object_id}", json={"jobTitle": "Tampered"})
+    first, again = subscriber.wait_for(2)
+    app = devstack.tenant.app_by_name("entra-automation")
+    assert app is not None
+    for batch in (first, again):
+        (token,) = batch["validationTokens"]
+        content = parse_encrypted_content(batch["value"][0]["encryptedContent"])
+        if rejected_as is None:
+            devstack.tenant.issuer.verify(token, app.app_id)
+            with pytest.raises(Refused, match="dataSignature"):
+                decrypt_content(content, rsa_oaep_unwrapper(cert.key))
+        else:
+            with pytest.raises(TokenRejected) as caught:
+                devstack.tenant.issuer.verify(token, app.app_id)
+            assert caught.value.kind == rejected_as
+            decrypt_content(content, rsa_oaep_unwrapper(cert.key))
+    deliveries = _deliveries(writer, graph_base)
+    assert [(d["status"], d["tamper"]) for d in deliveries] == [(401, tamper), (202, tamper)]
+    assert writer.get(f"{graph_base}/_devstack/notifications").json()["settings"]["tamper"] is None
+    assert writer.put(f"{graph_base}/_devstack/notifications", json={"tamper": "nonsense"}).status_code == 400
 
 
 def test_rich_subscription_needs_a_certificate(
@@ -180,6 +220,27 @@ def test_receiver_slower_than_three_seconds_gets_it_again(
     assert deliveries[0]["error"] == "timeout"
     assert deliveries[-1]["delivered"] is True
     assert time.monotonic() - started >= 3.0
+
+
+def test_unacknowledged_lifecycle_notification_is_redelivered(
+    writer: requests.Session, graph: str, graph_base: str, subscriber: Subscriber
+) -> None:
+    """A lifecycle notification sent on demand and answered 503 comes again after the backoff."""
+    _settings(writer, graph_base, retryBaseS=0.2)
+    sub = _subscribe(writer, graph, subscriber.url)
+    subscriber.answers = [503]
+    notify = {"lifecycleEvent": "missed"}
+    report = writer.post(f"{graph_base}/_devstack/subscriptions/{sub['id']}/notify", json=notify).json()
+    assert report["status"] == 503
+    first, again = subscriber.wait_for(2)
+    assert first == again
+    assert first["value"][0]["lifecycleEvent"] == "missed"
+    deliveries = _deliveries(writer, graph_base)
+    assert [(d["attempt"], d["status"], d["delivered"]) for d in deliveries] == [
+        (1, None, False),
+        (2, 202, True),
+    ]
+    assert deliveries[0]["error"] == "not acknowledged"
 
 
 def test_duplicates_on_demand(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import msal
 import pytest
@@ -15,9 +16,11 @@ from devstack.tenant.models import GRAPH_APP_ID, KEY_VAULT_APP_ID, sha1_hex
 from devstack.tenant.tokens import TokenIssuer
 from tests.conftest import tls_session
 from tests.devstack.graph.support import (
+    DENIED,
     GRAPH,
     Subscriber,
     app_token,
+    bearer,
     error,
     in_minutes,
     subscription,
@@ -368,6 +371,35 @@ def test_subscription_validation_handshake(api: requests.Session, graph: str, su
     assert renewed.json()["expirationDateTime"] > sub["expirationDateTime"]
     assert api.delete(f"{graph}/subscriptions/{sub['id']}").status_code == 204
     assert api.get(f"{graph}/subscriptions/{sub['id']}").status_code == 404
+
+
+def test_reauthorize_answers_204_and_clears_the_challenge(
+    devstack: OfflineTenant, api: requests.Session, graph: str, graph_base: str, subscriber: Subscriber
+) -> None:
+    """After a reauthorizationRequired, POST /subscriptions/{id}/reauthorize is 204 with no body and
+    clears it; an unknown id is 404, a token without the resource's read permission 403."""
+    sub = api.post(f"{graph}/subscriptions", json=subscription(subscriber.url)).json()
+    notify = {"lifecycleEvent": "reauthorizationRequired"}
+    assert (
+        api.post(f"{graph_base}/_devstack/subscriptions/{sub['id']}/notify", json=notify).json()["status"]
+        == 202
+    )
+    assert subscriber.received[-1]["value"][0]["lifecycleEvent"] == "reauthorizationRequired"
+
+    def bookkeeping() -> dict[str, Any]:
+        listed = api.get(f"{graph_base}/_devstack/subscriptions").json()["value"]
+        found: dict[str, Any] = next(s for s in listed if s["id"] == sub["id"])["_devstack"]
+        return found
+
+    assert bookkeeping()["reauthorizationRequired"] is True
+    answer = api.post(f"{graph}/subscriptions/{sub['id']}/reauthorize")
+    assert (answer.status_code, answer.content) == (204, b"")
+    assert bookkeeping()["reauthorizationRequired"] is False
+    assert bookkeeping()["reauthorizedDateTime"]
+    missing = api.post(f"{graph}/subscriptions/00000000-0000-0000-0000-000000000000/reauthorize")
+    assert error(missing)[:2] == (404, "Request_ResourceNotFound")
+    api.headers.update(bearer(app_token(devstack, roles=["Group.Read.All"])))
+    assert error(api.post(f"{graph}/subscriptions/{sub['id']}/reauthorize")) == DENIED
 
 
 def test_subscription_endpoint_that_does_not_echo(

@@ -1,0 +1,29 @@
+"""The command-line tools read local.settings.json's Values the way the Functions host does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from shared.config.local_file import apply_local_settings
+
+
+def test_values_fill_what_the_environment_lacks_and_never_override(tmp_path: Path) -> None:
+    """A variable already set wins over the file; the file's others are added as strings."""
+    path = tmp_path / "local.settings.json"
+    path.write_text(
+        json.dumps(
+            {"IsEncrypted": False, "Values": {"KEY_VAULT_URL": "https://file/", "RUNS_RETENTION_DAYS": 7}}
+        ),
+        encoding="utf-8",
+    )
+    environ = {"KEY_VAULT_URL": "https://environment/"}
+    apply_local_settings(path, environ)
+    assert environ == {"KEY_VAULT_URL": "https://environment/", "RUNS_RETENTION_DAYS": "7"}
+
+
+def test_no_file_changes_nothing(tmp_path: Path) -> None:
+    """Without local.settings.json the environment is left as it is."""
+    environ = {"A": "1"}
+    apply_local_settings(tmp_path / "local.settings.json", environ)
+    assert environ == {"A": "1"}
