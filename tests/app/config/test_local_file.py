@@ -34,7 +34,7 @@ def test_no_file_changes_nothing(tmp_path: Path) -> None:
 def test_by_default_the_file_is_local_settings_json_in_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Without a path, `local.settings.json` of the current directory is read (where `func start` reads it)."""
+    """Without a path, the current directory's `local.settings.json` is read (as `func start` does)."""
     (tmp_path / "local.settings.json").write_text(
         json.dumps({"Values": {"A": "from-file"}}), encoding="utf-8"
     )
