@@ -321,14 +321,16 @@ def test_connection_errors(change: dict[str, str], message: str) -> None:
 
 def test_a_name_that_is_not_a_name_is_listed() -> None:
     """A connection name that is not a name is listed as configured-but-broken, not dropped: by its
-    lower-cased name, or by the whole setting when the name is empty."""
+    lower-cased name, or by the whole setting when the name is empty; asking for it raises why."""
     assert load_settings({"CONNECTIONS__.bad__CREDENTIAL": "certificate"}).connection_names() == [".bad"]
     assert _connection_error({"CONNECTIONS__.bad__CREDENTIAL": "certificate"}, ".bad").startswith(
         "CONNECTIONS__.bad__CREDENTIAL is not a connection setting;"
     )
-    assert load_settings({"CONNECTIONS____CREDENTIAL": "x"}).connection_names() == [
-        "CONNECTIONS____CREDENTIAL"
-    ]
+    empty = {"CONNECTIONS____CREDENTIAL": "x"}
+    assert load_settings(empty).connection_names() == ["connections____credential"]
+    assert _connection_error(empty, "connections____credential").startswith(
+        "CONNECTIONS____CREDENTIAL is not a connection setting;"
+    )
 
 
 def test_the_same_value_in_two_spellings_is_one_setting() -> None:
