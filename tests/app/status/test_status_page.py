@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from html.parser import HTMLParser
 
 import azure.functions as func
@@ -11,6 +12,7 @@ import pytest
 
 import function_app
 from devstack.offline_tenant import OfflineTenant
+from shared import clock
 from shared.context._probe import reset_probe_cache
 from shared.identity import connection, reset_connections
 from shared.runs import Kind, Ledger, Status
@@ -112,3 +114,24 @@ def test_page_holds_no_token_or_secret(app_env: None, devstack: OfflineTenant) -
         assert value not in html
         assert value[:40] not in html
     assert not re.search(r"eyJ[\w-]{10,}\.", html)  # nothing shaped like a JWT
+
+
+def test_webhook_events_show_per_source_with_the_poison_count(app_env: None, storage: Account) -> None:
+    """The last 24 h of webhook events are counted per source and status, and poisoned ones are counted."""
+    ledger = Ledger(storage)
+    for name, status, detail in (
+        ("standard", Status.SUCCEEDED, {}),
+        ("standard", Status.SUCCEEDED, {}),
+        ("standard", Status.DUPLICATE, {}),
+        ("graph", Status.FAILED, {"poisoned": True}),
+    ):
+        ledger.record(ledger.new(Kind.WEBHOOK, name, trigger="http", status=status, detail=detail))
+    with clock.use(clock.ManualClock(clock.now() - timedelta(hours=25))):  # outside the window
+        ledger.record(ledger.new(Kind.WEBHOOK, "standard", trigger="http", status=Status.FAILED))
+    _resp, html = _page()
+    # One row per source: succeeded, failed, duplicate, running, total.
+    cells = r"<tr><th scope=\"row\">(\w+)</th>" + r"<td>(\d+)</td>" * 5 + "</tr>"
+    rows = {m[0]: m[1:] for m in re.findall(cells, html)}
+    assert rows["standard"] == ("2", "0", "1", "0", "3")
+    assert rows["graph"] == ("0", "1", "0", "0", "1")
+    assert re.search(r"Poisoned events \(24 h\): <span class=\"error\">.*?</span> <strong>1</strong>", html)
