@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 import uuid
 from typing import Any
@@ -121,8 +122,10 @@ def test_refusals_enqueue_nothing(
     monkeypatch: pytest.MonkeyPatch,
     case: str,
     status: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Bad/missing signature, stale timestamp 401; malformed 400; unknown 404; too large 413: none stored."""
+    caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("WEBHOOKS_MAX_BODY_BYTES", "2048")
     secret = secret_value(devstack, SECRET_STANDARD)
     body = b'{"type": "x"}'
@@ -146,6 +149,10 @@ def test_refusals_enqueue_nothing(
     assert response.mimetype == "application/problem+json"
     assert secret not in response.get_body().decode()
     assert queue_depth(webhook_env) == 0
+    # Nothing logged at DEBUG (our code, azure-core's HTTP log) holds the secret, its key or a signature.
+    key = secret.removeprefix("whsec_")
+    signatures = [s.split(",", 1)[-1] for s in headers.get("webhook-signature", "").split()]
+    assert [v for v in (secret, key, *signatures) if v in caplog.text] == []
 
 
 def test_a_new_secret_version_is_picked_up_without_restart(
