@@ -69,7 +69,11 @@ def test_page_shows_every_section_with_its_headers(app_env: None) -> None:
         if name.endswith("__CREDENTIAL"):
             assert name.split("__")[1].lower() in html
     assert "Certificate expiry timeline" in html
-    assert "rotate (30 d)" in html
+    # The timeline's two markers: a solid line at today, a dashed one at the rotation threshold.
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert re.search(r'<line [^>]*stroke-width="2"/><text [^>]*>today</text>', svg)
+    assert re.search(r'<line [^>]*stroke-dasharray="6 3"/><text [^>]*>rotate \(30 d\)</text>', svg)
+    assert svg.count("<rect ") == 2  # one bar per certificate: graph_cert and graph_kvkey
     assert "credential-expiry" in html  # the built-in job
     assert "not configured: no Graph subscription is declared" in html
 
@@ -88,6 +92,10 @@ def test_job_runs_show_as_cells_with_words_and_links(app_env: None, storage: Acc
             ledger.record(run)
             ids.append(run.id)
         _resp, html = _page()
+    row = re.search(r'<tr><th scope="row">nightly</th>(.*?)</tr>', html)
+    assert row is not None
+    assert "<td><code>0 0 2 * * *</code> UTC</td>" in row[1]  # its schedule, then its next run
+    assert re.search(r"<td>\d{4}-\d\d-\d\dT02:00:00Z</td>", row[1])
     for run_id in ids:
         assert f'href="jobs/nightly/runs/{run_id}"' in html
     for word in ("failed", "skipped", "duplicate"):
