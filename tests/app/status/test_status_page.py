@@ -124,8 +124,18 @@ def test_page_holds_no_token_or_secret(app_env: None, devstack: OfflineTenant) -
     assert not re.search(r"eyJ[\w-]{10,}\.", html)  # nothing shaped like a JWT
 
 
-def test_webhook_events_show_per_source_with_the_poison_count(app_env: None, storage: Account) -> None:
-    """The last 24 h of webhook events are counted per source and status, and poisoned ones are counted."""
+def test_webhook_events_show_per_source_with_the_poison_count(
+    app_env: None, storage: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Subscriptions show with their expiry; 24 h of events are counted per source and status, poison too."""
+    from shared.webhooks._subscriptions import PARTITION, TABLE, Declaration
+
+    monkeypatch.setenv("WEBHOOKS_GRAPH_SUBSCRIPTIONS", '[{"resource": "users", "changeType": "updated"}]')
+    key = Declaration("users", "updated").key
+    expiry = "2026-12-30T10:00:00.0000000Z"
+    storage.upsert(
+        TABLE, {"PartitionKey": PARTITION, "RowKey": key, "subscriptionId": "s-1", "expiration": expiry}
+    )
     ledger = Ledger(storage)
     for name, status, detail in (
         ("standard", Status.SUCCEEDED, {}),
@@ -142,4 +152,5 @@ def test_webhook_events_show_per_source_with_the_poison_count(app_env: None, sto
     rows = {m[0]: m[1:] for m in re.findall(cells, html)}
     assert rows["standard"] == ("2", "0", "1", "0", "3")
     assert rows["graph"] == ("0", "1", "0", "0", "1")
+    assert f'<tr><th scope="row">users</th><td>updated</td><td>{expiry}</td><td>-</td>' in html
     assert re.search(r"Poisoned events \(24 h\): <span class=\"error\">.*?</span> <strong>1</strong>", html)
