@@ -154,3 +154,22 @@ def test_webhook_events_show_per_source_with_the_poison_count(
     assert rows["graph"] == ("0", "1", "0", "0", "1")
     assert f'<tr><th scope="row">users</th><td>updated</td><td>{expiry}</td><td>-</td>' in html
     assert re.search(r"Poisoned events \(24 h\): <span class=\"error\">.*?</span> <strong>1</strong>", html)
+
+
+def test_a_connection_missing_a_role_shows_it_and_the_fix(app_env: None) -> None:
+    """A role the code requires but the identity lacks: the row says degraded, names the role and the fix."""
+    from shared.permissions import GRAPH, registry
+
+    item = registry.require("graph_mi", GRAPH, roles={"Group.Read.All"}, by="job:group-report")
+    try:
+        _resp, html = _page()
+    finally:
+        registry.withdraw(item)
+    row = re.search(r'<tr><th scope="row">graph_mi</th>(.*?)</tr>', html)
+    assert row is not None
+    cells = re.findall(r"<td>(.*?)</td>", row[1])
+    kind, status, _identity, missing, diagnosis = cells
+    assert kind == "managed-identity"
+    assert "degraded" in status
+    assert missing == "graph: Group.Read.All"
+    assert "Group.Read.All" in diagnosis
