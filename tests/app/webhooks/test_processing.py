@@ -10,8 +10,16 @@ import azure.functions as func
 import pytest
 
 import function_app
+from devstack.offline_tenant import OfflineTenant
 from shared.webhooks import WebhookEvent, on_eventgrid
-from tests.app.webhooks.support import queue_depth, run_queue
+from tests.app.webhooks.support import (
+    CLIENT_STATE_SECRET,
+    notification,
+    put_secret,
+    queue_depth,
+    run_queue,
+    storage_down,
+)
 
 
 def _eventgrid(events: list[dict[str, Any]], content_type: str = "application/json") -> func.HttpResponse:
@@ -212,3 +220,24 @@ def test_binary_mode_cloudevent_over_a_real_socket(webhook_env: Any, receiver_ur
     run_queue(webhook_env)
     (event,) = seen
     assert (event.id, event.subject, event.data) == (f"/café|{ident}", "a b", {"n": 7})
+
+
+def test_event_grid_and_graph_answer_503_while_storage_is_down(
+    devstack: OfflineTenant, webhook_env: Any
+) -> None:
+    """With storage unreachable, Event Grid and Graph deliveries get 503 + Retry-After, never a 2xx."""
+    put_secret(devstack, CLIENT_STATE_SECRET, "cs-down")
+    graph = func.HttpRequest(
+        "POST",
+        "http://localhost/api/webhooks/graph",
+        headers={"Content-Type": "application/json"},
+        params={},
+        body=json.dumps({"value": [notification(client_state="cs-down")]}).encode(),
+    )
+    with storage_down():
+        answers = [_eventgrid([_event(1)]), function_app.webhooks_graph(graph)]
+    for answer in answers:
+        assert answer.status_code == 503
+        assert answer.mimetype == "application/problem+json"
+        assert answer.headers["Retry-After"]
+    assert queue_depth(webhook_env) == 0

@@ -16,7 +16,14 @@ import function_app
 from devstack.offline_tenant import OfflineTenant
 from shared.webhooks import WebhookEvent, on_signed
 from shared.webhooks._signatures import github_signature, standard_key, standard_signature
-from tests.app.webhooks.support import SECRET_STANDARD, put_secret, queue_depth, run_queue, secret_value
+from tests.app.webhooks.support import (
+    SECRET_STANDARD,
+    put_secret,
+    queue_depth,
+    run_queue,
+    secret_value,
+    storage_down,
+)
 
 
 def _post(source: str, body: bytes, headers: dict[str, str]) -> func.HttpResponse:
@@ -177,22 +184,14 @@ def test_storage_down_is_503_and_nothing_acknowledged(
     devstack: OfflineTenant, webhook_env: Any, received: list[WebhookEvent], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With storage unreachable the receiver answers 503 with Retry-After (never 2xx, never 500)."""
-    from shared.storage import StorageTarget, open_account, use_account
-
     secret = secret_value(devstack, SECRET_STANDARD)
     body = b'{"type": "down"}'
     headers = _standard(secret, body)
-    dead = (
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey="
-        + base64.b64encode(b"k" * 64).decode()
-        + ";QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;"
-    )
-    with use_account(
-        open_account(StorageTarget("AzureWebJobsStorage", connection_string=dead), prefix="dead")
-    ):
+    with storage_down():
         started = time.monotonic()
         response = _post("standard", body, headers)
         elapsed = time.monotonic() - started
     assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
     assert response.headers["Retry-After"]
     assert elapsed < 5
