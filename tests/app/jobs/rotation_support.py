@@ -178,6 +178,17 @@ class Rotating:
         """An emulator fault (`match`, `status`, `times`...), until `clear_faults`."""
         add_fault(self.devstack, self.http, server, **fault)
 
+    @contextlib.contextmanager
+    def without_vault_role(self, role: str) -> Iterator[None]:
+        """The app's identity lacks Key Vault `role` for the block (granted again after)."""
+        oid = self.devstack.user_assigned().object_id
+        url = f"{self.devstack.servers['keyvault'].url}/_devstack/roles/{oid}/{role}"
+        assert self.http.delete(url, timeout=10).status_code == 204
+        try:
+            yield
+        finally:
+            self.http.put(url, timeout=10)
+
     def clear_faults(self, server: str) -> None:
         """The emulator answers as usual again."""
         self.http.delete(f"{self.devstack.servers[server].url}/_devstack/faults", timeout=10)

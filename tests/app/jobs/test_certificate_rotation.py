@@ -180,3 +180,21 @@ def test_key_vault_throttled_on_create_is_waited_out_and_rotates_once(rotating: 
     assert done.counts == {"created": 1, "registered": 1}
     assert _versions() == 2
     assert old in thumbprints()
+
+
+def test_missing_vault_permission_fails_at_create_naming_the_role(rotating: Rotating) -> None:
+    """Without Certificates Officer: the run fails at rotation:create, 403, the hint names the role."""
+    old = rotating.certificate("certificate")
+    before = thumbprints()
+    with rotating.without_vault_role("Key Vault Certificates Officer"):
+        failed = rotating.run(JOB)
+    assert failed.status is Status.FAILED
+    assert failed.error is not None
+    assert (failed.error.step, failed.error.status, failed.error.outage) == ("rotation:create", 403, False)
+    assert "step create failed" in failed.error.message
+    assert failed.error.hint is not None
+    assert "Key Vault Certificates Officer" in failed.error.hint
+    assert _versions() == 1
+    assert thumbprints() == before
+    assert old in before
+    assert fresh_token("rot")

@@ -174,6 +174,21 @@ def test_key_vault_down_at_store_fails_naming_the_step_and_the_old_secret_works(
     assert old in password_ids(rot.devstack)
 
 
+def test_missing_vault_permission_fails_at_store_naming_the_role(secret_rotating: Rotating) -> None:
+    """Without Secrets Officer: the run fails at rotation:store, 403, the hint names the role; old works."""
+    rot = secret_rotating
+    old = rot.secret()
+    with rot.without_vault_role("Key Vault Secrets Officer"):
+        failed = rot.run(JOB)
+    assert failed.status is Status.FAILED
+    assert failed.error is not None
+    assert (failed.error.step, failed.error.status) == ("rotation:store", 403)
+    assert failed.error.hint is not None
+    assert "Key Vault Secrets Officer" in failed.error.hint
+    assert fresh_token("srot")
+    assert old in password_ids(rot.devstack)
+
+
 def test_two_instances_firing_for_one_slot_add_one_password(secret_rotating: Rotating) -> None:
     """Two instances' timers for the same 03:45 slot, at once: one run, one addPassword, one new version."""
     rot = secret_rotating
