@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import azure.functions as func
@@ -11,6 +12,8 @@ import pytest
 
 import function_app
 from devstack.offline_tenant import OfflineTenant
+from shared import clock
+from shared.runs import Kind, Ledger, Status
 from shared.webhooks import WebhookEvent, on_eventgrid
 from tests.app.webhooks.support import (
     CLIENT_STATE_SECRET,
@@ -241,3 +244,28 @@ def test_event_grid_and_graph_answer_503_while_storage_is_down(
         assert answer.mimetype == "application/problem+json"
         assert answer.headers["Retry-After"]
     assert queue_depth(webhook_env) == 0
+
+
+def test_event_log_filters_by_source_status_and_since(webhook_env: Any) -> None:
+    """?source, ?status and ?since each narrow the log; newest first; combined they all apply."""
+    runs = Ledger(webhook_env)
+    now = clock.now()
+    with clock.use(clock.ManualClock(now - timedelta(days=2))):
+        old = runs.new(Kind.WEBHOOK, "standard", trigger="http", status=Status.SUCCEEDED)
+        runs.record(old)
+    failed = runs.new(Kind.WEBHOOK, "standard", trigger="http", status=Status.FAILED)
+    other = runs.new(Kind.WEBHOOK, "github", trigger="http", status=Status.SUCCEEDED)
+    runs.record(failed)
+    runs.record(other)
+
+    def ids(params: dict[str, str]) -> list[str]:
+        status, body = _get("webhooks/events", params)
+        assert status == 200
+        return [r["id"] for r in body["value"]]
+
+    since = (now - timedelta(days=1)).isoformat()
+    assert ids({"source": "standard"}) == [failed.id, old.id]
+    assert ids({"status": "failed"}) == [failed.id]
+    assert set(ids({"since": since})) == {failed.id, other.id}
+    assert ids({"source": "standard", "since": since, "status": "failed"}) == [failed.id]
+    assert ids({"source": "github", "status": "failed"}) == []
