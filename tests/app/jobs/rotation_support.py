@@ -48,11 +48,15 @@ def rotation_env(
     for name, value in devstack.app_settings().items():
         monkeypatch.setenv(name, value)
     oid = devstack.user_assigned().object_id
+    roles = f"{devstack.servers['keyvault'].url}/_devstack/roles/{oid}"
+    added = set(VAULT_ROLES) - devstack.tenant.vault_roles.get(oid, set())
     for role in VAULT_ROLES:
-        http.put(f"{devstack.servers['keyvault'].url}/_devstack/roles/{oid}/{role}", timeout=10)
+        http.put(f"{roles}/{role}", timeout=10)
     reset_connections()
     _connections.reset()
     yield
+    for role in added:  # the identity as seeded again: other tests see its real roles
+        http.delete(f"{roles}/{role}", timeout=10)
     move_devstack_clock(devstack, http, offset=0)
     for server in ("graph", "keyvault"):
         http.delete(f"{devstack.servers[server].url}/_devstack/faults", timeout=10)
@@ -235,8 +239,9 @@ def secret_env(devstack: OfflineTenant, rotation_env: None, http: requests.Sessi
     its registration and holds Application.ReadWrite.OwnedBy; the identity may write secrets."""
     app = sample_app(devstack)
     oid = devstack.user_assigned().object_id
-    vault = devstack.servers["keyvault"].url
-    http.put(f"{vault}/_devstack/roles/{oid}/Key Vault Secrets Officer", timeout=10)
+    officer = f"{devstack.servers['keyvault'].url}/_devstack/roles/{oid}/Key Vault Secrets Officer"
+    had_officer = "Key Vault Secrets Officer" in devstack.tenant.vault_roles.get(oid, set())
+    http.put(officer, timeout=10)
     passwords = list(app.password_credentials)
     had_role = OWNED_BY in devstack.tenant.roles_for(app.sp_object_id, GRAPH_APP_ID)
     devstack.tenant.grant_roles(app.sp_object_id, GRAPH_APP_ID, {OWNED_BY})
@@ -246,6 +251,8 @@ def secret_env(devstack: OfflineTenant, rotation_env: None, http: requests.Sessi
     app.owners.remove(app.sp_object_id)
     if not had_role:
         devstack.tenant.revoke_roles(app.sp_object_id, GRAPH_APP_ID, {OWNED_BY})
+    if not had_officer:
+        http.delete(officer, timeout=10)
 
 
 def sample_app(devstack: OfflineTenant) -> Any:
