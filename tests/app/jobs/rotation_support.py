@@ -22,7 +22,7 @@ from shared.identity import connection, reset_connections
 from shared.jobs import _connections
 from shared.jobs._engine import Engine
 from shared.jobs.builtin import certificate_rotation
-from shared.runs import Ledger, Run
+from shared.runs import Kind, Ledger, Run
 from shared.storage import Account
 from tests.app.context.support import APP_ID, TENANT_ID
 from tests.conftest import tls_session
@@ -114,6 +114,14 @@ def output(runs: Ledger, run: Run) -> dict[str, Any]:
     data = runs.read_output(run)
     assert data is not None
     return dict(json.loads(data)["connections"][0])
+
+
+def ledger_text(runs: Ledger, job: str) -> str:
+    """Every stored run of `job`, and its output, as text (for leak checks)."""
+    found = runs.query(Kind.JOB, job, page_size=100).runs
+    parts = [json.dumps(r.to_dict(), default=str) for r in found]
+    parts += [(runs.read_output(r) or b"").decode() for r in found]
+    return "\n".join(parts)
 
 
 def counts(devstack: OfflineTenant, http: requests.Session, reset: bool = False) -> dict[str, int]:
