@@ -98,9 +98,16 @@ def test_an_app_with_a_valid_certificate_registers_the_next_with_add_key(
 ) -> None:
     """The second connection of an app gets addKey as the app itself, the proof signed by the first's key."""
     app = new_app(devstack)
-    configure("one", first, app["appId"])
+    name = configure("one", first, app["appId"])
     [made] = bootstrap(["one"])
     assert made.registered == PATCH
+    # No policy settings: the defaults (self-signed, RSA 2048, 12 months; exportable per kind).
+    exportable = "exportable" if first == "certificate" else "non-exportable"
+    assert made.policy == f"CN={name}, self-signed, RSA 2048, {exportable}, 12 months"
+    issued = devstack.tenant.vault.latest_certificate(name)
+    assert issued is not None
+    lifetime = issued.certificate.not_valid_after_utc - issued.certificate.not_valid_before_utc
+    assert 360 <= lifetime.days <= 367
     configure("two", second, app["appId"])
     operations(devstack, http, reset=True)
 
