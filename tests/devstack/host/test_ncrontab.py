@@ -37,6 +37,27 @@ def test_five_fields_are_minutes() -> None:
     assert parse_schedule("*/5 * * * *").next_after(T0) == T0 + timedelta(minutes=5)
 
 
+def test_day_and_weekday_must_both_match() -> None:
+    """`0 0 9 1-7 * Mon` is the first Monday of the month, as NCrontab has it (not either-or)."""
+    schedule = parse_schedule("0 0 9 1-7 * Mon")
+    assert schedule.next_after(datetime(2026, 12, 2, tzinfo=UTC)) == datetime(2026, 12, 7, 9, tzinfo=UTC)
+    assert schedule.next_after(datetime(2026, 12, 7, 9, tzinfo=UTC)) == datetime(2027, 1, 4, 9, tzinfo=UTC)
+
+
+def test_the_hosts_spellings() -> None:
+    """A one-value range, a reversed range, `n/step`, and names by any prefix, as NCrontab reads them."""
+    assert parse_schedule("0 0 16-16 * * *").next_after(T0) == datetime(2026, 1, 1, 16, tzinfo=UTC)
+    assert parse_schedule("0 0 5-3 * * *").next_after(T0) == datetime(2026, 1, 1, 3, tzinfo=UTC)
+    assert parse_schedule("50/20 * * * * *").next_after(T0) == T0 + timedelta(seconds=50)
+    assert parse_schedule("0 0 0 1 Febr *").next_after(T0) == datetime(2026, 2, 1, tzinfo=UTC)
+    assert parse_schedule("0 0 0 * * sat").next_after(T0) == datetime(2026, 1, 3, tzinfo=UTC)
+
+
+def test_leap_day() -> None:
+    """Feb 29 comes in the next leap year."""
+    assert parse_schedule("0 0 0 29 2 *").next_after(T0) == datetime(2028, 2, 29, tzinfo=UTC)
+
+
 def test_timespan_schedule() -> None:
     """ "00:05:00" runs every five minutes."""
     schedule = parse_schedule("00:05:00")
@@ -44,7 +65,9 @@ def test_timespan_schedule() -> None:
     assert schedule.next_after(T0) == T0 + timedelta(minutes=5)
 
 
-@pytest.mark.parametrize("text", ["", "every minute", "* * *", "61 * * * * *", "00:00:00"])
+@pytest.mark.parametrize(
+    "text", ["", "every minute", "* * *", "61 * * * * *", "00:00:00", "* * * * * 7", "0 0 0 * Smarch *"]
+)
 def test_invalid_schedules(text: str) -> None:
     """Anything else is a ValueError (the host turns it into a start failure)."""
     with pytest.raises(ValueError, match=r"."):
