@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from shared import clock
 from shared.certificates._deployer import Deployer, Prompt, sign_in
 from shared.certificates._policy import Policy, policy_for
 from shared.clouds import Cloud
@@ -303,7 +304,7 @@ def _bootstrap_with(
         with _step("create", name, vault_hint=vault_hint):
             current = vault.create_certificate(policy.certificate, policy.sdk_policy(), setting=setting)
     facts = version_facts(current) if current is not None else None
-    if facts is not None and facts.not_after <= dt.datetime.now(dt.UTC):
+    if facts is not None and facts.not_after <= clock.now():
         raise BootstrapError(
             f"Certificate bootstrap of connection {name}: certificate {policy.certificate} in "
             f"{conn.key_vault_url} expired on {facts.not_after:%Y-%m-%d}; the bootstrap registers a "
@@ -365,7 +366,7 @@ def _donor(
     on_app = _thumbprints(app)
     if not on_app:
         return None
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     same_app = [
         c
         for c in all_rotating
