@@ -20,7 +20,6 @@ from shared import clock
 from shared.config import CredentialKind
 from shared.identity import ConnectionFacts
 
-
 # A certificate this close to expiry with no successful rotation makes the connection degraded.
 DEGRADED_WITHIN_DAYS = 7
 DEFAULT_DAYS = 30  # JOB_<NAME>_DAYS's default in both rotation jobs
