@@ -61,6 +61,8 @@ class Job:
     units: UnitsFunction | None = None
     aggregate: AggregateFunction | None = None
     settings: Mapping[str, str] = field(default_factory=dict)
+    # Off until JOB_<NAME>_ENABLED turns it on: a job that needs more than least privilege.
+    enabled_default: bool = True
 
     @property
     def function_name(self) -> str:
@@ -84,8 +86,9 @@ class Job:
         )
 
     def enabled(self, environ: Mapping[str, str] | None = None) -> bool:
+        """JOB_<NAME>_ENABLED (false/0/no/off turn it off, anything else on), else the declared default."""
         raw = self.setting("ENABLED", environ)
-        return raw is None or raw.lower() not in _FALSE
+        return self.enabled_default if raw is None else raw.lower() not in _FALSE
 
     def connections(self, environ: Mapping[str, str] | None = None) -> list[str]:
         """Its connection(s): JOB_<NAME>_CONNECTIONS, else JOB_<NAME>_CONNECTION, else the declared one."""
@@ -122,7 +125,8 @@ class JobRegistry:
             if existing is not None and existing.function is not declared.function:
                 raise ValueError(f"job {declared.name!r} is declared twice")
             self._jobs[declared.name] = declared
-        if declared.roles:
+        # A job that is off needs nothing: /api/context asks for no role on its behalf.
+        if declared.roles and declared.enabled():
             for connection in declared.connections() or []:
                 require(connection, declared.resource, roles=declared.roles, by=f"job:{declared.name}")
         return declared
@@ -160,6 +164,7 @@ def job(
     units: UnitsFunction | None = None,
     aggregate: AggregateFunction | None = None,
     description: str = "",
+    enabled: bool = True,
 ) -> Callable[[JobFunction], Job]:
     """Declare a job (a decorator); `schedule` is the default for JOB_<NAME>_SCHEDULE."""
 
@@ -177,6 +182,7 @@ def job(
                 units=units,
                 aggregate=aggregate,
                 description=description or (function.__doc__ or "").strip().split("\n")[0],
+                enabled_default=enabled,
             )
         )
 

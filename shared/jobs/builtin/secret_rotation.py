@@ -24,7 +24,8 @@ naming it (`rotation:addPassword` ...). Settings: JOB_SECRET_ROTATION_SCHEDULE (
 `0 45 3 * * *`), _DAYS, _GRACE_HOURS, _VALIDITY_DAYS (default 180), _CONNECTION(S). Unlike
 addKey, addPassword needs a permission even on the app itself: Graph Application.ReadWrite.OwnedBy
 with the app's service principal an owner of its registration (or Application.ReadWrite.All).
-Vault: Key Vault Secrets Officer on the secret, for the app's managed identity.
+Vault: Key Vault Secrets Officer on the secret, for the app's managed identity. Because of both,
+the job is off until JOB_SECRET_ROTATION_ENABLED=true turns it on.
 """
 
 from __future__ import annotations
@@ -186,6 +187,9 @@ def _connections(ctx: JobContext) -> list[str]:
     schedule="0 45 3 * * *",
     roles={"Application.ReadWrite.OwnedBy"},
     timeout=timedelta(minutes=10),
+    # Opt-in (JOB_SECRET_ROTATION_ENABLED=true): addPassword needs a Graph permission and vault
+    # role (below) that least privilege does not give an app by default.
+    enabled=False,
 )
 def secret_rotation(ctx: JobContext) -> dict[str, Any]:
     """Add, store, switch and retire the client secrets of client-secret connections."""

@@ -290,6 +290,7 @@ def configure_secret(
     monkeypatch.setenv("CONNECTIONS__SROT__CLIENT_ID", APP_ID)
     monkeypatch.setenv("CONNECTIONS__SROT__SECRET", name)
     monkeypatch.setenv("JOB_SECRET_ROTATION_CONNECTION", "srot")
+    monkeypatch.setenv("JOB_SECRET_ROTATION_ENABLED", "true")  # opt-in: it needs Graph and vault rights
     return str(cred.key_id)
 
 

@@ -237,3 +237,21 @@ def test_runs_retention_job_purges_old_runs(storage: Account, moving: clock.Manu
     assert cleanup.status is Status.SUCCEEDED
     assert cleanup.counts["purged"] >= 1
     assert runs_retention.JOB.name == "runs-retention"
+
+
+def test_an_opt_in_job_is_off_needs_no_role_until_its_setting_turns_it_on() -> None:
+    """A job declared `enabled=False` is off and asks for no role until JOB_<NAME>_ENABLED=true."""
+    from shared.jobs._declare import job
+
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("JOB_OPT_IN_DEMO_CONNECTION", "opt")
+        env.delenv("JOB_OPT_IN_DEMO_ENABLED", raising=False)
+        off = job("opt-in-demo", schedule="0 0 6 * * *", roles={"Directory.Read.All"}, enabled=False)(_report)
+        try:
+            assert not off.enabled()
+            assert "Directory.Read.All" not in permissions.for_connection("opt").get("graph", {})
+            env.setenv("JOB_OPT_IN_DEMO_ENABLED", "true")
+            assert off.enabled()
+            assert not off.enabled({"JOB_OPT_IN_DEMO_ENABLED": "off"})
+        finally:
+            registry.remove("opt-in-demo")
