@@ -8,6 +8,9 @@
     telemetry.webhook_ack("graph", "graph", 202)
     with telemetry.invocation(context):                            # function_app: host's invocation
         ...                                                         # is the runs' parent
+    link = telemetry.traceparent()          # a queue message's field (None when off: no field)
+    with telemetry.linked(message.get("traceparent")):             # its processing links back
+        ...
 
 Off (no APPLICATIONINSIGHTS_CONNECTION_STRING, no TELEMETRY_CONSOLE) nothing here imports an
 SDK: every call is a check of one module variable. On, the pipeline (shared/telemetry/_pipeline.py)
@@ -142,11 +145,17 @@ def run_span(
 
 
 def traceparent() -> str | None:
-    """The current span's W3C traceparent (to carry in a queue message); None when off or outside."""
-    state = _state
-    if state is None or isinstance(state, bool):
+    """The W3C traceparent a queue message carries, so that its processing links back here.
+
+    The current span's (a fanned-out parent run), else the host's invocation's (the HTTP request
+    that queues an on-demand run or a webhook event; docs/telemetry.md, "Links across queues").
+    Ids and flags only. None when telemetry is off (decided here on first use: no SDK import
+    when off) or when there is neither.
+    """
+    pipeline = ensure()
+    if pipeline is None:
         return None
-    return state.traceparent()
+    return pipeline.traceparent() or current().parent
 
 
 def graph_usage(*, requests: int = 0, throttled: int = 0, waited: float = 0.0) -> None:

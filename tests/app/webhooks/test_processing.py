@@ -12,6 +12,7 @@ import pytest
 import function_app
 from shared.webhooks import WebhookEvent, on_eventgrid
 from tests.app.webhooks.support import queue_depth, run_queue
+from tests.devstack.support import http_context
 
 
 def _eventgrid(events: list[dict[str, Any]], content_type: str = "application/json") -> func.HttpResponse:
@@ -23,7 +24,7 @@ def _eventgrid(events: list[dict[str, Any]], content_type: str = "application/js
         route_params={},
         body=json.dumps(events).encode(),
     )
-    response: func.HttpResponse = function_app.webhooks_eventgrid(req)
+    response: func.HttpResponse = function_app.webhooks_eventgrid(req, http_context())
     return response
 
 
@@ -103,7 +104,7 @@ def test_binary_mode_cloudevents_are_stored_deduped_and_processed(webhook_env: A
             route_params={},
             body=body,
         )
-        response: func.HttpResponse = function_app.webhooks_eventgrid(req)
+        response: func.HttpResponse = function_app.webhooks_eventgrid(req, http_context())
         return int(response.status_code)
 
     assert send("application/json", b'{"k": 2}', ident) == 200

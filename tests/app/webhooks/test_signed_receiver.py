@@ -16,6 +16,7 @@ from devstack.offline_tenant import OfflineTenant
 from shared.webhooks import WebhookEvent, on_signed
 from shared.webhooks._signatures import github_signature, standard_key, standard_signature
 from tests.app.webhooks.support import SECRET_STANDARD, put_secret, queue_depth, run_queue, secret_value
+from tests.devstack.support import http_context
 
 
 def _post(source: str, body: bytes, headers: dict[str, str]) -> func.HttpResponse:
@@ -27,7 +28,7 @@ def _post(source: str, body: bytes, headers: dict[str, str]) -> func.HttpRespons
         route_params={"source": source},
         body=body,
     )
-    response: func.HttpResponse = function_app.webhooks_signed(req)
+    response: func.HttpResponse = function_app.webhooks_signed(req, http_context())
     return response
 
 
