@@ -24,12 +24,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.errors import AutomationError
+from shared.telemetry import _trigger
 from shared.telemetry._settings import TelemetrySettings, telemetry_settings
-from shared.telemetry._trigger import current, invocation, linked
+from shared.telemetry._trigger import current, linked
 
 if TYPE_CHECKING:
     from shared.runs import Run
@@ -109,6 +110,18 @@ def _start() -> Pipeline | bool:
         # ImportError: the telemetry packages are not installed (requirements.txt pins them).
         log.error("telemetry off: %s: %s", type(exc).__name__, exc)
         return False
+
+
+_NOTHING: AbstractContextManager[None] = nullcontext()  # reusable: it holds no state
+
+
+def invocation(context: Any) -> AbstractContextManager[None]:
+    """Runs inside hang under the host's invocation (`_trigger.invocation`); `context` is the
+    handler's `func.Context`. Once telemetry is known to be off nothing would read it, so nothing
+    is set: the webhook receivers' ack path costs no more than without it."""
+    if _state is False:
+        return _NOTHING
+    return _trigger.invocation(context)
 
 
 def active() -> bool:
