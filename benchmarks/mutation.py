@@ -104,9 +104,10 @@ FLIP: dict[type[ast.cmpop], type[ast.cmpop]] = {
 @dataclass(frozen=True)
 class Mutant:
     path: str
-    line: int
+    line: int  # where the mutation is, for the report
     description: str
     source: str
+    runs_on: tuple[int, ...] = ()  # a test that executes one of these lines executes the mutant
 
 
 @dataclass
@@ -151,8 +152,14 @@ def mutants(path: str, source: str) -> Iterator[Mutant]:
     for n in ast.walk(tree):
         if isinstance(n, ast.If) and isinstance(n.test, ast.Name) and n.test.id == "TYPE_CHECKING":
             skipped |= {id(m) for m in ast.walk(n)}
+        # `__all__` only matters to `import *`, which the repository never does.
+        if isinstance(n, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets
+        ):
+            skipped |= {id(m) for m in ast.walk(n)}
         if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "cast":
             skipped |= {id(m) for m in ast.walk(n.args[0])} if n.args else set()
+    enclosing = _enclosing_statements(tree)
     nodes = list(ast.walk(tree))
     for index, node in enumerate(nodes):
         if id(node) in skipped:
@@ -162,14 +169,59 @@ def mutants(path: str, source: str) -> Iterator[Mutant]:
             target = list(ast.walk(mutated))[index]
             apply(target)
             ast.fix_missing_locations(mutated)
-            yield Mutant(path, _line_of(node), description, ast.unparse(mutated))
+            line = int(getattr(node, "lineno", 0))
+            yield Mutant(
+                path, line, description, ast.unparse(mutated), _runs_on(node, enclosing.get(id(node)))
+            )
+
+
+def _enclosing_statements(tree: ast.AST) -> dict[int, ast.AST]:
+    """id(node) -> the innermost statement (or `except` clause) holding it."""
+    found: dict[int, ast.AST] = {}
+
+    def visit(node: ast.AST, holder: ast.AST | None) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.stmt | ast.excepthandler):
+                found[id(child)] = child
+                visit(child, child)
+            else:
+                if holder is not None:
+                    found[id(child)] = holder
+                visit(child, holder)
+
+    visit(tree, None)
+    return found
+
+
+def _runs_on(node: ast.AST, holder: ast.AST | None) -> tuple[int, ...]:
+    """The lines coverage may report for the code holding `node`: the lines of a simple statement
+    (a multi-line call reports some of them, not always the constant's), a compound statement's
+    header, a function's first statement that runs (not `def`, which runs at import)."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        return (_line_of(node),)
+    if holder is None:
+        return (int(getattr(node, "lineno", 0)),)
+    start = int(getattr(holder, "lineno", 0))
+    body = getattr(holder, "body", None)
+    if isinstance(body, list) and body:
+        end = max(int(getattr(node, "end_lineno", start) or start), start)
+    else:
+        end = int(getattr(holder, "end_lineno", start) or start)
+    return tuple(range(start, end + 1))
 
 
 def _line_of(node: ast.AST) -> int:
     """The line whose execution means the mutant runs (a function's first statement, not `def`)."""
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-        body = node.body[1:] if _is_docstring(node.body[0]) and len(node.body) > 1 else node.body
-        return body[0].lineno
+        # `global x` and a bare `x: T` compile to no code: coverage never sees their lines.
+        runs = [
+            s
+            for s in node.body
+            if not _is_docstring(s)
+            and not isinstance(s, ast.Global | ast.Nonlocal)
+            and not (isinstance(s, ast.AnnAssign) and s.value is None)
+        ]
+        return (runs or node.body)[0].lineno
     return int(getattr(node, "lineno", 0))
 
 
@@ -364,7 +416,7 @@ def score_module(module: str, tests: list[str], tree: Path, args: argparse.Names
         original = (tree / rel).read_text()
         everyone = [m for m in mutants(rel, original) if args.line is None or m.line == args.line]
         for n, mutant in enumerate(everyone, 1):
-            contexts = set(covering.get(str(mutant.line), []))
+            contexts = {c for n in mutant.runs_on for c in covering.get(str(n), [])}
             # "" is import time (collection), before any test: every test of the module runs it.
             found = set(durations) if "" in contexts else contexts
             nodeids = sorted(found, key=lambda t: durations.get(t, 0.0))

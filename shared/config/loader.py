@@ -172,8 +172,9 @@ def _connections(
         name, sep, field_name = key[len(prefix) :].partition("__")
         name = name.lower()
         if not sep or not _NAME.match(name) or "__" in field_name:
+            # Keyed as connection() looks names up (lower case), so asking for it raises this.
             errors.setdefault(
-                name or key,
+                name or key.lower(),
                 ConfigurationError(
                     f"{key} is not a connection setting; expected {prefix}<NAME>__<FIELD> with NAME of "
                     "letters, digits, '-' or '_'."

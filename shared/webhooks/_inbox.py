@@ -16,10 +16,10 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
-from shared import telemetry
+from shared import clock, telemetry
 from shared.webhooks._refusal import Refused
 
 PAYLOAD_CONTAINER = "webhook-payloads"
@@ -40,7 +40,7 @@ class InboxEvent:
 
 
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return clock.now().astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def envelope(

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from shared import clock
 from shared.errors import ConfigurationError
 
 logger = logging.getLogger(__name__)
@@ -233,7 +234,7 @@ def _row(d: Declaration) -> dict[str, Any]:
 
 def sync_subscriptions(now: datetime | None = None) -> dict[str, int]:
     """Create missing and renew expiring subscriptions; purge old events. Counts of what was done."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     counts = {"created": 0, "renewed": 0, "kept": 0, "failed": 0, "purged": 0}
     store = _store()
     holder = f"{os.environ.get('WEBSITE_INSTANCE_ID', 'local')}-{_random.token_hex(4)}"
@@ -393,7 +394,7 @@ def on_lifecycle(event: Any) -> None:
         logger.warning("lifecycle %s for a subscription this app does not declare", event.type)
         return
     d, _ = found
-    store, graph, now = _store(), _graph(), datetime.now(UTC)
+    store, graph, now = _store(), _graph(), clock.now()
     if event.type == "reauthorizationRequired":
         from shared.graph import GraphError
 
@@ -446,7 +447,5 @@ def resync(d: Declaration) -> int:
     if batch:
         store_durably(envelope(GRAPH, GRAPH, batch))
         total += len(batch)
-    store.upsert(
-        TABLE, {**_row(d), "deltaLink": delta.delta_link or "", "resyncedAt": _iso(datetime.now(UTC))}
-    )
+    store.upsert(TABLE, {**_row(d), "deltaLink": delta.delta_link or "", "resyncedAt": _iso(clock.now())})
     return total

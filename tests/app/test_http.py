@@ -14,10 +14,13 @@ from shared.http import (
     RETRYABLE_STATUSES,
     Deadline,
     backoff_delay,
+    connection_verify,
     current_deadline,
     deadline_scope,
     new_session,
+    reset_session,
     retry_after_seconds,
+    session,
     wait_for_retry,
 )
 
@@ -135,3 +138,66 @@ def test_sessions_ignore_the_environment_and_verify_tls(
     assert (
         new_session().get(devstack.state()["graphUrl"] + "/v1.0/organization", timeout=5).status_code == 401
     )
+
+
+def test_without_a_ca_bundle_tls_is_verified_against_the_system_store(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No REQUESTS_CA_BUNDLE means verify=True (the system store), never off: the devstack's own CA
+    is then unknown and its TLS refused, by our session and by azure-core's connection_verify."""
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    reset_settings()
+    assert connection_verify() is True
+    session = new_session()
+    assert session.verify is True
+    with pytest.raises(requests.exceptions.SSLError):
+        session.get(devstack.state()["graphUrl"] + "/v1.0/organization", timeout=5)
+
+
+def test_connection_verify_is_the_ca_bundle_when_set(
+    devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With REQUESTS_CA_BUNDLE, azure-core clients get that bundle as `connection_verify`."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", devstack.state()["caBundle"])
+    reset_settings()
+    assert connection_verify() == devstack.state()["caBundle"]
+
+
+def test_one_pooled_adapter_without_silent_retries_for_both_schemes() -> None:
+    """https and http share one adapter: up to 32 pooled connections per host, no urllib3 retries
+    (our own retry loop decides, within the deadline)."""
+    session = new_session()
+    adapter = session.get_adapter("https://graph.microsoft.com/v1.0")
+    assert session.get_adapter("http://127.0.0.1:1/") is adapter
+    assert isinstance(adapter, requests.adapters.HTTPAdapter)
+    assert adapter.max_retries.total == 0
+    assert adapter.poolmanager.connection_pool_kw["maxsize"] == 32
+
+
+def test_the_shared_session_is_built_once_and_reset_for_tests() -> None:
+    """session() returns one session until reset_session(); resetting twice is harmless."""
+    reset_session()
+    reset_session()
+    try:
+        first = session()
+        assert session() is first
+        reset_session()
+        assert session() is not first
+    finally:
+        reset_session()  # leave no session built from this test's settings
+
+
+def test_a_deadline_with_time_left_is_not_expired() -> None:
+    """A deadline is expired only when nothing is left: with under a second left it still runs."""
+    assert not Deadline.after(0.9).expired()
+    assert not Deadline.after(60).expired()
+    assert Deadline(time.monotonic()).expired()
+    assert Deadline(time.monotonic() - 5).remaining() == 0.0
+
+
+def test_the_jitter_spreads_over_the_whole_band() -> None:
+    """Jitter uses all of [half, all] of the backoff: 200 draws reach both ends of it (the chance
+    of missing either end of the band by a tenth is below 1e-19)."""
+    draws = [backoff_delay(2, None) for _ in range(200)]
+    assert min(draws) < 0.6
+    assert max(draws) > 0.9

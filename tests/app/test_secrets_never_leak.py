@@ -1,13 +1,16 @@
-"""No token, secret, private key, identity header or assertion appears in logs, errors or reprs."""
+"""No token, secret, private key, identity header or assertion appears in logs, errors, reprs or pages."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 
+import azure.functions as func
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+import function_app
 from devstack.offline_tenant import OfflineTenant
 from shared import errors
 from shared.identity import connection, reset_connections
@@ -29,7 +32,7 @@ def _debug_logs(caplog: pytest.LogCaptureFixture, devstack: OfflineTenant) -> It
 def test_nothing_secret_leaks(
     devstack: OfflineTenant, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Logs at DEBUG, exception texts and reprs hold none of the secrets the connections used."""
+    """DEBUG logs, exception texts, reprs, /api/context and the status page hold none of the secrets."""
     configure(
         monkeypatch,
         devstack,
@@ -58,6 +61,14 @@ def test_nothing_secret_leaks(
         with pytest.raises(errors.AutomationError) as info_missing:
             connection(name).token("https://graph.microsoft.com")
         texts += [str(info_missing.value), repr(info_missing.value), str(info_missing.value.to_dict())]
+    # What operators read: /api/context and the status page, with a connection failing among them.
+    for route, handler in (("context", function_app.context), ("status", function_app.status)):
+        answer = handler(
+            func.HttpRequest("GET", f"http://localhost/api/{route}", headers={}, params={}, body=b"")
+        )
+        assert answer.status_code == 200
+        texts.append(answer.get_body().decode())
+        assert {"kvkey", "missing"} <= set(re.findall(r"\w+", texts[-1]))  # every connection is on it
     fault(devstack, "identity", match="/msi/token", status=500, times=1000)
     monkeypatch.setenv("TOKEN_DEADLINE_SECONDS", "1")
     with pytest.raises(errors.IdentityUnavailableError) as info_outage:

@@ -60,6 +60,14 @@ class Version:
     not_after: datetime
 
 
+# Creating a certificate version needs more than reading one (docs/identity.md; infra/main.bicep
+# grants it unless rotation is turned off).
+CREATE_FORBIDDEN = (
+    "Creating a certificate version needs 'Key Vault Certificates Officer' for the app's identity on "
+    "the vault (infra/main.bicep grants it when certificate rotation is on)."
+)
+
+
 class RotationStepFailed(AutomationError):
     """A rotation step failed; `step` names it, the message says why (the cause is chained)."""
 
@@ -143,8 +151,14 @@ step_hooks: list[Callable[[str, str], None]] = []
 
 
 @contextmanager
-def step(name: str, connection: str, ctx: JobContext, *, what: str = "Certificate") -> Iterator[None]:
-    """Log the step; an AutomationError inside becomes RotationStepFailed naming it."""
+def step(
+    name: str, connection: str, ctx: JobContext, *, what: str = "Certificate", forbidden: str | None = None
+) -> Iterator[None]:
+    """Log the step; an AutomationError inside becomes RotationStepFailed naming it.
+
+    `forbidden` is the hint for a 403: the role this step needs, which the generic Key Vault hint
+    (the roles for reading) does not name.
+    """
     ctx.log("%s: %s", connection, name)
     try:
         yield
@@ -155,7 +169,7 @@ def step(name: str, connection: str, ctx: JobContext, *, what: str = "Certificat
             step=f"rotation:{name}",
             status=exc.status,
             code=exc.code,
-            hint=exc.hint,
+            hint=forbidden if forbidden and exc.status == 403 else exc.hint,
             outage=exc.outage,
         ) from exc
     for hook in list(step_hooks):
@@ -207,7 +221,7 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
         )
 
     if newest.thumbprint in on_app and newest.not_after - now <= timedelta(days=days):
-        with step("create", name, ctx):
+        with step("create", name, ctx, forbidden=CREATE_FORBIDDEN):
             newest = version_facts(vault.renew_certificate(cert_name, setting=setting))
             versions.append(newest)
         done["steps"].append({"step": "create", "version": newest.version, "thumbprint": newest.thumbprint})

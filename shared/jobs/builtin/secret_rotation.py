@@ -44,6 +44,10 @@ DEFAULT_DAYS = 30
 DEFAULT_GRACE_HOURS = 24
 DEFAULT_VALIDITY_DAYS = 180  # Microsoft recommends secrets shorter than 12 months
 DISPLAY_PREFIX = "secret-rotation"  # + the secret's name: marks the passwords this job adds
+STORE_FORBIDDEN = (
+    "Storing the new secret version needs 'Key Vault Secrets Officer' for the app's identity on the "
+    "secret; the deployment does not grant it (docs/contract.md, Secret rotation)."
+)
 
 
 def _when(value: Any) -> datetime:
@@ -127,7 +131,7 @@ def rotate_secret(ctx: JobContext, name: str) -> dict[str, Any]:
             new_key = str(added["keyId"])
         done["steps"].append({"step": "addPassword", "keyId": new_key})
         ctx.count("added")
-        with step("store", name, ctx, what="Secret"):
+        with step("store", name, ctx, what="Secret", forbidden=STORE_FORBIDDEN):
             # endDateTime: the password's end, which /api/context shows without asking Graph.
             tags = {
                 "keyId": new_key,

@@ -98,9 +98,16 @@ def test_an_app_with_a_valid_certificate_registers_the_next_with_add_key(
 ) -> None:
     """The second connection of an app gets addKey as the app itself, the proof signed by the first's key."""
     app = new_app(devstack)
-    configure("one", first, app["appId"])
+    name = configure("one", first, app["appId"])
     [made] = bootstrap(["one"])
     assert made.registered == PATCH
+    # No policy settings: the defaults (self-signed, RSA 2048, 12 months; exportable per kind).
+    exportable = "exportable" if first == "certificate" else "non-exportable"
+    assert made.policy == f"CN={name}, self-signed, RSA 2048, {exportable}, 12 months"
+    issued = devstack.tenant.vault.latest_certificate(name)
+    assert issued is not None
+    lifetime = issued.certificate.not_valid_after_utc - issued.certificate.not_valid_before_utc
+    assert 360 <= lifetime.days <= 367
     configure("two", second, app["appId"])
     operations(devstack, http, reset=True)
 
@@ -245,16 +252,29 @@ def test_a_deployer_who_is_not_signed_in_is_told_to_sign_in(
 
 
 def test_bad_policy_settings_are_refused_before_any_change(
-    devstack: OfflineTenant, deployer: str, configure: Callable[..., str]
+    devstack: OfflineTenant, deployer: str, configure: Callable[..., str], http: requests.Session
 ) -> None:
-    """A 1024-bit key or 0 months is a ConfigurationError naming the setting; nothing is created."""
+    """A 1024-bit key, 0 months, a bad subject or issuer: ConfigurationError naming the setting, no change."""
     app = new_app(devstack)
+    keys = app_keys(devstack, http, app["appId"])
+    names = []
     configure("weak", "certificate", app["appId"], key_size="1024")
     with pytest.raises(ConfigurationError, match="CERTIFICATES__WEAK__KEY_SIZE must be one of 2048, 3072"):
         bootstrap()
     configure("weak", "certificate", app["appId"], key_size="2048", validity_months="0")
     with pytest.raises(ConfigurationError, match="CERTIFICATES__WEAK__VALIDITY_MONTHS must be 1 to 120"):
         bootstrap()
+    for field, value, says in (
+        ("subject", "my app", "CERTIFICATES__WEAK__SUBJECT must be an X.509 subject"),
+        ("issuer", "no such/issuer", "CERTIFICATES__WEAK__ISSUER must name a Key Vault issuer"),
+        ("issuer", "Unknown", "CERTIFICATES__WEAK__ISSUER is Unknown"),
+    ):
+        good = {"subject": "CN=weak", "issuer": "Self", "validity_months": "12"}
+        names.append(configure("weak", "certificate", app["appId"], **{**good, field: value}))
+        with pytest.raises(ConfigurationError, match=says):
+            bootstrap()
+    assert app_keys(devstack, http, app["appId"]) == keys
+    assert [n for n in names if devstack.tenant.vault.latest_certificate(n) is not None] == []
 
 
 def test_an_unknown_client_id_is_named_with_its_setting(

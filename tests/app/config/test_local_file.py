@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from shared.config.local_file import apply_local_settings
 
 
@@ -27,3 +29,16 @@ def test_no_file_changes_nothing(tmp_path: Path) -> None:
     environ = {"A": "1"}
     apply_local_settings(tmp_path / "local.settings.json", environ)
     assert environ == {"A": "1"}
+
+
+def test_by_default_the_file_is_local_settings_json_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a path, the current directory's `local.settings.json` is read (as `func start` does)."""
+    (tmp_path / "local.settings.json").write_text(
+        json.dumps({"Values": {"A": "from-file"}}), encoding="utf-8"
+    )
+    monkeypatch.chdir(tmp_path)
+    environ: dict[str, str] = {}
+    apply_local_settings(environ=environ)
+    assert environ == {"A": "from-file"}

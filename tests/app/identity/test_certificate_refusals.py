@@ -4,6 +4,7 @@ and the facts a parse gives (subject, issuer, validity, days left, EC keys, cont
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
@@ -271,3 +272,46 @@ def test_pem_leaf_is_the_one_matching_the_key_not_the_first(
     """With the CA first, the chain PEM still starts with the leaf and keeps the CA after it."""
     material = load_certificate(ca.pem() + issued.key_pem() + issued.cert_pem(), PEM)
     assert material.chain_pem == issued.cert_pem() + ca.pem()
+
+
+def test_a_pem_text_with_a_byte_order_mark_is_read(issued: IssuedCertificate) -> None:
+    """A PEM saved with a UTF-8 byte order mark (non-ASCII before `-----BEGIN`) is still PEM."""
+    text = "\ufeff" + issued.pem_bundle().decode()
+    assert load_certificate(text, None).thumbprint == issued.sha1_thumbprint
+    assert load_certificate(text, PEM).thumbprint == issued.sha1_thumbprint
+
+
+def test_parsed_material_cannot_be_changed(issued: IssuedCertificate) -> None:
+    """Material is shared between threads once parsed: its fields are read-only."""
+    material = load_certificate(issued.pem_bundle(), PEM)
+    public = load_public_certificate(issued.der)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        material.thumbprint = "0" * 40  # type: ignore[misc]  # the point: it is frozen
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        public.x5t = "x"  # type: ignore[misc]  # the point: it is frozen
+
+
+def test_without_content_type_pem_is_recognised_in_the_first_64_characters(issued: IssuedCertificate) -> None:
+    """Without a content type, `-----BEGIN` must end within the first 64 characters to mean PEM;
+    later, the value is taken for base64 PFX and refused as such."""
+    early = "\n" * 54 + issued.pem_bundle().decode()
+    assert load_certificate(early, None).thumbprint == issued.sha1_thumbprint
+    late = "\n" * 55 + issued.pem_bundle().decode()
+    assert (
+        _refusal(lambda: load_certificate(late, None))[0]
+        == "The certificate's secret is not base64 PFX data."
+    )
+    assert load_certificate(early.encode(), None).thumbprint == issued.sha1_thumbprint
+    refused = _refusal(lambda: load_certificate(late.encode(), None))[0]
+    assert refused == "The certificate is not a readable PFX (malformed, or protected by a password)."
+
+
+def test_a_pfx_secret_with_characters_outside_base64_is_refused(issued: IssuedCertificate) -> None:
+    """Base64 is read strictly: a stray character inside is refused, not skipped."""
+    pfx = base64.b64encode(issued.pfx()).decode()
+    damaged = pfx[:40] + "!" + pfx[40:]
+    assert (
+        _refusal(lambda: load_certificate(damaged, PKCS12))[0]
+        == "The certificate's secret is not base64 PFX data."
+    )
+    assert load_certificate(f"  {pfx}\n", PKCS12).thumbprint == issued.sha1_thumbprint

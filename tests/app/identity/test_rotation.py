@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 
@@ -213,3 +214,11 @@ def test_a_clock_that_starts_near_zero_still_reads_first() -> None:
     material = _material(vault, clock)
     assert material.current().version == "v1"
     assert vault.reads == 1
+
+
+def test_a_version_handed_out_cannot_be_changed() -> None:
+    """What current() hands out is shared by every caller: read-only."""
+    vault, clock = Vault(), Clock()
+    found = _material(vault, clock).current()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        found.version = "v9"  # type: ignore[misc]  # the point: it is frozen

@@ -22,7 +22,7 @@ from shared.identity import connection, reset_connections
 from shared.jobs import _connections
 from shared.jobs._engine import Engine
 from shared.jobs.builtin import certificate_rotation
-from shared.runs import Ledger, Run
+from shared.runs import Kind, Ledger, Run
 from shared.storage import Account
 from tests.app.context.support import APP_ID, TENANT_ID
 from tests.conftest import tls_session
@@ -48,11 +48,15 @@ def rotation_env(
     for name, value in devstack.app_settings().items():
         monkeypatch.setenv(name, value)
     oid = devstack.user_assigned().object_id
+    roles = f"{devstack.servers['keyvault'].url}/_devstack/roles/{oid}"
+    added = set(VAULT_ROLES) - devstack.tenant.vault_roles.get(oid, set())
     for role in VAULT_ROLES:
-        http.put(f"{devstack.servers['keyvault'].url}/_devstack/roles/{oid}/{role}", timeout=10)
+        http.put(f"{roles}/{role}", timeout=10)
     reset_connections()
     _connections.reset()
     yield
+    for role in added:  # the identity as seeded again: other tests see its real roles
+        http.delete(f"{roles}/{role}", timeout=10)
     move_devstack_clock(devstack, http, offset=0)
     for server in ("graph", "keyvault"):
         http.delete(f"{devstack.servers[server].url}/_devstack/faults", timeout=10)
@@ -110,6 +114,14 @@ def output(runs: Ledger, run: Run) -> dict[str, Any]:
     data = runs.read_output(run)
     assert data is not None
     return dict(json.loads(data)["connections"][0])
+
+
+def ledger_text(runs: Ledger, job: str) -> str:
+    """Every stored run of `job`, and its output, as text (for leak checks)."""
+    found = runs.query(Kind.JOB, job, page_size=100).runs
+    parts = [json.dumps(r.to_dict(), default=str) for r in found]
+    parts += [(runs.read_output(r) or b"").decode() for r in found]
+    return "\n".join(parts)
 
 
 def counts(devstack: OfflineTenant, http: requests.Session, reset: bool = False) -> dict[str, int]:
@@ -178,6 +190,17 @@ class Rotating:
         """An emulator fault (`match`, `status`, `times`...), until `clear_faults`."""
         add_fault(self.devstack, self.http, server, **fault)
 
+    @contextlib.contextmanager
+    def without_vault_role(self, role: str) -> Iterator[None]:
+        """The app's identity lacks Key Vault `role` for the block (granted again after)."""
+        oid = self.devstack.user_assigned().object_id
+        url = f"{self.devstack.servers['keyvault'].url}/_devstack/roles/{oid}/{role}"
+        assert self.http.delete(url, timeout=10).status_code == 204
+        try:
+            yield
+        finally:
+            self.http.put(url, timeout=10)
+
     def clear_faults(self, server: str) -> None:
         """The emulator answers as usual again."""
         self.http.delete(f"{self.devstack.servers[server].url}/_devstack/faults", timeout=10)
@@ -224,8 +247,9 @@ def secret_env(devstack: OfflineTenant, rotation_env: None, http: requests.Sessi
     its registration and holds Application.ReadWrite.OwnedBy; the identity may write secrets."""
     app = sample_app(devstack)
     oid = devstack.user_assigned().object_id
-    vault = devstack.servers["keyvault"].url
-    http.put(f"{vault}/_devstack/roles/{oid}/Key Vault Secrets Officer", timeout=10)
+    officer = f"{devstack.servers['keyvault'].url}/_devstack/roles/{oid}/Key Vault Secrets Officer"
+    had_officer = "Key Vault Secrets Officer" in devstack.tenant.vault_roles.get(oid, set())
+    http.put(officer, timeout=10)
     passwords = list(app.password_credentials)
     had_role = OWNED_BY in devstack.tenant.roles_for(app.sp_object_id, GRAPH_APP_ID)
     devstack.tenant.grant_roles(app.sp_object_id, GRAPH_APP_ID, {OWNED_BY})
@@ -235,6 +259,8 @@ def secret_env(devstack: OfflineTenant, rotation_env: None, http: requests.Sessi
     app.owners.remove(app.sp_object_id)
     if not had_role:
         devstack.tenant.revoke_roles(app.sp_object_id, GRAPH_APP_ID, {OWNED_BY})
+    if not had_officer:
+        http.delete(officer, timeout=10)
 
 
 def sample_app(devstack: OfflineTenant) -> Any:

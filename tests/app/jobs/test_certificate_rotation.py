@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from tests.app.jobs.rotation_support import (
     Rotating,
     fire_twice,
     fresh_token,
+    ledger_text,
     next_slot_after,
     thumbprints,
 )
@@ -40,9 +42,10 @@ def _versions() -> int:
 
 @pytest.mark.parametrize("kind", ["certificate", "keyvault-key"])
 def test_rotation_renews_registers_switches_then_retires_after_the_grace(
-    kind: str, rotating: Rotating
+    kind: str, rotating: Rotating, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Within 30 days: new version, addKey; its token works while the old is on; the grace retires the old."""
+    caplog.set_level(logging.DEBUG)
     old = rotating.certificate(kind)
     rotating.counts(reset=True)
     started = datetime.now(UTC)
@@ -74,6 +77,11 @@ def test_rotation_renews_registers_switches_then_retires_after_the_grace(
     assert new in prints
     assert old not in prints
     assert fresh_token("rot")
+    # No proof, client assertion, token or private key in the ledger, the outputs or the DEBUG logs.
+    seen = ledger_text(rotating.runs, JOB) + caplog.text
+    assert len(caplog.records) > 10  # the SDKs did log at DEBUG
+    assert "eyJ" not in seen
+    assert "PRIVATE KEY" not in seen
     print(
         f"\n{kind}: requests first run {requests_first}, removal run {requests_last},"
         f" within 30 days to old key removed: {(datetime.now(UTC) - started).total_seconds():.2f}s"
@@ -180,3 +188,21 @@ def test_key_vault_throttled_on_create_is_waited_out_and_rotates_once(rotating: 
     assert done.counts == {"created": 1, "registered": 1}
     assert _versions() == 2
     assert old in thumbprints()
+
+
+def test_missing_vault_permission_fails_at_create_naming_the_role(rotating: Rotating) -> None:
+    """Without Certificates Officer: the run fails at rotation:create, 403, the hint names the role."""
+    old = rotating.certificate("certificate")
+    before = thumbprints()
+    with rotating.without_vault_role("Key Vault Certificates Officer"):
+        failed = rotating.run(JOB)
+    assert failed.status is Status.FAILED
+    assert failed.error is not None
+    assert (failed.error.step, failed.error.status, failed.error.outage) == ("rotation:create", 403, False)
+    assert "step create failed" in failed.error.message
+    assert failed.error.hint is not None
+    assert "Key Vault Certificates Officer" in failed.error.hint
+    assert _versions() == 1
+    assert thumbprints() == before
+    assert old in before
+    assert fresh_token("rot")

@@ -91,6 +91,11 @@ def test_killed_between_add_key_and_switch_the_next_run_finishes_and_tokens_neve
         assert retired.counts == {"removed": 1}
         assert old not in thumbprints()
         assert fresh_token("rot")
+        # The instance that loaded the old version before the run was never restarted: its next
+        # token request is refused for the removed key, and it reloads the newest version and succeeds.
+        held = warm.vault_credential.version
+        assert warm._credential.fetch(scope_for("graph", warm.cloud)).value
+        assert warm.vault_credential.version != held
 
 
 def test_key_vault_down_after_add_key_fails_at_switch_and_the_old_certificate_works(

@@ -12,7 +12,7 @@ import pytest
 from shared import clock
 from shared.identity import reset_connections
 from shared.jobs.builtin import secret_rotation
-from shared.runs import Kind, Ledger, Status
+from shared.runs import Status
 from tests.app.context.support import call_context
 from tests.app.jobs.rotation_support import (
     GRACE,
@@ -20,6 +20,7 @@ from tests.app.jobs.rotation_support import (
     Rotating,
     fire_twice,
     fresh_token,
+    ledger_text,
     next_slot_after,
     password_ids,
     password_values,
@@ -41,14 +42,6 @@ def tokens_between_steps() -> Iterator[list[str]]:
 
     with step_hook(fresh_token_after):
         yield seen
-
-
-def _ledger_text(runs: Ledger) -> str:
-    """Every stored run of the job, and its output, as text."""
-    found = runs.query(Kind.JOB, JOB, page_size=100).runs
-    parts = [json.dumps(r.to_dict(), default=str) for r in found]
-    parts += [(runs.read_output(r) or b"").decode() for r in found]
-    return "\n".join(parts)
 
 
 def test_secret_rotation_adds_stores_switches_then_retires_after_the_grace(
@@ -94,7 +87,7 @@ def test_secret_rotation_adds_stores_switches_then_retires_after_the_grace(
     assert entry["rotation"]["lastRun"]["id"] == last.id
     assert entry["rotation"]["daysLeft"] >= 170
     assert entry["status"] == "ok", entry.get("diagnosis")
-    seen = _ledger_text(rot.runs) + caplog.text + json.dumps(report)
+    seen = ledger_text(rot.runs, JOB) + caplog.text + json.dumps(report)
     for value in values:
         assert value not in seen
     print(
@@ -171,6 +164,21 @@ def test_key_vault_down_at_store_fails_naming_the_step_and_the_old_secret_works(
     assert failed.error is not None
     assert failed.error.step == "rotation:store"
     assert failed.error.status == 503
+    assert fresh_token("srot")
+    assert old in password_ids(rot.devstack)
+
+
+def test_missing_vault_permission_fails_at_store_naming_the_role(secret_rotating: Rotating) -> None:
+    """Without Secrets Officer: the run fails at rotation:store, 403, the hint names the role; old works."""
+    rot = secret_rotating
+    old = rot.secret()
+    with rot.without_vault_role("Key Vault Secrets Officer"):
+        failed = rot.run(JOB)
+    assert failed.status is Status.FAILED
+    assert failed.error is not None
+    assert (failed.error.step, failed.error.status) == ("rotation:store", 403)
+    assert failed.error.hint is not None
+    assert "Key Vault Secrets Officer" in failed.error.hint
     assert fresh_token("srot")
     assert old in password_ids(rot.devstack)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import os
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import jwt
@@ -170,3 +172,20 @@ def wait_delivered(devstack: Any, timeout_s: float = 30) -> list[dict[str, Any]]
     assert body["idle"], body
     deliveries: list[dict[str, Any]] = body["deliveries"]
     return deliveries
+
+
+@contextlib.contextmanager
+def storage_down() -> Iterator[None]:
+    """The app's storage pointed at a port nobody listens on (queues, tables, blobs) for the block."""
+    from shared.storage import StorageTarget, open_account, use_account
+
+    dead = "http://127.0.0.1:9/devstoreaccount1"
+    connection_string = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey="
+        + base64.b64encode(b"k" * 64).decode()
+        + f";QueueEndpoint={dead};TableEndpoint={dead};BlobEndpoint={dead};"
+    )
+    with use_account(
+        open_account(StorageTarget("AzureWebJobsStorage", connection_string=connection_string), prefix="dead")
+    ):
+        yield

@@ -108,6 +108,29 @@ def test_wrong_client_state_is_401_and_nothing_stored(webhook_env: Any, received
     assert queue_depth(webhook_env) == 0
 
 
+def test_a_new_client_state_version_is_picked_up_without_restart(
+    devstack: OfflineTenant, webhook_env: Any, received: list[WebhookEvent], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A new clientState secret version is accepted without a restart (the previous one for a while)."""
+    monkeypatch.setattr("shared.webhooks._secrets.FRESH_READ_INTERVAL_S", 0.0)
+    assert _post({"value": [notification(client_state=CLIENT_STATE)]}).status_code == 202
+    rotated = "graph-client-state-" + uuid.uuid4().hex
+    put_secret(devstack, CLIENT_STATE_SECRET, rotated)
+    try:
+        response = _post({"value": [notification(client_state=rotated, resource="users/new")]})
+        assert response.status_code == 202
+        # Subscriptions created before the rotation still carry the previous value.
+        assert (
+            _post({"value": [notification(client_state=CLIENT_STATE, resource="users/old")]}).status_code
+            == 202
+        )
+        assert _post({"value": [notification(client_state="forged")]}).status_code == 401
+    finally:
+        put_secret(devstack, CLIENT_STATE_SECRET, CLIENT_STATE)
+    run_queue(webhook_env)
+    assert sorted(e.subject or "" for e in received) == ["users/abc", "users/new", "users/old"]
+
+
 @pytest.mark.parametrize("certificate", [EXPORTABLE, NON_EXPORTABLE])
 def test_rich_notification_is_verified_and_decrypted(
     devstack: OfflineTenant,

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import azure.functions as func
 import pytest
 
 import function_app
+from devstack.offline_tenant import OfflineTenant
+from shared import clock
+from shared.runs import Kind, Ledger, Status
 from shared.webhooks import WebhookEvent, on_eventgrid
-from tests.app.webhooks.support import queue_depth, run_queue
+from tests.app.webhooks.support import (
+    CLIENT_STATE_SECRET,
+    notification,
+    put_secret,
+    queue_depth,
+    run_queue,
+    storage_down,
+)
 from tests.devstack.support import http_context
 
 
@@ -213,3 +224,49 @@ def test_binary_mode_cloudevent_over_a_real_socket(webhook_env: Any, receiver_ur
     run_queue(webhook_env)
     (event,) = seen
     assert (event.id, event.subject, event.data) == (f"/café|{ident}", "a b", {"n": 7})
+
+
+def test_event_grid_and_graph_answer_503_while_storage_is_down(
+    devstack: OfflineTenant, webhook_env: Any
+) -> None:
+    """With storage unreachable, Event Grid and Graph deliveries get 503 + Retry-After, never a 2xx."""
+    put_secret(devstack, CLIENT_STATE_SECRET, "cs-down")
+    graph = func.HttpRequest(
+        "POST",
+        "http://localhost/api/webhooks/graph",
+        headers={"Content-Type": "application/json"},
+        params={},
+        body=json.dumps({"value": [notification(client_state="cs-down")]}).encode(),
+    )
+    with storage_down():
+        answers = [_eventgrid([_event(1)]), function_app.webhooks_graph(graph, http_context())]
+    for answer in answers:
+        assert answer.status_code == 503
+        assert answer.mimetype == "application/problem+json"
+        assert answer.headers["Retry-After"]
+    assert queue_depth(webhook_env) == 0
+
+
+def test_event_log_filters_by_source_status_and_since(webhook_env: Any) -> None:
+    """?source, ?status and ?since each narrow the log; newest first; combined they all apply."""
+    runs = Ledger(webhook_env)
+    now = clock.now()
+    with clock.use(clock.ManualClock(now - timedelta(days=2))):
+        old = runs.new(Kind.WEBHOOK, "standard", trigger="http", status=Status.SUCCEEDED)
+        runs.record(old)
+    failed = runs.new(Kind.WEBHOOK, "standard", trigger="http", status=Status.FAILED)
+    other = runs.new(Kind.WEBHOOK, "github", trigger="http", status=Status.SUCCEEDED)
+    runs.record(failed)
+    runs.record(other)
+
+    def ids(params: dict[str, str]) -> list[str]:
+        status, body = _get("webhooks/events", params)
+        assert status == 200
+        return [r["id"] for r in body["value"]]
+
+    since = (now - timedelta(days=1)).isoformat()
+    assert ids({"source": "standard"}) == [failed.id, old.id]
+    assert ids({"status": "failed"}) == [failed.id]
+    assert set(ids({"since": since})) == {failed.id, other.id}
+    assert ids({"source": "standard", "since": since, "status": "failed"}) == [failed.id]
+    assert ids({"source": "github", "status": "failed"}) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 import uuid
 from typing import Any
@@ -15,7 +16,14 @@ import function_app
 from devstack.offline_tenant import OfflineTenant
 from shared.webhooks import WebhookEvent, on_signed
 from shared.webhooks._signatures import github_signature, standard_key, standard_signature
-from tests.app.webhooks.support import SECRET_STANDARD, put_secret, queue_depth, run_queue, secret_value
+from tests.app.webhooks.support import (
+    SECRET_STANDARD,
+    put_secret,
+    queue_depth,
+    run_queue,
+    secret_value,
+    storage_down,
+)
 from tests.devstack.support import http_context
 
 
@@ -122,8 +130,10 @@ def test_refusals_enqueue_nothing(
     monkeypatch: pytest.MonkeyPatch,
     case: str,
     status: int,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Bad/missing signature, stale timestamp 401; malformed 400; unknown 404; too large 413: none stored."""
+    caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("WEBHOOKS_MAX_BODY_BYTES", "2048")
     secret = secret_value(devstack, SECRET_STANDARD)
     body = b'{"type": "x"}'
@@ -147,6 +157,10 @@ def test_refusals_enqueue_nothing(
     assert response.mimetype == "application/problem+json"
     assert secret not in response.get_body().decode()
     assert queue_depth(webhook_env) == 0
+    # Nothing logged at DEBUG (our code, azure-core's HTTP log) holds the secret, its key or a signature.
+    key = secret.removeprefix("whsec_")
+    signatures = [s.split(",", 1)[-1] for s in headers.get("webhook-signature", "").split()]
+    assert [v for v in (secret, key, *signatures) if v in caplog.text] == []
 
 
 def test_a_new_secret_version_is_picked_up_without_restart(
@@ -171,22 +185,14 @@ def test_storage_down_is_503_and_nothing_acknowledged(
     devstack: OfflineTenant, webhook_env: Any, received: list[WebhookEvent], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With storage unreachable the receiver answers 503 with Retry-After (never 2xx, never 500)."""
-    from shared.storage import StorageTarget, open_account, use_account
-
     secret = secret_value(devstack, SECRET_STANDARD)
     body = b'{"type": "down"}'
     headers = _standard(secret, body)
-    dead = (
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey="
-        + base64.b64encode(b"k" * 64).decode()
-        + ";QueueEndpoint=http://127.0.0.1:9/devstoreaccount1;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;"
-    )
-    with use_account(
-        open_account(StorageTarget("AzureWebJobsStorage", connection_string=dead), prefix="dead")
-    ):
+    with storage_down():
         started = time.monotonic()
         response = _post("standard", body, headers)
         elapsed = time.monotonic() - started
     assert response.status_code == 503
+    assert response.mimetype == "application/problem+json"
     assert response.headers["Retry-After"]
     assert elapsed < 5

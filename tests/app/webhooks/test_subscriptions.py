@@ -3,12 +3,18 @@ receiver on a real socket), renew before expiry, recreate when gone; lifetimes p
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import azure.functions as func
 import pytest
 
+import function_app
 from devstack.offline_tenant import OfflineTenant
+from shared import clock
+from shared.runs import Kind, Ledger, Status
+from shared.webhooks._ledger import EventLog
 from shared.webhooks._subscriptions import (
     PARTITION,
     TABLE,
@@ -18,7 +24,14 @@ from shared.webhooks._subscriptions import (
     subscription_states,
     sync_subscriptions,
 )
-from tests.app.webhooks.support import graph_subscription
+from tests.app.webhooks.support import (
+    CLIENT_STATE_SECRET,
+    graph_subscription,
+    notification,
+    run_queue,
+    secret_value,
+)
+from tests.devstack.support import http_context
 
 
 def _expiry(sub: dict[str, Any] | None) -> datetime:
@@ -54,6 +67,45 @@ def test_declared_subscription_is_created_renewed_and_recreated(
     assert graph_subscription(devstack, again["id"]) is not None
 
 
+def _overview() -> dict[str, Any]:
+    req = func.HttpRequest("GET", "http://localhost/api/webhooks", headers={}, params={}, body=b"")
+    response: func.HttpResponse = function_app.webhooks_overview(req)
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    body: dict[str, Any] = json.loads(response.get_body())
+    return body
+
+
+def test_api_webhooks_shows_id_resource_expiry_and_last_notification(
+    devstack: OfflineTenant, subscribed: Any
+) -> None:
+    """GET /api/webhooks lists the subscription's id, resource and expiry, then when it last notified."""
+    sync_subscriptions()
+    [shown] = _overview()["subscriptions"]
+    sub = graph_subscription(devstack, shown["id"])
+    assert sub is not None
+    assert (shown["resource"], shown["lastNotification"]) == ("users", None)
+    assert _expiry({"expirationDateTime": shown["expiration"]}) == _expiry(sub)
+    client_state = secret_value(devstack, CLIENT_STATE_SECRET)
+    body = {"value": [{**notification(client_state=client_state), "subscriptionId": shown["id"]}]}
+    req = func.HttpRequest(
+        "POST",
+        "http://localhost/api/webhooks/graph",
+        headers={"Content-Type": "application/json"},
+        params={},
+        body=json.dumps(body).encode(),
+    )
+    assert function_app.webhooks_graph(req, http_context()).status_code == 202
+    run_queue(subscribed)
+    [seen] = _overview()["subscriptions"]
+    assert seen["id"] == shown["id"]
+    assert seen["lastNotification"] is not None
+    assert datetime.fromisoformat(str(seen["lastNotification"]).replace("Z", "+00:00")) > datetime.now(
+        UTC
+    ) - timedelta(minutes=5)
+    assert client_state not in json.dumps(_overview())
+
+
 @pytest.mark.parametrize(
     ("resource", "minutes"),
     [
@@ -73,3 +125,22 @@ def test_lifetimes_follow_graph_maximums(resource: str, minutes: int) -> None:
     now = datetime.now(UTC)
     assert not needs_renewal(now + timedelta(minutes=minutes), resource, now)
     assert needs_renewal(now + timedelta(minutes=minutes) / 2 - timedelta(seconds=1), resource, now)
+
+
+def test_the_job_purges_events_past_the_retention_setting(
+    webhook_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events older than WEBHOOKS_RETENTION_DAYS go at the next sync; newer events and job runs stay."""
+    monkeypatch.setenv("WEBHOOKS_RETENTION_DAYS", "7")
+    runs = Ledger(webhook_env)
+    with clock.use(clock.ManualClock(clock.now() - timedelta(days=8))):
+        old = runs.new(Kind.WEBHOOK, "standard", trigger="http", status=Status.SUCCEEDED)
+        old_job = runs.new(Kind.JOB, "nightly", trigger="timer", status=Status.SUCCEEDED)
+        runs.record(old)
+        runs.record(old_job)
+    recent = runs.new(Kind.WEBHOOK, "standard", trigger="http", status=Status.SUCCEEDED)
+    runs.record(recent)
+    assert sync_subscriptions()["purged"] == 1
+    assert EventLog().get("standard", old.id) is None
+    assert EventLog().get("standard", recent.id) is not None
+    assert runs.get(Kind.JOB, "nightly", old_job.id) is not None  # the runs-retention job's business

@@ -171,6 +171,28 @@ def test_wrong_audience_is_700023(world: World) -> None:
     assert _code(exc) == 700023
 
 
+@pytest.mark.parametrize(
+    ("aud", "accepted"),
+    [
+        (TOKEN_URL_AUDIENCE + "/", True),
+        (TOKEN_URL_AUDIENCE.upper(), True),
+        ([TOKEN_URL_AUDIENCE, "https://other"], True),
+        (TOKEN_URL_AUDIENCE + "X", False),
+        (TOKEN_URL_AUDIENCE[:-1], False),
+        (["https://other"], False),
+    ],
+)
+def test_audience_matching(world: World, aud: Any, accepted: bool) -> None:
+    """The token endpoint matches with a trailing slash, in any case, or in a list; a longer or
+    shorter URL does not (AADSTS700023)."""
+    if accepted:
+        assert _verify(world, _cert_assertion(world, aud=aud)) == "certificate"
+        return
+    with pytest.raises(e.AssertionAudienceInvalid) as exc:
+        _verify(world, _cert_assertion(world, aud=aud))
+    assert _code(exc) == 700023
+
+
 def test_missing_exp_is_50027(world: World) -> None:
     """`exp` is required: an assertion without it is malformed."""
     with pytest.raises(e.MalformedJwt) as exc:
@@ -443,12 +465,24 @@ def test_subject_name_issuer_intermediate_without_basic_constraints_is_700027(wo
     assert _code(exc) == 700027
 
 
+def test_subject_name_issuer_self_signed_issuer_with_the_trusted_name_is_700027(world: World) -> None:
+    """A self-signed CA carrying the trusted issuer's name leads nowhere but to itself: refused."""
+    inter = intermediate_ca(world.tenant.ca, "devstack issuing CA")
+    _trust_issuer(world, inter.certificate)
+    loop = CertificateAuthority("devstack issuing CA")
+    with pytest.raises(e.CertificateNotRegistered) as exc:
+        _verify(world, _x5c_assertion(world, loop.issue("assertion-test"), [loop.certificate]))
+    assert _code(exc) == 700027
+
+
 @pytest.mark.parametrize("claim", ["sub", "jti"])
 def test_certificate_assertion_with_a_non_string_sub_or_jti_is_50027(world: World, claim: str) -> None:
     """A correctly signed assertion whose `sub` or `jti` is not a string is malformed (AADSTS50027)."""
-    odd: dict[str, Any] = {claim: 12345}
+    claims = _claims(world, time.time(), **{claim: 12345})
+    headers = {"x5t": x5t(world.registered.certificate)}
+    assertion = jwt.encode(claims, world.registered.key, algorithm="RS256", headers=headers)
     with pytest.raises(e.MalformedJwt) as exc:
-        _verify(world, _cert_assertion(world, **odd))
+        _verify(world, assertion)
     assert (_code(exc), exc.value.text) == (50027, "JWT token is invalid or malformed.")
 
 
