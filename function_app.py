@@ -2,9 +2,10 @@
 
 Each handler decodes its input, calls `shared/`, and maps the result. Imports stay light:
 heavy modules are imported inside handlers so a cold start pays only for what it runs.
-Handlers that start runs declare `context` (the host then passes the invocation's func.Context)
-and run inside `telemetry.invocation(context)`: each run's trace hangs under the host's
-invocation in Application Insights (docs/telemetry.md, "Correlation with the Functions host").
+Handlers that start or queue runs declare `context` (the host then passes the invocation's
+func.Context) and run inside `telemetry.invocation(context)`: each run's trace hangs under the
+host's invocation in Application Insights, and work queued by a request links back to it
+(docs/telemetry.md, "Correlation with the Functions host").
 """
 
 from __future__ import annotations
@@ -110,29 +111,35 @@ WEBHOOKS_QUEUE = "webhook-events"
 
 @app.function_name("webhooks_graph")
 @app.route(route="webhooks/graph", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-def webhooks_graph(req: func.HttpRequest) -> func.HttpResponse:
+def webhooks_graph(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """Graph change notifications: handshake, clientState, rich and lifecycle events; 202 once stored."""
+    from shared.telemetry import invocation
     from shared.webhooks._receivers import graph
 
-    return graph(req)
+    with invocation(context):  # the stored message links its processing to this request
+        return graph(req)
 
 
 @app.function_name("webhooks_eventgrid")
 @app.route(route="webhooks/eventgrid", methods=["POST", "OPTIONS"], auth_level=func.AuthLevel.FUNCTION)
-def webhooks_eventgrid(req: func.HttpRequest) -> func.HttpResponse:
+def webhooks_eventgrid(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """Event Grid and CloudEvents 1.0: validation and OPTIONS handshakes; 200 once stored."""
+    from shared.telemetry import invocation
     from shared.webhooks._receivers import eventgrid
 
-    return eventgrid(req)
+    with invocation(context):
+        return eventgrid(req)
 
 
 @app.function_name("webhooks_signed")
 @app.route(route="webhooks/signed/{source}", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
-def webhooks_signed(req: func.HttpRequest) -> func.HttpResponse:
+def webhooks_signed(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """Standard Webhooks or GitHub, by source (the signature is the authentication); 200 once stored."""
+    from shared.telemetry import invocation
     from shared.webhooks._receivers import signed
 
-    return signed(req)
+    with invocation(context):
+        return signed(req)
 
 
 @app.function_name("webhooks_process")
@@ -200,11 +207,13 @@ def jobs_list(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.function_name("jobs_run")
 @app.route(route="jobs/{name}/run", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-def jobs_run(req: func.HttpRequest) -> func.HttpResponse:
+def jobs_run(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
     """Queue an on-demand run: 202 + Location; `Idempotency-Key` honoured."""
     from shared.jobs._http import request_run
+    from shared.telemetry import invocation
 
-    return request_run(req, req.route_params["name"])
+    with invocation(context):  # the queued run's span links to this request
+        return request_run(req, req.route_params["name"])
 
 
 @app.function_name("jobs_runs")

@@ -24,7 +24,13 @@ documented in `docs/contract.md`:
   "lifecycleEvent": null}` -> Graph posts a change notification (or, with `lifecycleEvent` =
   reauthorizationRequired | subscriptionRemoved | missed, a lifecycle notification) to the
   subscriber and answers `{"url", "status", "error", "notification"}` with what it got back;
-  a notification not acknowledged with a 2xx is then redelivered like any batch.
+  a notification not acknowledged with a 2xx is then redelivered like any batch. A lifecycle
+  event joins the lifecycle batch collecting for its URL; the answer reports that batch's first
+  POST (`notification` is the whole body, other subscriptions' events due with it included).
+- `POST /_devstack/lifecycle` with `{"events": [{"subscriptionId", "lifecycleEvent"}, ...]}` ->
+  202 `{"batches": [{"batchId", "url", "subscriptionIds", "items"}]}`: lifecycle events due
+  together, delivered as Graph batches them (one POST per lifecycle URL, at most 100 items; log
+  and redelivery as for change notifications). An unknown id or event: 400/404, nothing queued.
 """
 
 from __future__ import annotations
@@ -60,6 +66,7 @@ from devstack.tenant import clock
 from devstack.tenant.models import Tenant
 
 _NOTIFY = re.compile(r"^/_devstack/subscriptions/([^/]+)/notify/?$")
+MAX_LIFECYCLE_EVENTS = 1000
 _DECISION = "devstack.graph.throttle"
 
 
@@ -198,6 +205,8 @@ class GraphEmulator(Emulator):
             for sub in self.subscriptions.all():
                 self.subscriptions.delete(sub.id)
             return Response(status=204)
+        if request.path.rstrip("/") == "/_devstack/lifecycle" and request.method == "POST":
+            return self._lifecycle_control(request)
         match = _NOTIFY.match(request.path)
         if match and request.method == "POST":
             spec = ControlBody.of(request)  # bad JSON: a problem+json 400
@@ -212,6 +221,43 @@ class GraphEmulator(Emulator):
                 raise ControlError(exc.message, exc.status) from None
             return json_response(report.to_json())
         return super().control(request)
+
+    def _lifecycle_control(self, request: Request) -> Response:
+        events = ControlBody.of(request).get("events")
+        if (
+            not isinstance(events, list)
+            or not 1 <= len(events) <= MAX_LIFECYCLE_EVENTS
+            or not all(
+                isinstance(e, dict)
+                and set(e) == {"subscriptionId", "lifecycleEvent"}
+                and all(isinstance(v, str) and 0 < len(v) <= 256 for v in e.values())
+                for e in events
+            )
+        ):
+            raise ControlError(
+                f"'events' must be 1 to {MAX_LIFECYCLE_EVENTS} objects "
+                '{"subscriptionId": "<id>", "lifecycleEvent": "<event>"}.'
+            )
+        try:
+            batches = self.subscriptions.lifecycle(
+                [(e["subscriptionId"], e["lifecycleEvent"]) for e in events]
+            )
+        except GraphError as exc:
+            raise ControlError(exc.message, exc.status) from None
+        return json_response(
+            {
+                "batches": [
+                    {
+                        "batchId": b.id,
+                        "url": b.url,
+                        "subscriptionIds": sorted({str(i["subscriptionId"]) for i in b.items}),
+                        "items": len(b.items),
+                    }
+                    for b in batches
+                ]
+            },
+            status=202,
+        )
 
     def _render(self, change: Change) -> dict[str, Any]:
         """The changed object's JSON for rich notifications (only its id once deleted)."""

@@ -7,6 +7,12 @@ https://learn.microsoft.com/graph/change-notifications-with-resource-data):
 - changes for the same notification URL within `batchWindowMs` go in one POST `{"value": [...]}`
   (at most 100 items), each with `subscriptionId`, `changeType`, `resource`, `resourceData`,
   `clientState`, `tenantId`, `subscriptionExpirationDateTime`;
+- lifecycle notifications the same way, in batches of their own: the events due together for one
+  lifecycle URL (several subscriptions' `reauthorizationRequired`, `subscriptionRemoved`, `missed`)
+  go in one POST `{"value": [...]}`, each item `subscriptionId`, `subscriptionExpirationDateTime`,
+  `tenantId`, `clientState`, `lifecycleEvent` and nothing about a resource
+  (https://learn.microsoft.com/graph/change-notifications-lifecycle-events, "Structure of a
+  lifecycle notification");
 - a subscription with `includeResourceData` gets `encryptedContent` per item: a fresh AES-256
   key, `data` = AES-CBC/PKCS7 of the resource JSON with IV = the key's first 16 bytes,
   `dataSignature` = base64 HMAC-SHA256 of `data` keyed with the AES key, `dataKey` = the key
@@ -119,6 +125,10 @@ class Batch:
     attempt: int = 0
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     tamper: str | None = None
+    kind: str = "change"  # or "lifecycle": the two are never mixed in one POST
+    # The first attempt's log entry and body, for a caller waiting on it (the notify control).
+    first: tuple[dict[str, Any], dict[str, Any]] | None = None
+    attempted: threading.Event = field(default_factory=threading.Event)
 
 
 def encrypt_resource(
@@ -163,7 +173,7 @@ class Delivery:
         self.session = session
         self.settings = DeliverySettings()
         self.log: list[dict[str, Any]] = []
-        self._open: dict[str, Batch] = {}  # url -> batch still collecting items
+        self._open: dict[tuple[str, str], Batch] = {}  # (url, kind) -> batch still collecting items
         self._due: list[Batch] = []  # batches waiting for their (re)delivery time
         self._in_flight = 0
         self._cond = threading.Condition()
@@ -171,18 +181,23 @@ class Delivery:
         self._thread: threading.Thread | None = None
 
     # -- queueing -------------------------------------------------------------
-    def enqueue(self, url: str, item: dict[str, Any], rich_app: str | None = None) -> None:
+    def enqueue(
+        self, url: str, item: dict[str, Any], rich_app: str | None = None, *, kind: str = "change"
+    ) -> Batch:
+        """Add `item` to the batch collecting for `url` (a new one after the window or 100 items)."""
         with self._cond:
             self._start()
-            batch = self._open.get(url)
+            batch = self._open.get((url, kind))
             if batch is None or len(batch.items) >= MAX_ITEMS:
-                batch = Batch(url, [], set(), time.monotonic() + self.settings.batch_window_ms / 1000)
-                self._open[url] = batch
+                due = time.monotonic() + self.settings.batch_window_ms / 1000
+                batch = Batch(url, [], set(), due, kind=kind)
+                self._open[(url, kind)] = batch
                 self._due.append(batch)
             batch.items.append(item)
             if rich_app:
                 batch.apps.add(rich_app)
             self._cond.notify_all()
+            return batch
 
     def redeliver(self, url: str, items: list[dict[str, Any]]) -> None:
         """Schedule a POST that was sent once and not acknowledged (a notification sent on demand)
@@ -256,8 +271,8 @@ class Delivery:
                     return
                 for batch in ready:
                     self._due.remove(batch)
-                    if self._open.get(batch.url) is batch:
-                        del self._open[batch.url]
+                    if self._open.get((batch.url, batch.kind)) is batch:
+                        del self._open[(batch.url, batch.kind)]
                     self._in_flight += 1
             for batch in ready:
                 # One thread per POST: a slow receiver must not hold up the others.
@@ -317,6 +332,9 @@ class Delivery:
         }
         with self._cond:
             self.log.append(entry)
+        if batch.first is None:
+            batch.first = (entry, body)
+            batch.attempted.set()
         log.info(
             "graph notification %s attempt %d to %s: %s", batch.id, batch.attempt, batch.url, status or error
         )

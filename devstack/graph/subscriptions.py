@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devstack.graph.exceptions import ExtensionError, InvalidRequest, ResourceNotFound, ValidationError
 from devstack.graph.models import Change
-from devstack.graph.notifications import Delivery, encrypt_resource
+from devstack.graph.notifications import Batch, Delivery, encrypt_resource
 from devstack.graph.permissions import SUBSCRIPTION_RESOURCES, authorize
 from devstack.tenant.models import Tenant
 from devstack.tenant.pki import utcnow
@@ -407,6 +407,36 @@ class SubscriptionStore:
             "tenantId": self.tenant.tenant_id,
         }
 
+    def lifecycle(self, events: Sequence[tuple[str, str]]) -> tuple[Batch, ...]:
+        """Lifecycle events due together, `(subscription id, lifecycleEvent)`: queued at once, so the
+        events for one lifecycle URL go in one POST (`Delivery`); the batches they joined.
+
+        Every id and event is checked before anything is queued. Graph acts as it says:
+        `subscriptionRemoved` removes the subscription, `reauthorizationRequired` marks it.
+        """
+        subs = [(self.get(sub_id), event) for sub_id, event in events]
+        for _, event in subs:
+            if event not in LIFECYCLE_EVENTS:
+                raise InvalidRequest(f"Unknown lifecycleEvent '{event}'.")
+        batches: dict[str, Batch] = {}  # by id, in the order first joined
+        for sub, event in subs:
+            item: dict[str, Any] = {
+                "subscriptionId": sub.id,
+                "subscriptionExpirationDateTime": graph_time7(sub.expiration),
+                "tenantId": self.tenant.tenant_id,
+                "clientState": sub.client_state,
+                "lifecycleEvent": event,
+            }
+            if event == "subscriptionRemoved":
+                with self._lock:
+                    self._subs.pop(sub.id, None)
+            elif event == "reauthorizationRequired":
+                sub.reauthorization_required = True
+            url = sub.lifecycle_notification_url or sub.notification_url
+            batch = self.delivery.enqueue(url, item, kind="lifecycle")
+            batches.setdefault(batch.id, batch)
+        return tuple(batches.values())
+
     def notify(
         self,
         sub_id: str,
@@ -416,42 +446,38 @@ class SubscriptionStore:
         lifecycle_event: str | None = None,
     ) -> DeliveryReport:
         """Send one change (or lifecycle) notification for `sub_id` and report the answer; one that
-        is not acknowledged (2xx) is then redelivered like any batch (`Delivery.redeliver`)."""
+        is not acknowledged (2xx) is then redelivered like any batch (`Delivery.redeliver`).
+
+        A lifecycle event joins the lifecycle batch for its URL (`lifecycle`: events due within the
+        batch window go together) and the report is that batch's first attempt.
+        """
         sub = self.get(sub_id)
         if lifecycle_event:
-            if lifecycle_event not in LIFECYCLE_EVENTS:
-                raise InvalidRequest(f"Unknown lifecycleEvent '{lifecycle_event}'.")
-            item: dict[str, Any] = {
-                "subscriptionId": sub.id,
-                "subscriptionExpirationDateTime": graph_time7(sub.expiration),
-                "tenantId": self.tenant.tenant_id,
-                "clientState": sub.client_state,
-                "lifecycleEvent": lifecycle_event,
-            }
-            url = sub.lifecycle_notification_url or sub.notification_url
-            if lifecycle_event == "subscriptionRemoved":
-                self.delete(sub.id)
-            elif lifecycle_event == "reauthorizationRequired":
-                sub.reauthorization_required = True
-        else:
-            kind = sub.resource_kind
-            rid = resource_id or str(uuid.uuid4())
-            odata_id = f"{kind.capitalize()}/{rid}"
-            item = {
-                "subscriptionId": sub.id,
-                "subscriptionExpirationDateTime": graph_time7(sub.expiration),
-                "changeType": change_type or sub.change_type.split(",")[0],
-                "resource": odata_id,
-                "resourceData": {
-                    "@odata.type": _ODATA_TYPES.get(kind, "#Microsoft.Graph.DirectoryObject"),
-                    "@odata.id": odata_id,
-                    "id": rid,
-                    "organizationId": self.tenant.tenant_id,
-                },
-                "clientState": sub.client_state,
-                "tenantId": self.tenant.tenant_id,
-            }
-            url = sub.notification_url
+            (batch,) = self.lifecycle([(sub.id, lifecycle_event)])
+            window = self.delivery.settings.batch_window_ms / 1000
+            if not batch.attempted.wait(window + self.delivery.settings.timeout_s + DELIVERY_TIMEOUT_S):
+                return DeliveryReport(batch.url, None, {"value": batch.items}, "not attempted yet")
+            assert batch.first is not None
+            entry, body = batch.first
+            return DeliveryReport(batch.url, entry["status"], body, entry["error"])
+        kind = sub.resource_kind
+        rid = resource_id or str(uuid.uuid4())
+        odata_id = f"{kind.capitalize()}/{rid}"
+        item = {
+            "subscriptionId": sub.id,
+            "subscriptionExpirationDateTime": graph_time7(sub.expiration),
+            "changeType": change_type or sub.change_type.split(",")[0],
+            "resource": odata_id,
+            "resourceData": {
+                "@odata.type": _ODATA_TYPES.get(kind, "#Microsoft.Graph.DirectoryObject"),
+                "@odata.id": odata_id,
+                "id": rid,
+                "organizationId": self.tenant.tenant_id,
+            },
+            "clientState": sub.client_state,
+            "tenantId": self.tenant.tenant_id,
+        }
+        url = sub.notification_url
         body = {"value": [item]}
         try:
             with self._session() as session:

@@ -154,7 +154,8 @@ class Engine:
         claim = self.runs.begin(run)
         if claim.created:
             try:
-                self.store.enqueue(RUNS_QUEUE, {"job": name, "run": run.id})
+                # The request's span (the host's, docs/telemetry.md): the run's span links to it.
+                self.store.enqueue(RUNS_QUEUE, _run_message(name, run.id, telemetry.traceparent()))
             except AutomationError as exc:
                 self.runs.finish(claim.run, Status.FAILED, error=exc)
                 raise
@@ -170,7 +171,9 @@ class Engine:
         run = self.runs.get(Kind.JOB, job.name, message["run"])
         if run is None or run.status.final:
             return run  # purged, or a redelivery of a run that ended
-        return self._execute(job, run, busy="wait")
+        link = message.get("traceparent")
+        with telemetry.linked(link):  # the run's span links to the request (or run) that queued it
+            return self._execute(job, run, busy="wait", link=link)
 
     def on_unit_message(self, body: bytes | str, dequeue_count: int = 1) -> Run | None:
         """A `jobs-units` message: run one child of a fanned-out run; RetryLater to be redelivered."""
@@ -251,7 +254,9 @@ class Engine:
             )
         )
 
-    def _execute(self, job: Job, run: Run, *, busy: str, inline: bool = False) -> Run | None:
+    def _execute(
+        self, job: Job, run: Run, *, busy: str, inline: bool = False, link: str | None = None
+    ) -> Run | None:
         now = clock.now()
         holder = f"{run.id}/{secrets.token_hex(4)}"
         lease = self.store.lease(
@@ -270,7 +275,8 @@ class Engine:
                     run.evolve(detail={**run.detail, "waits": int(run.detail.get("waits", 0)) + 1})
                 )
                 delay = max(1, min(MAX_WAIT_SECONDS, int((lease.expires - now).total_seconds()) + 1))
-                self.store.enqueue(RUNS_QUEUE, {"job": job.name, "run": run.id}, delay_seconds=delay)
+                # Still the same queued work: the message keeps the link it came with.
+                self.store.enqueue(RUNS_QUEUE, _run_message(job.name, run.id, link), delay_seconds=delay)
                 return waited
             return self.runs.finish(
                 run,
@@ -371,7 +377,8 @@ class Engine:
         )
         claim = self.runs.begin(retry)
         if claim.created:
-            self.store.enqueue(RUNS_QUEUE, {"job": job.name, "run": retry.id})
+            # Links to the invocation that found the run abandoned (no run span is open yet).
+            self.store.enqueue(RUNS_QUEUE, _run_message(job.name, retry.id, telemetry.traceparent()))
             logger.warning("job %s run %s abandoned; retry %s queued", job.name, dead.id, retry.id)
 
     # -- fan-out -------------------------------------------------------------------------------
@@ -529,6 +536,11 @@ def _first(values: list[str]) -> str | None:
     return values[0] if values else None
 
 
+def _run_message(job: str, run_id: str, link: str | None) -> dict[str, str]:
+    """A `jobs-runs` message: the job and run, and the traceparent to link to (telemetry on only)."""
+    return {"job": job, "run": run_id, **({"traceparent": link} if link else {})}
+
+
 def _message(body: bytes | str, fields: tuple[str, ...]) -> dict[str, str] | None:
     try:
         data = json.loads(body)
@@ -536,7 +548,8 @@ def _message(body: bytes | str, fields: tuple[str, ...]) -> dict[str, str] | Non
         return None
     if not isinstance(data, dict) or not all(isinstance(data.get(f), str) and data[f] for f in fields):
         return None
-    # A fan-out child's message may carry its parent run's span (docs/telemetry.md).
+    # A message may carry the span that queued it (docs/telemetry.md, "Links across queues");
+    # an older message has none and is processed all the same.
     extra = {"traceparent": data["traceparent"]} if isinstance(data.get("traceparent"), str) else {}
     return {**{f: data[f] for f in fields}, **extra}
 

@@ -8,6 +8,9 @@
     telemetry.webhook_ack("graph", "graph", 202)
     with telemetry.invocation(context):                            # function_app: host's invocation
         ...                                                         # is the runs' parent
+    link = telemetry.traceparent()          # a queue message's field (None when off: no field)
+    with telemetry.linked(message.get("traceparent")):             # its processing links back
+        ...
 
 Off (no APPLICATIONINSIGHTS_CONNECTION_STRING, no TELEMETRY_CONSOLE) nothing here imports an
 SDK: every call is a check of one module variable. On, the pipeline (shared/telemetry/_pipeline.py)
@@ -21,12 +24,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.errors import AutomationError
+from shared.telemetry import _trigger
 from shared.telemetry._settings import TelemetrySettings, telemetry_settings
-from shared.telemetry._trigger import current, invocation, linked
+from shared.telemetry._trigger import current, linked
 
 if TYPE_CHECKING:
     from shared.runs import Run
@@ -108,6 +112,18 @@ def _start() -> Pipeline | bool:
         return False
 
 
+_NOTHING: AbstractContextManager[None] = nullcontext()  # reusable: it holds no state
+
+
+def invocation(context: Any) -> AbstractContextManager[None]:
+    """Runs inside hang under the host's invocation (`_trigger.invocation`); `context` is the
+    handler's `func.Context`. Once telemetry is known to be off nothing would read it, so nothing
+    is set: the webhook receivers' ack path costs no more than without it."""
+    if _state is False:
+        return _NOTHING
+    return _trigger.invocation(context)
+
+
 def active() -> bool:
     """Whether telemetry is on (configures it if the settings ask and it is not yet)."""
     return ensure() is not None
@@ -142,11 +158,17 @@ def run_span(
 
 
 def traceparent() -> str | None:
-    """The current span's W3C traceparent (to carry in a queue message); None when off or outside."""
-    state = _state
-    if state is None or isinstance(state, bool):
+    """The W3C traceparent a queue message carries, so that its processing links back here.
+
+    The current span's (a fanned-out parent run), else the host's invocation's (the HTTP request
+    that queues an on-demand run or a webhook event; docs/telemetry.md, "Links across queues").
+    Ids and flags only. None when telemetry is off (decided here on first use: no SDK import
+    when off) or when there is neither.
+    """
+    pipeline = ensure()
+    if pipeline is None:
         return None
-    return state.traceparent()
+    return pipeline.traceparent() or current().parent
 
 
 def graph_usage(*, requests: int = 0, throttled: int = 0, waited: float = 0.0) -> None:

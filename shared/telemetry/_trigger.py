@@ -1,10 +1,12 @@
 """The trace context a run's span starts from: the host's invocation, and runs it links to.
 
-Plain strings in a context variable, no SDK: function_app's handlers set it on every invocation,
-telemetry on or off, and only `run_span` (shared/telemetry/_pipeline.py) turns it into a parent.
+Plain strings in a context variable, no SDK: function_app's handlers set it on every invocation
+(`shared.telemetry.invocation`, which skips it once telemetry is known to be off), and only
+`run_span` (shared/telemetry/_pipeline.py) turns it into a parent, `traceparent()` into a queue
+message's link.
 
     with invocation(context):                 # func.Context: the host's invocation is the parent
-        with linked(message.get("traceparent")):   # a fanned-out child links to its parent run
+        with linked(message.get("traceparent")):   # queued work links to the span that queued it
             ...run_span(...)...
 
 docs/telemetry.md, "Correlation with the Functions host".

@@ -5,7 +5,9 @@ an acknowledgement costs one storage write. A message too big for a queue (64 Ki
 goes to a blob first and the message carries its name. When storage fails the receiver
 answers 503 and the sender retries: nothing is acknowledged that is not stored.
 Secrets never reach the message: clientState and validationTokens are dropped by the
-receivers, signature headers are not kept.
+receivers, signature headers are not kept. With telemetry on the message carries the request's
+`traceparent` (ids and flags, from the host's invocation, never from the sender's headers): the
+processing span links to it (docs/telemetry.md, "Links across queues").
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from shared import clock
+from shared import clock, telemetry
 from shared.webhooks._refusal import Refused
 
 PAYLOAD_CONTAINER = "webhook-payloads"
@@ -45,6 +47,7 @@ def envelope(
     receiver: str, source: str, events: list[InboxEvent], *, meta: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
     """The message body for one accepted request."""
+    link = telemetry.traceparent()  # None when telemetry is off: no field
     return {
         "v": 1,
         "receiver": receiver,
@@ -52,6 +55,7 @@ def envelope(
         "receivedAt": now_iso(),
         "meta": dict(meta or {}),
         "events": [e.to_json() for e in events],
+        **({"traceparent": link} if link else {}),
     }
 
 

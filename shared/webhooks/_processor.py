@@ -62,7 +62,10 @@ def process(body: bytes, *, message_id: str, dequeue_count: int) -> Outcome:
         if claim.run is None:
             outcome.add(claim.reason)
             continue
-        with telemetry.run_span(claim.run, webhook_source=source, webhook_event_id=str(raw["id"])) as span:
+        with (
+            telemetry.linked(envelope.get("traceparent")),  # the request that stored it (None: older)
+            telemetry.run_span(claim.run, webhook_source=source, webhook_event_id=str(raw["id"])) as span,
+        ):
             result = _run(receiver, source, raw, envelope, claim.run.attempt)
             if result.status != "succeeded":
                 span.failed(result.error, result.status)

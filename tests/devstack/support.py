@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import hashes
 
 from devstack.host.auth import HostKeys
 from devstack.host.indexing import index_app
+from devstack.host.invocation import InvocationContext, invocation_trace
 from devstack.host.runtime import FunctionsHost
 from devstack.host.settings import HostConfig
 from devstack.tenant.pki import CertificateAuthority, new_rsa_key, utcnow
@@ -139,3 +140,10 @@ def functions_host(
         yield host
     finally:
         host.stop()
+
+
+def http_context(traceparent: str | None = None, tracestate: str | None = None) -> func.Context:
+    """The `context` the local host passes with an HTTP invocation: its own span, a child of the
+    caller's `traceparent` header when one is sent (devstack/host/invocation.py)."""
+    parent, state = invocation_trace(traceparent, tracestate)
+    return InvocationContext("test", "http", ".", parent, state)

@@ -4,9 +4,10 @@ For each client-secret connection (JOB_SECRET_ROTATION_CONNECTION(S), else every
 one), one run moves the secret one step further; every step can be repeated, because the state
 is what Key Vault and the app registration hold (docs/identity.md, "Secret rotation"):
 
-1. `read`: the app's `passwordCredentials` and the secret's current Key Vault version. The
-   version says which password it holds by its `keyId` tag (versions this job writes), else by
-   the password's hint (the first three characters Graph shows).
+1. `read`: the secret's newest Key Vault version (one read, which the connection's own Graph
+   token then uses too) and the app's `passwordCredentials`. The version says which password it
+   holds by its `keyId` tag (versions this job writes), else by the password's hint (the first
+   three characters Graph shows).
 2. `removePassword` of orphans: a password this job added for this secret (display name
    `secret-rotation <secret name> <date>`) that no version holds was added by a run that died
    before `store`; nobody knows its value, so it goes.
@@ -14,8 +15,9 @@ is what Key Vault and the app registration hold (docs/identity.md, "Secret rotat
    `POST /applications/{id}/addPassword` (https://learn.microsoft.com/graph/api/application-addpassword).
 4. `store`: the new value as a new version of the same secret, tagged `keyId` (the new
    password) and `replaces` (the old one). The value lives only in memory between 3 and 4.
-5. `switch`: this instance reloads the secret and asks Entra for a token with it; other
-   instances pick it up at their next Key Vault check, or at Entra's first refusal.
+5. `switch`: after a `store`, this instance reads the secret again (proof that Key Vault serves
+   the new version) and asks Entra for a token with it; without one, the read of step 1 is that
+   proof. Other instances pick it up at their next Key Vault check, or at Entra's first refusal.
 6. `removePassword` of the replaced password, once GRACE_HOURS (default 24) have passed since
    the new one's start, and only after a token with the new one succeeded.
 
@@ -81,11 +83,14 @@ def rotate_secret(ctx: JobContext, name: str) -> dict[str, Any]:
     done: dict[str, Any] = {"connection": name, "secret": secret_name, "steps": []}
 
     with step("read", name, ctx, what="Secret"):
+        # The newest version, read once: the connection loads it as its material (a cold instance
+        # would read it for the Graph token below anyway), so the step and the token share a read.
+        credential.reload()
+        _, current = credential.current()
         app = conn.graph.get(
             f"/applications(appId='{credential.client_id}')", select=["id", "passwordCredentials"]
         )
         passwords = {str(p["keyId"]): p for p in app.get("passwordCredentials") or []}
-        current = vault.get_secret(secret_name, setting=setting)
     held = current.tags.get("keyId") or ""
     if held not in passwords:
         by_hint = [k for k, p in passwords.items() if p.get("hint") and current.value.startswith(p["hint"])]
@@ -100,6 +105,7 @@ def rotate_secret(ctx: JobContext, name: str) -> dict[str, Any]:
         )
     replaces = current.tags.get("replaces") or None
 
+    stored_now = False
     mark = f"{DISPLAY_PREFIX} {secret_name} "  # this connection's passwords, not another's on the app
     for key_id, password in passwords.items():
         ours = str(password.get("displayName") or "").startswith(mark)
@@ -143,11 +149,14 @@ def rotate_secret(ctx: JobContext, name: str) -> dict[str, Any]:
             )
         done["steps"].append({"step": "store", "version": stored.version})
         ctx.count("stored")
-        replaces, held = held, new_key
+        replaces, held, stored_now = held, new_key, True
         held_start, held_end = _when(added["startDateTime"]), _when(added["endDateTime"])
 
     with step("switch", name, ctx, what="Secret"):
-        credential.reload()  # this instance uses the newest version from now on
+        if stored_now:
+            # Read back, not taken from the write's answer: the proof that Key Vault serves the
+            # new version; this instance uses it from now on. Without a store, step 1 read it.
+            credential.reload()
         if credential.current()[1].tags.get("keyId", held) != held:
             raise RotationStepFailed(
                 f"Key Vault's newest version of {secret_name} does not hold password {held}.",

@@ -86,3 +86,17 @@ class Pump:
         for _ in range(rounds):
             if not self.once():
                 return
+
+
+def take_messages(store: Account, queue: str) -> list[dict[str, Any]]:
+    """Every visible message of `queue`, decoded and removed (what a trigger would be handed)."""
+    import json
+
+    client = QueueClient.from_connection_string(str(store.target.connection_string), store.name(queue))
+    try:
+        received = list(client.receive_messages(max_messages=32, visibility_timeout=60))
+    except ResourceNotFoundError:
+        return []
+    for message in received:
+        client.delete_message(message)
+    return [json.loads(base64.b64decode(m.content)) for m in received]

@@ -15,6 +15,7 @@ import function_app
 from shared.jobs import JobContext
 from shared.storage import Account
 from tests.app.jobs.support import Pump, declared
+from tests.devstack.support import http_context
 from tests.indexed import app_functions
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -76,8 +77,12 @@ def test_jobs_list_shows_schedule_next_slots_roles_and_last_run(echo: Any) -> No
 def test_run_returns_202_with_location_and_honours_idempotency_key(echo: Any, storage: Account) -> None:
     """POST run answers 202 + Location at once; the same Idempotency-Key answers the same run."""
     headers = {"Idempotency-Key": "deploy-42"}
-    first = function_app.jobs_run(_req("POST", "/api/jobs/echo/run", headers=headers, route={"name": "echo"}))
-    again = function_app.jobs_run(_req("POST", "/api/jobs/echo/run", headers=headers, route={"name": "echo"}))
+    first = function_app.jobs_run(
+        _req("POST", "/api/jobs/echo/run", headers=headers, route={"name": "echo"}), http_context()
+    )
+    again = function_app.jobs_run(
+        _req("POST", "/api/jobs/echo/run", headers=headers, route={"name": "echo"}), http_context()
+    )
     assert first.status_code == 202
     run = _json(first)
     assert run["status"] == "queued"
@@ -102,7 +107,8 @@ def test_runs_page_with_a_next_link(echo: Any, storage: Account) -> None:
     """Listing with limit=1 gives one run and a `next` URL that gives the other."""
     for key in ("a", "b"):
         function_app.jobs_run(
-            _req("POST", "/api/jobs/echo/run", headers={"Idempotency-Key": key}, route={"name": "echo"})
+            _req("POST", "/api/jobs/echo/run", headers={"Idempotency-Key": key}, route={"name": "echo"}),
+            http_context(),
         )
     page = _json(
         function_app.jobs_runs(
@@ -129,7 +135,7 @@ def test_runs_page_with_a_next_link(echo: Any, storage: Account) -> None:
 def test_unknown_job_is_404_naming_the_known_ones(echo: Any) -> None:
     """Every route answers 404 problem+json for an unknown job, listing the declared ones."""
     answers = [
-        function_app.jobs_run(_req("POST", "/api/jobs/nope/run", route={"name": "nope"})),
+        function_app.jobs_run(_req("POST", "/api/jobs/nope/run", route={"name": "nope"}), http_context()),
         function_app.jobs_runs(_req("GET", "/api/jobs/nope/runs", route={"name": "nope"})),
         function_app.jobs_run_get(_req("GET", "/x", route={"name": "nope", "id": "1"})),
     ]
@@ -142,7 +148,9 @@ def test_unknown_run_and_missing_output_are_404(echo: Any) -> None:
     """An unknown or malformed run id, and a run without output, answer 404 problem+json."""
     for run_id in ("0000000000000-00000000", "../etc"):
         _problem(function_app.jobs_run_get(_req("GET", "/x", route={"name": "echo", "id": run_id})), 404)
-    queued = _json(function_app.jobs_run(_req("POST", "/api/jobs/echo/run", route={"name": "echo"})))
+    queued = _json(
+        function_app.jobs_run(_req("POST", "/api/jobs/echo/run", route={"name": "echo"}), http_context())
+    )
     body = _problem(
         function_app.jobs_run_output(_req("GET", "/x", route={"name": "echo", "id": queued["id"]})), 404
     )
@@ -182,7 +190,8 @@ def test_bad_run_requests_are_400(echo: Any, headers: dict[str, str], body: byte
     """A malformed Idempotency-Key or body answers 400 problem+json and queues nothing."""
     _problem(
         function_app.jobs_run(
-            _req("POST", "/api/jobs/echo/run", headers=headers, body=body, route={"name": "echo"})
+            _req("POST", "/api/jobs/echo/run", headers=headers, body=body, route={"name": "echo"}),
+            http_context(),
         ),
         400,
     )
@@ -191,7 +200,9 @@ def test_bad_run_requests_are_400(echo: Any, headers: dict[str, str], body: byte
 def test_disabled_job_is_409(echo: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """POST run for a job with JOB_<NAME>_ENABLED=false answers 409 naming the setting."""
     monkeypatch.setenv("JOB_ECHO_ENABLED", "false")
-    body = _problem(function_app.jobs_run(_req("POST", "/api/jobs/echo/run", route={"name": "echo"})), 409)
+    body = _problem(
+        function_app.jobs_run(_req("POST", "/api/jobs/echo/run", route={"name": "echo"}), http_context()), 409
+    )
     assert "JOB_ECHO_ENABLED" in body["hint"]
 
 

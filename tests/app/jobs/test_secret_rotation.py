@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shared import clock
+from shared.identity import reset_connections
 from shared.jobs.builtin import secret_rotation
 from shared.runs import Status
 from tests.app.context.support import call_context
@@ -195,3 +196,39 @@ def test_two_instances_firing_for_one_slot_add_one_password(secret_rotating: Rot
     added = password_ids(devstack) - before
     assert len(added) == 1
     assert old in password_ids(devstack)
+
+
+def test_secret_rotation_reads_key_vault_once_then_once_more_to_prove_the_switch(
+    secret_rotating: Rotating,
+) -> None:
+    """A cold first run reads Key Vault once (its token uses that read too), writes once and reads once
+    more to prove Key Vault serves the new version; the warm removal run reads once."""
+    rot = secret_rotating
+    rot.secret()
+    # Key Vault's 401 challenge is answered once per process (the SDK caches it per vault): done
+    # here, so the counts below are the job's own; then a newly started instance's state.
+    assert fresh_token("srot")
+    reset_connections()
+    rot.counts(reset=True)
+    first = rot.run(JOB)
+    requests_first = rot.counts()
+    vault_first = _vault_operations(rot)
+    assert first.status is Status.SUCCEEDED, first.error
+    assert first.counts == {"added": 1, "stored": 1}
+    rot.counts(reset=True)
+    with clock.use(clock.ManualClock(rot.later(GRACE))):
+        last = rot.run(JOB)
+        requests_last = rot.counts()
+        assert last.status is Status.SUCCEEDED, last.error
+        assert last.counts == {"removed": 1}
+    print(f"\nclient-secret (no step hook): requests first run {requests_first}, removal run {requests_last}")
+    assert vault_first == {"GetSecret": 2, "SetSecret": 1}
+    assert _vault_operations(rot) == {"GetSecret": 1}
+
+
+def _vault_operations(rot: Rotating) -> dict[str, int]:
+    """The Key Vault emulator's requests since the last reset, by operation."""
+    found: dict[str, int] = rot.http.get(f"{rot.devstack.servers['keyvault'].url}/_devstack/requests").json()[
+        "byOperation"
+    ]
+    return found

@@ -23,6 +23,8 @@ _RUN = (
     " created=now)\n"
     "with telemetry.run_span(run, connection='graph_cert') as span:\n"
     "    span.set(run_status='succeeded')\n"
+    "from shared.webhooks._inbox import InboxEvent, envelope\n"
+    "envelope('signed', 'probe', [InboxEvent('e1', 'probe', None, {})])  # a receiver's message\n"
     "after = sorted(m for m in sys.modules if m.startswith(('opentelemetry', 'azure.monitor')))\n"
     "print(json.dumps({'before': before, 'after': after, 'active': telemetry.active()}))\n"
     "sys.stdout.flush()\n"
@@ -50,7 +52,7 @@ def _run(**env: str) -> tuple[dict[str, object], str]:
 
 
 def test_telemetry_off_imports_nothing_even_on_a_run() -> None:
-    """No setting: indexing, an HTTP session and a run span load no OpenTelemetry or Azure Monitor module."""
+    """No setting: indexing, an HTTP session, a run span, a webhook message load no OpenTelemetry module."""
     result, _ = _run()
     assert result == {"before": [], "after": [], "active": False}
 

@@ -52,13 +52,13 @@ def _receiver_app() -> func.FunctionApp:
     app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
     @app.route(route="webhooks/graph", methods=["POST"])
-    def graph(req: func.HttpRequest) -> func.HttpResponse:
-        response: func.HttpResponse = function_app.webhooks_graph(req)
+    def graph(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+        response: func.HttpResponse = function_app.webhooks_graph(req, context)
         return response
 
     @app.route(route="webhooks/eventgrid", methods=["POST", "OPTIONS"])
-    def eventgrid(req: func.HttpRequest) -> func.HttpResponse:
-        response: func.HttpResponse = function_app.webhooks_eventgrid(req)
+    def eventgrid(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+        response: func.HttpResponse = function_app.webhooks_eventgrid(req, context)
         return response
 
     return app

@@ -12,6 +12,7 @@ import function_app
 from devstack.offline_tenant import OfflineTenant
 from shared.webhooks import on_signed
 from tests.app.webhooks.support import CLIENT_STATE_SECRET, notification, put_secret, queue_depth
+from tests.devstack.support import http_context
 
 GRAPH_OK = json.dumps({"value": [notification(client_state="cs-bad-input")]}).encode()
 CE_BINARY = {"ce-specversion": "1.0", "ce-id": "b1", "ce-source": "/s", "ce-type": "t"}
@@ -87,7 +88,7 @@ def _call(receiver: str, method: str, headers: dict[str, str], body: bytes) -> f
     handler = {"graph": function_app.webhooks_graph, "eventgrid": function_app.webhooks_eventgrid}.get(
         receiver, function_app.webhooks_signed
     )
-    response: func.HttpResponse = handler(req)
+    response: func.HttpResponse = handler(req, http_context())
     return response
 
 

@@ -26,6 +26,7 @@ from tests.app.webhooks.support import (
     run_queue,
 )
 from tests.app_env import by_operation, reset_counts
+from tests.devstack.support import http_context
 
 CLIENT_STATE = "graph-client-state-" + uuid.uuid4().hex
 EXPORTABLE = "entra-automation-cert"
@@ -41,7 +42,7 @@ def _post(doc: dict[str, Any]) -> func.HttpResponse:
         route_params={},
         body=json.dumps(doc).encode(),
     )
-    response: func.HttpResponse = function_app.webhooks_graph(req)
+    response: func.HttpResponse = function_app.webhooks_graph(req, http_context())
     return response
 
 

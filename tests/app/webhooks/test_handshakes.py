@@ -10,6 +10,7 @@ import azure.functions as func
 import pytest
 
 import function_app
+from tests.devstack.support import http_context
 
 
 def _request(
@@ -36,7 +37,9 @@ def _request(
 def test_graph_validation_echoes_the_decoded_token_as_text(token: str) -> None:
     """?validationToken= (URL-encoded on the wire, decoded by the host) comes back 200 text/plain."""
     url = f"http://localhost/api/webhooks/graph?validationToken={quote(token)}"
-    response = function_app.webhooks_graph(_request("POST", url, params={"validationToken": token}))
+    response = function_app.webhooks_graph(
+        _request("POST", url, params={"validationToken": token}), http_context()
+    )
     assert response.status_code == 200
     assert response.mimetype == "text/plain"
     assert response.get_body().decode("utf-8") == token
@@ -54,7 +57,8 @@ def test_graph_validation_does_no_key_vault_storage_or_sdk_work(monkeypatch: pyt
             "POST",
             "http://localhost/api/webhooks/graph?validationToken=abc",
             params={"validationToken": "abc"},
-        )
+        ),
+        http_context(),
     )
     assert response.status_code == 200
     after = {m for m in sys.modules if m.startswith(("azure.storage", "azure.data", "azure.keyvault", "jwt"))}
@@ -82,7 +86,8 @@ def test_event_grid_subscription_validation_is_200_with_the_code() -> None:
             "http://localhost/api/webhooks/eventgrid",
             headers={"Content-Type": "application/json", "aeg-event-type": "SubscriptionValidation"},
             body=json.dumps([event]).encode(),
-        )
+        ),
+        http_context(),
     )
     assert response.status_code == 200
     assert json.loads(response.get_body()) == {"validationResponse": "512d38b6-c7b8-40c8-89fe-f46f9e9622b6"}
@@ -95,7 +100,8 @@ def test_cloudevents_options_handshake() -> None:
             "OPTIONS",
             "http://localhost/api/webhooks/eventgrid",
             headers={"WebHook-Request-Origin": "eventgrid.azure.net", "WebHook-Request-Rate": "100"},
-        )
+        ),
+        http_context(),
     )
     assert response.status_code == 200
     assert response.headers["WebHook-Allowed-Origin"] == "eventgrid.azure.net"
@@ -105,6 +111,8 @@ def test_cloudevents_options_handshake() -> None:
 
 def test_cloudevents_options_without_origin_is_400_problem() -> None:
     """OPTIONS without WebHook-Request-Origin is a 400 problem+json, not a 500."""
-    response = function_app.webhooks_eventgrid(_request("OPTIONS", "http://localhost/api/webhooks/eventgrid"))
+    response = function_app.webhooks_eventgrid(
+        _request("OPTIONS", "http://localhost/api/webhooks/eventgrid"), http_context()
+    )
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"

@@ -13,7 +13,13 @@ from devstack.azurite import Azurite
 from devstack.offline_tenant import OfflineTenant
 from shared.webhooks import WebhookEvent, on_graph
 from shared.webhooks._subscriptions import subscription_states, sync_subscriptions
-from tests.app.webhooks.support import graph_control, graph_subscription, run_queue, wait_delivered
+from tests.app.webhooks.support import (
+    graph_control,
+    graph_subscription,
+    queue_depth,
+    run_queue,
+    wait_delivered,
+)
 from tests.app_env import by_operation, reset_counts
 
 
@@ -80,8 +86,9 @@ def test_missed_resyncs_with_delta_and_removed_recreates_then_catches_up(
     _lifecycle(devstack, sub_id, "subscriptionRemoved")
     assert graph_subscription(devstack, sub_id) is None
     user = devstack.tenant.users[5].object_id
+    sent = wait_delivered(devstack)  # the lifecycle notifications so far (batches, logged)
     graph_control(devstack, "POST", "changes", {"resource": "users", "id": user, "changeType": "updated"})
-    assert wait_delivered(devstack) == []  # no subscription left to notify
+    assert wait_delivered(devstack) == sent  # no subscription left to notify
     run_queue(subscribed)  # the lifecycle event: recreate (Graph validates our URL), delta catch-up
     new_id = _subscription_id()
     assert new_id != sub_id
@@ -113,3 +120,25 @@ def test_lifecycle_event_refused_while_storage_is_down_is_redelivered_and_acted_
     subjects = _delta_subjects(received)
     assert set(subjects) == {f"users/{u.object_id}" for u in devstack.tenant.users}
     assert len(subjects) == len(set(subjects))
+
+
+def test_a_batch_of_lifecycle_events_is_stored_once_and_each_acted_on(
+    devstack: OfflineTenant, subscribed: Any, received: list[WebhookEvent]
+) -> None:
+    """Graph batches the events due together for our URL: one POST, one stored message, and the
+    processor acts on each (reauthorize, then the resync `missed` asks for)."""
+    sync_subscriptions()
+    sub_id = _subscription_id()
+    events = [
+        {"subscriptionId": sub_id, "lifecycleEvent": "reauthorizationRequired"},
+        {"subscriptionId": sub_id, "lifecycleEvent": "missed"},
+    ]
+    [batch] = graph_control(devstack, "POST", "lifecycle", {"events": events})["batches"]
+    assert batch["items"] == 2
+    [delivery] = [d for d in wait_delivered(devstack) if d["batchId"] == batch["batchId"]]
+    assert (delivery["status"], delivery["items"]) == (202, 2)
+    assert queue_depth(subscribed) == 1  # the one message holding both events
+    reset_counts(devstack)
+    assert run_queue(subscribed)["failed"] == 0  # both events, then the changes the resync stored
+    assert by_operation(devstack, "graph").get("ReauthorizeSubscription") == 1
+    assert set(_delta_subjects(received)) == {f"users/{u.object_id}" for u in devstack.tenant.users}

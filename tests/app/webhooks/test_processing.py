@@ -23,6 +23,7 @@ from tests.app.webhooks.support import (
     run_queue,
     storage_down,
 )
+from tests.devstack.support import http_context
 
 
 def _eventgrid(events: list[dict[str, Any]], content_type: str = "application/json") -> func.HttpResponse:
@@ -34,7 +35,7 @@ def _eventgrid(events: list[dict[str, Any]], content_type: str = "application/js
         route_params={},
         body=json.dumps(events).encode(),
     )
-    response: func.HttpResponse = function_app.webhooks_eventgrid(req)
+    response: func.HttpResponse = function_app.webhooks_eventgrid(req, http_context())
     return response
 
 
@@ -114,7 +115,7 @@ def test_binary_mode_cloudevents_are_stored_deduped_and_processed(webhook_env: A
             route_params={},
             body=body,
         )
-        response: func.HttpResponse = function_app.webhooks_eventgrid(req)
+        response: func.HttpResponse = function_app.webhooks_eventgrid(req, http_context())
         return int(response.status_code)
 
     assert send("application/json", b'{"k": 2}', ident) == 200
@@ -238,7 +239,7 @@ def test_event_grid_and_graph_answer_503_while_storage_is_down(
         body=json.dumps({"value": [notification(client_state="cs-down")]}).encode(),
     )
     with storage_down():
-        answers = [_eventgrid([_event(1)]), function_app.webhooks_graph(graph)]
+        answers = [_eventgrid([_event(1)]), function_app.webhooks_graph(graph, http_context())]
     for answer in answers:
         assert answer.status_code == 503
         assert answer.mimetype == "application/problem+json"

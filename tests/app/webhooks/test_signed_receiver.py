@@ -24,6 +24,7 @@ from tests.app.webhooks.support import (
     secret_value,
     storage_down,
 )
+from tests.devstack.support import http_context
 
 
 def _post(source: str, body: bytes, headers: dict[str, str]) -> func.HttpResponse:
@@ -35,7 +36,7 @@ def _post(source: str, body: bytes, headers: dict[str, str]) -> func.HttpRespons
         route_params={"source": source},
         body=body,
     )
-    response: func.HttpResponse = function_app.webhooks_signed(req)
+    response: func.HttpResponse = function_app.webhooks_signed(req, http_context())
     return response
 
 

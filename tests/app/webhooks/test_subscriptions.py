@@ -31,6 +31,7 @@ from tests.app.webhooks.support import (
     run_queue,
     secret_value,
 )
+from tests.devstack.support import http_context
 
 
 def _expiry(sub: dict[str, Any] | None) -> datetime:
@@ -94,7 +95,7 @@ def test_api_webhooks_shows_id_resource_expiry_and_last_notification(
         params={},
         body=json.dumps(body).encode(),
     )
-    assert function_app.webhooks_graph(req).status_code == 202
+    assert function_app.webhooks_graph(req, http_context()).status_code == 202
     run_queue(subscribed)
     [seen] = _overview()["subscriptions"]
     assert seen["id"] == shown["id"]

@@ -15,6 +15,7 @@ from shared.webhooks import WebhookEvent, on_signed
 from shared.webhooks._signatures import standard_key, standard_signature
 from tests.app.telemetry.support import Captured, exported_text, metric_sum, run_trace
 from tests.app.webhooks.support import SECRET_STANDARD, run_queue, secret_value
+from tests.devstack.support import http_context
 
 
 def _deliver(devstack: OfflineTenant, body: bytes) -> tuple[func.HttpResponse, str]:
@@ -34,7 +35,7 @@ def _deliver(devstack: OfflineTenant, body: bytes) -> tuple[func.HttpResponse, s
         route_params={"source": "standard"},
         body=body,
     )
-    return function_app.webhooks_signed(req), msg_id
+    return function_app.webhooks_signed(req, http_context()), msg_id
 
 
 def test_webhook_event_processing_is_one_trace(
@@ -74,7 +75,7 @@ def test_webhook_answers_are_counted_by_status(
         route_params={"source": "standard"},
         body=b"{}",
     )
-    assert function_app.webhooks_signed(unsigned).status_code == 400
+    assert function_app.webhooks_signed(unsigned, http_context()).status_code == 400
     after = metric_sum(captured.metrics, "webhook.acks", **labels, **{"http.response.status_code": 200})
     assert after - before == 1
     refused = metric_sum(captured.metrics, "webhook.acks", **{"http.response.status_code": 400})
