@@ -104,6 +104,9 @@ param deployerPrincipalType ('User' | 'ServicePrincipal' | 'Group') = 'User'
 @description('Optional. Let the certificate-rotation job renew the certificates of certificate and keyvault-key connections: the app\'s identity gets Key Vault Certificates Officer on the vaults that hold them (and keeps Key Vault Crypto User to sign with a non-exportable key). Default true; false leaves renewal to a person.')
 param rotateCertificates bool = true
 
+@description('Optional. Turn on the secret-rotation job (JOB_SECRET_ROTATION_ENABLED) for client-secret connections: the app\'s identity gets Key Vault Secrets Officer, instead of Secrets User, on the vaults that hold their secrets. addPassword also needs Graph Application.ReadWrite.OwnedBy with the app\'s service principal an owner of its registration, which this template does not grant. Default false: secrets are rotated by a person.')
+param rotateSecrets bool = false
+
 @description('Optional. Also create, with the Microsoft Graph Bicep extension (Bicep 0.36.1 or later), an app registration whose federated credential trusts the user-assigned identity. Public cloud (AzureCloud) only: the deployment fails elsewhere. Needs Graph permissions at deployment time (Application.ReadWrite.All, and AppRoleAssignment.ReadWrite.All for app roles).')
 param deployGraphApp bool = false
 
@@ -150,6 +153,9 @@ var connectionList = empty(connectionErrors) ? (connections ?? []) : fail('These
 // (rotateCertificates), the certificate-rotation job also creates new versions: Key Vault
 // Certificates Officer, which reads certificates too, so a keyvault-key connection then needs no
 // Key Vault Certificate User (https://learn.microsoft.com/azure/key-vault/general/rbac-guide).
+// With rotateSecrets, the secret-rotation job writes new secret versions: Secrets Officer, which
+// reads secrets too.
+var secretRole = rotateSecrets ? 'Key Vault Secrets Officer' : 'Key Vault Secrets User'
 var vaultRolesByCredential = rotateCertificates ? {
   'managed-identity': []
   'federated-identity': []
@@ -158,7 +164,7 @@ var vaultRolesByCredential = rotateCertificates ? {
     'Key Vault Certificates Officer'
   ]
   'client-secret': [
-    'Key Vault Secrets User'
+    secretRole
   ]
   'keyvault-key': [
     'Key Vault Crypto User'
@@ -171,7 +177,7 @@ var vaultRolesByCredential = rotateCertificates ? {
     'Key Vault Secrets User'
   ]
   'client-secret': [
-    'Key Vault Secrets User'
+    secretRole
   ]
   'keyvault-key': [
     'Key Vault Crypto User'
@@ -199,6 +205,9 @@ var usesKeyVaultKey = length(filter(connectionList, c => c.credential == 'keyvau
 var usesCertificate = length(filter(connectionList, c => c.credential == 'certificate' && c.?keyVaultResourceId == null)) > 0
 // The rotation job renews certificates kept in the app's vault.
 var rotatesInAppVault = rotateCertificates && (usesCertificate || usesKeyVaultKey)
+var usesSecret = length(filter(connectionList, c => c.credential == 'client-secret' && c.?keyVaultResourceId == null)) > 0
+// The secret-rotation job writes versions of secrets kept in the app's vault.
+var rotatesSecretsInAppVault = rotateSecrets && usesSecret
 
 // Rich Graph notifications: a non-exportable encryption certificate decrypts in the vault.
 var extraSettings = extraAppSettings ?? {}
@@ -337,6 +346,13 @@ var rotationAssignments = rotatesInAppVault ? [
   }
 ] : []
 
+var secretRotationAssignments = rotatesSecretsInAppVault ? [
+  {
+    roleDefinitionIdOrName: 'Key Vault Secrets Officer'
+    principalId: identity.outputs.principalId
+  }
+] : []
+
 // The deployer imports or creates certificates, and the bootstrap signs with an existing one:
 // Key Vault Secrets User to read an exportable certificate's key, Key Vault Crypto User to sign
 // with a non-exportable one (only when such a connection keeps its key in this vault).
@@ -368,7 +384,13 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: allTags
     workspaceResourceId: monitoring.outputs.workspaceResourceId
     publicNetworkAccess: keyVaultPublicNetworkAccess ?? (useNetworking ? 'Disabled' : 'Enabled')
-    roleAssignments: concat(secretsUserAssignments, cryptoUserAssignments, rotationAssignments, deployerAssignments)
+    roleAssignments: concat(
+      secretsUserAssignments,
+      cryptoUserAssignments,
+      rotationAssignments,
+      secretRotationAssignments,
+      deployerAssignments
+    )
   }
 }
 
@@ -467,6 +489,8 @@ var appSettings = union(checkedExtraSettings, {
   AZURE_CLIENT_ID: identity.outputs.clientId
   AZURE_CLOUD: cloudName
   KEY_VAULT_URL: keyVault.outputs.uri
+  // Opt-in (docs/contract.md, "Secret rotation"); the vault roles above follow the same parameter.
+  JOB_SECRET_ROTATION_ENABLED: rotateSecrets ? 'true' : 'false'
 }, connectionSettings.outputs.settings)
 
 module functionApp 'modules/function-app.bicep' = {

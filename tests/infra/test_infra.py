@@ -72,6 +72,7 @@ BUILT_IN_ROLES = {
     "Key Vault Crypto User": "12338af0-0e69-4776-bea7-57ae8d297424",
     "Key Vault Certificate User": "db79e9a7-68ee-4b58-9aeb-b90e7c24fcba",
     "Key Vault Certificates Officer": "a4417e6f-fecd-4de8-b567-7b0420556985",
+    "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
 }
 
@@ -85,6 +86,7 @@ GRANTED_ROLES = {
     "Key Vault Crypto User",
     "Key Vault Certificate User",
     "Key Vault Certificates Officer",
+    "Key Vault Secrets Officer",
     "Monitoring Metrics Publisher",
 }
 
@@ -377,10 +379,37 @@ def test_rotation_lets_the_app_renew_certificates_in_their_vaults() -> None:
         r"principalId: identity\.outputs\.principalId\s*\}\s*\] : \[\]",
         rotation,
     ), rotation
-    assert (
-        "roleAssignments: concat(secretsUserAssignments, cryptoUserAssignments, rotationAssignments, "
-        "deployerAssignments)"
-    ) in main
+    assert re.search(
+        r"roleAssignments: concat\(\s*secretsUserAssignments,\s*cryptoUserAssignments,\s*"
+        r"rotationAssignments,\s*secretRotationAssignments,\s*deployerAssignments\s*\)",
+        main,
+    )
+
+
+def test_secret_rotation_is_opt_in_with_the_role_it_needs() -> None:
+    """rotateSecrets (default false) turns the job on and makes the app Secrets Officer where secrets live.
+
+    The secret-rotation job writes new secret versions (docs/contract.md, "Secret rotation"): on the
+    app's vault when a client-secret connection keeps its secret there, and on a connection's own vault;
+    the app setting JOB_SECRET_ROTATION_ENABLED follows the same parameter, so the two cannot disagree.
+    """
+    main = (INFRA / "main.bicep").read_text(encoding="utf-8")
+    assert "param rotateSecrets bool = false" in main
+    assert "var secretRole = rotateSecrets ? 'Key Vault Secrets Officer' : 'Key Vault Secrets User'" in main
+    assert "var usesSecret = length(filter(connectionList, c => c.credential == 'client-secret' && " in main
+    assert "var rotatesSecretsInAppVault = rotateSecrets && usesSecret" in main
+    assert re.fullmatch(
+        r"rotatesSecretsInAppVault \? \[\s*\{\s*roleDefinitionIdOrName: 'Key Vault Secrets Officer'\s*"
+        r"principalId: identity\.outputs\.principalId\s*\}\s*\] : \[\]",
+        role_block(main, "secretRotationAssignments"),
+    )
+    assert "JOB_SECRET_ROTATION_ENABLED: rotateSecrets ? 'true' : 'false'" in main
+    for module in ("keyvault.bicep", "vault-access.bicep"):
+        text = (INFRA / "modules" / module).read_text(encoding="utf-8")
+        assert (
+            "'Key Vault Secrets Officer': subscriptionResourceId('Microsoft.Authorization/roleDefinitions', "
+            "'b86a8fe4-44ce-4948-aee5-eccb2c155cd7')"
+        ) in text, module
 
 
 def test_the_deployer_gets_what_the_bootstrap_needs_and_no_more() -> None:
@@ -448,9 +477,10 @@ def test_every_vault_a_connection_names_gets_its_roles() -> None:
         r"var vaultRolesByCredential = rotateCertificates \? \{(.*?)\n\} : \{(.*?)\n\}", main, re.DOTALL
     )
     assert roles
+    # `secretRole` is Secrets User, or Secrets Officer with rotateSecrets (the test above).
     rotating, fixed = (
         {
-            k: sorted(re.findall(r"'([^']+)'", v))
+            k: sorted(re.findall(r"'([^']+)'", v.replace("secretRole", "'Key Vault Secrets User'")))
             for k, v in re.findall(r"(?m)^  '?([\w-]+)'?: \[(.*?)\]", block, re.DOTALL)
         }
         for block in roles.groups()

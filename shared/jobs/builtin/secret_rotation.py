@@ -43,6 +43,8 @@ from shared.jobs.builtin.certificate_rotation import RotationStepFailed, rotate_
 NAME = "secret-rotation"
 DEFAULT_DAYS = 30
 DEFAULT_GRACE_HOURS = 24
+# Off by default; infra's rotateSecrets parameter sets it (with the vault role the job needs).
+ENABLED_SETTING = "JOB_SECRET_ROTATION_ENABLED"
 DEFAULT_VALIDITY_DAYS = 180  # Microsoft recommends secrets shorter than 12 months
 DISPLAY_PREFIX = "secret-rotation"  # + the secret's name: marks the passwords this job adds
 STORE_FORBIDDEN = (

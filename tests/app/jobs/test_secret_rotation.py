@@ -232,3 +232,15 @@ def _vault_operations(rot: Rotating) -> dict[str, int]:
         "byOperation"
     ]
     return found
+
+
+def test_the_job_is_off_until_its_setting_turns_it_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """secret-rotation is opt-in: off until JOB_SECRET_ROTATION_ENABLED (infra: rotateSecrets) turns it on."""
+    from shared.jobs._declare import setting_name
+    from shared.jobs.builtin import secret_rotation
+
+    assert setting_name(secret_rotation.NAME, "ENABLED") == secret_rotation.ENABLED_SETTING
+    monkeypatch.delenv(secret_rotation.ENABLED_SETTING, raising=False)
+    assert not secret_rotation.JOB.enabled()
+    monkeypatch.setenv(secret_rotation.ENABLED_SETTING, "true")
+    assert secret_rotation.JOB.enabled()
