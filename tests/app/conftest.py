@@ -35,3 +35,15 @@ def captured(_exporters: Captured, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         yield _exporters
     finally:
         telemetry.deactivate()
+
+
+@pytest.fixture
+def telemetry_off(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Telemetry off, as with neither APPLICATIONINSIGHTS_CONNECTION_STRING nor TELEMETRY_CONSOLE set."""
+    monkeypatch.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
+    monkeypatch.delenv("TELEMETRY_CONSOLE", raising=False)
+    telemetry.deactivate()
+    try:
+        yield
+    finally:
+        telemetry.deactivate()

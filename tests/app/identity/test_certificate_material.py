@@ -18,16 +18,6 @@ from shared.identity._assertion import build_assertion
 from shared.identity._certificate_material import PEM, PKCS12, load_certificate, load_public_certificate
 
 
-@pytest.fixture(scope="module")
-def ca() -> CertificateAuthority:
-    return CertificateAuthority()
-
-
-@pytest.fixture(scope="module")
-def issued(ca: CertificateAuthority) -> IssuedCertificate:
-    return ca.issue("entra-automation")
-
-
 def test_pfx_from_key_vault_gives_thumbprints_chain_and_validity(issued: IssuedCertificate) -> None:
     """A base64 PFX secret parses into key, SHA-1/SHA-256 thumbprints, subject and chain."""
     material = load_certificate(base64.b64encode(issued.pfx()).decode(), PKCS12)

@@ -21,16 +21,6 @@ from shared.identity._certificate_material import PEM, PKCS12, load_certificate,
 NOW = dt.datetime.now(dt.UTC)
 
 
-@pytest.fixture(scope="module")
-def ca() -> CertificateAuthority:
-    return CertificateAuthority()
-
-
-@pytest.fixture(scope="module")
-def issued(ca: CertificateAuthority) -> IssuedCertificate:
-    return ca.issue("entra-automation")
-
-
 def _cert_for(ca: CertificateAuthority, public_key: object, **validity: dt.datetime) -> x509.Certificate:
     name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "other-key")])
     return (

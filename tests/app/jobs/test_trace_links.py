@@ -89,13 +89,9 @@ def test_on_demand_run_links_to_the_request_that_queued_it(
     assert (span.attributes or {})["run.status"] == "succeeded"
 
 
-def test_on_demand_run_message_has_no_traceparent_when_telemetry_is_off(
-    job: str, storage: Account, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("telemetry_off")
+def test_on_demand_run_message_has_no_traceparent_when_telemetry_is_off(job: str, storage: Account) -> None:
     """Telemetry off: the queued message is the job and run ids only, and the run still succeeds."""
-    monkeypatch.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
-    monkeypatch.delenv("TELEMETRY_CONSOLE", raising=False)
-    telemetry.deactivate()
     run = _post_run(job, REQUEST)
     [message] = take_messages(storage, RUNS_QUEUE)
     assert message == {"job": job, "run": run["id"]}

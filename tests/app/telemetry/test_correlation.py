@@ -116,15 +116,11 @@ def test_malformed_traceparent_starts_a_new_trace(job: str, captured: Captured) 
     assert _span(captured, f"job {job}").parent is None
 
 
-def test_invocation_context_costs_nothing_when_telemetry_is_off(
-    job: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("telemetry_off")
+def test_invocation_context_costs_nothing_when_telemetry_is_off(job: str) -> None:
     """Telemetry off: a handler given the host's trace context runs the job, and no pipeline starts."""
-    monkeypatch.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
-    monkeypatch.delenv("TELEMETRY_CONSOLE", raising=False)
     from shared import telemetry
 
-    telemetry.deactivate()
     run, _ = engine().request(job)
     message = QueueMessage(id="m3", body=json.dumps({"job": job, "run": run.id}).encode(), dequeue_count=1)  # type: ignore[no-untyped-call]
     function_app.jobs_runs_queue(message, InvocationContext("i3", "jobs_runs_queue", ".", TRACEPARENT))

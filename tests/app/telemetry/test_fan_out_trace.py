@@ -100,13 +100,9 @@ def test_inline_children_are_spans_of_the_parent(job: str, storage: Account, cap
     assert all(c.parent is not None and c.parent.span_id == parent_span.context.span_id for c in children)
 
 
-def test_messages_have_no_traceparent_when_telemetry_is_off(
-    job: str, storage: Account, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.usefixtures("telemetry_off")
+def test_messages_have_no_traceparent_when_telemetry_is_off(job: str, storage: Account) -> None:
     """Telemetry off: the children's messages are the job, parent and unit ids, nothing more."""
-    monkeypatch.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
-    monkeypatch.delenv("TELEMETRY_CONSOLE", raising=False)
-    telemetry.deactivate()
     engine = Engine(Ledger(storage))
     parent = engine.request(job)[0]
     engine.on_run_message(json.dumps({"job": job, "run": parent.id}))

@@ -14,7 +14,6 @@ import pytest
 import function_app
 from devstack.host.invocation import InvocationContext
 from devstack.offline_tenant import OfflineTenant
-from shared import telemetry
 from shared.webhooks import on_eventgrid, on_graph, on_signed
 from shared.webhooks._signatures import standard_key, standard_signature
 from tests.app.telemetry.support import Captured
@@ -122,13 +121,11 @@ def test_processing_links_to_the_request_that_stored_the_event(
 
 
 @pytest.mark.parametrize("receiver", sorted(SENDERS))
+@pytest.mark.usefixtures("telemetry_off")
 def test_no_traceparent_is_stored_when_telemetry_is_off(
-    receiver: str, devstack: OfflineTenant, webhook_env: Any, monkeypatch: pytest.MonkeyPatch
+    receiver: str, devstack: OfflineTenant, webhook_env: Any
 ) -> None:
     """Telemetry off: the stored message has no traceparent field, and the event is processed."""
-    monkeypatch.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
-    monkeypatch.delenv("TELEMETRY_CONSOLE", raising=False)
-    telemetry.deactivate()
     send, _ = SENDERS[receiver]
     assert send(devstack).status_code < 300
     [message] = _stored(webhook_env)
