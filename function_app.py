@@ -16,7 +16,7 @@ import azure.functions as func
 
 # Role declarations are data, registered at import (no SDK is loaded): /api/context knows
 # every one of them as soon as the app is indexed. Modules that declare roles are imported here.
-import shared.automations.builtins
+import shared.automations.builtins  # their Graph roles, on AUTOMATIONS__CONNECTION
 import shared.context.declarations  # noqa: F401
 from shared import __version__
 from shared.easy_auth import easy_auth_enabled
