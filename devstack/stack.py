@@ -109,10 +109,15 @@ def run(options: StackOptions, *, on_ready: Callable[[dict[str, Any]], None] | N
             azurite = Azurite.start(options.root, options.state_dir / "azurite")
             cleanup.callback(azurite.stop)
 
-            apply_local_settings(read_local_settings(options.root), os.environ)
-            point_storage_at_azurite(os.environ, azurite.connection_string)
+            local = read_local_settings(options.root)
+            apply_local_settings(local, os.environ)
+            pointed = point_storage_at_azurite(os.environ, azurite.connection_string)
             # The emulators' endpoints win over local settings: the app must talk to the offline tenant.
             os.environ.update(tenant.app_settings())
+            # What the app runs with, for `python -m devstack run -- CMD` (a job, the bootstrap).
+            applied = {
+                n: os.environ[n] for n in (*local, *pointed, *tenant.app_settings()) if n in os.environ
+            }
 
             host = FunctionsHost.load(
                 options.app, root=options.root, environ=os.environ, keys=keys, port=options.port
@@ -127,6 +132,7 @@ def run(options: StackOptions, *, on_ready: Callable[[dict[str, Any]], None] | N
                 "functionKey": keys.function_key,
                 **tenant.state(),
                 "storageConnectionString": azurite.connection_string,
+                "appSettings": applied,
             }
             cleanup.callback(state_path.unlink, missing_ok=True)
             write_state(state_path, state)
