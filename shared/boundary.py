@@ -160,6 +160,15 @@ def _azure_http(exc: Exception, step: str, ctx: Context) -> AutomationError:
     code: str | None = getattr(body_error, "code", None)
     detail = clean_description(getattr(body_error, "message", None) or reason or "")
     who = ctx.identity or "the managed identity"
+    if status == 404 and code == "CertificateIssuerNotFound":
+        return KeyVaultError(
+            f"Key Vault {vault} has no certificate issuer of the name {obj}'s policy gives ({code}).",
+            step=step,
+            status=status,
+            code=code,
+            hint="Add the issuer (Key Vault > Certificates > Certificate Authorities), or set the "
+            "certificate's issuer to Self (Key Vault > Certificates > the certificate > Issuance Policy).",
+        )
     if status == 404:
         return KeyVaultError(
             f"Key Vault {vault} has no {obj} ({code or 'NotFound'}).",

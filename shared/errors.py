@@ -6,7 +6,8 @@
     │   ├── IdentityUnavailableError the identity endpoint or Entra is down or unreachable (an outage)
     │   └── AuthenticationFailedError Entra, the identity endpoint or Key Vault refused (a misconfiguration)
     ├── KeyVaultError                Key Vault could not give the object asked for
-    │   └── CertificateError         the certificate read is malformed, has no key, or is not valid now
+    │   ├── CertificateError         the certificate read is malformed, has no key, or is not valid now
+    │   └── CertificatePendingError  Key Vault's issuer has not issued a requested certificate yet
     ├── UpstreamError                another service (Graph, ...) answered with an error
     │   └── GraphError               Microsoft Graph answered with an error, or not at all
     │       └── GraphTimeoutError    the deadline passed before Graph answered (throttled or slow)
@@ -104,6 +105,20 @@ class CertificateError(KeyVaultError):
     """The certificate material is malformed, lacks its private key, or is expired / not yet valid."""
 
     default_step = "certificate"
+
+
+class CertificatePendingError(KeyVaultError):
+    """A certificate Key Vault was asked to create is not issued yet: its CA issuer is still working
+    on the request, or (issuer `Unknown`) a person must have it signed and merge it. Not a failure:
+    Key Vault finishes the request by itself, and a later run picks the certificate up.
+    `issuer` names the Key Vault issuer; `details` is Key Vault's own status text."""
+
+    def __init__(
+        self, message: str, *, issuer: str, details: str | None = None, hint: str | None = None
+    ) -> None:
+        super().__init__(message, code="CertificatePending", hint=hint)
+        self.issuer = issuer
+        self.details = details
 
 
 class UpstreamError(AutomationError):

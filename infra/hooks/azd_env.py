@@ -39,6 +39,7 @@ from typing import Any
 SALT_ALPHABET = string.ascii_lowercase + string.digits
 SALT_LENGTH = 6
 ROOT = Path(__file__).resolve().parents[2]
+BOOTSTRAP_PENDING = 3  # the bootstrap's exit status when a CA issuer has not issued yet
 BOOTSTRAP_OUTPUT = "BOOTSTRAPSETTINGS"  # main.bicep `output bootstrapSettings`, as azd names it
 BOOTSTRAP_KINDS = {"certificate", "keyvault-key"}
 
@@ -151,6 +152,15 @@ def postprovision(environ: Mapping[str, str]) -> None:
     print("postprovision: " + " ".join(command[1:]), flush=True)
     # Our interpreter and arguments; the bootstrap prints what it did (never a secret).
     done = subprocess.run(command, cwd=ROOT, env=env, timeout=900, check=False)  # noqa: S603
+    if done.returncode == BOOTSTRAP_PENDING:
+        # A CA issuer is still working on a certificate: provisioning succeeded, the bootstrap
+        # registers the certificate when run again after the CA has issued it.
+        print(
+            "postprovision: a certificate is still with its CA issuer (above); once it is issued, run "
+            "`azd hooks run postprovision` to register it",
+            flush=True,
+        )
+        return
     if done.returncode != 0:
         raise HookError(
             "the certificate bootstrap failed (its message is above); fix it, then run "

@@ -7,7 +7,8 @@ Reads the same settings as the app (environment, or local.settings.json's Values
 variable is unset), signs in as the deployer, and prints per connection what it did and the
 thumbprint (with --json, one JSON document instead). Never prints a token, key or secret.
 Exit status 0 when every connection has its certificate (or would, with --dry-run), 1 when a
-step failed (the message names it and says what to grant), 2 for bad usage.
+step failed (the message names it and says what to grant), 2 for bad usage, 3 when a CA issuer
+has not issued a certificate within --wait (the request stays with Key Vault; run again later).
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ import json
 import logging
 import sys
 
+from shared.certificates._bootstrap import DEFAULT_WAIT_S
 from shared.certificates._deployer import SIGN_INS
 from shared.config.local_file import apply_local_settings
+
+PENDING = 3  # exit status: a certificate is still with its CA issuer
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,6 +45,13 @@ def main(argv: list[str] | None = None) -> int:
         default="cli",
         help="the deployer's sign-in: Azure CLI (default), Azure Developer CLI, or a device code",
     )
+    run.add_argument(
+        "--wait",
+        type=float,
+        default=DEFAULT_WAIT_S,
+        metavar="SECONDS",
+        help=f"how long to wait for a CA issuer to issue a certificate (default {DEFAULT_WAIT_S:g})",
+    )
     run.add_argument("--json", action="store_true", help="print one JSON document")
     args = parser.parse_args(argv)
     apply_local_settings()
@@ -50,15 +61,16 @@ def main(argv: list[str] | None = None) -> int:
     from shared.errors import AutomationError
 
     try:
-        outcomes = bootstrap(args.connections, how=args.sign_in, dry_run=args.dry_run)
+        outcomes = bootstrap(args.connections, how=args.sign_in, dry_run=args.dry_run, wait_s=args.wait)
     except AutomationError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         if exc.hint:
             print(f"hint: {exc.hint}", file=sys.stderr)
         return 1
+    status = PENDING if any(o.pending is not None for o in outcomes) else 0
     if args.json:
         print(json.dumps({"connections": [o.as_dict() for o in outcomes]}, indent=2))
-        return 0
+        return status
     for outcome in outcomes:
         for line in outcome.lines():
             print(line)
@@ -66,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     verb = "would change" if args.dry_run else "changed"
     print(f"{verb} {changed}, unchanged {len(outcomes) - changed}.", end=" ")
     print("GET /api/context?connection=<name> shows each certificate (thumbprint, notAfter, days left).")
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -27,17 +27,21 @@ import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from shared import clock
 from shared.certificates._deployer import Deployer, Prompt, sign_in
-from shared.certificates._policy import Policy, policy_for
+from shared.certificates._policy import Policy, policy_for, setting_name
 from shared.clouds import Cloud
 from shared.config import ConnectionFields, ConnectionSettings, CredentialKind, get_settings
-from shared.errors import AutomationError, ConfigurationError, GraphError
+from shared.errors import AutomationError, CertificatePendingError, ConfigurationError, GraphError
 
 ROTATING = (CredentialKind.CERTIFICATE, CredentialKind.KEYVAULT_KEY)
 ADD_KEY = "addKey"
+# How long the bootstrap waits for Key Vault to issue a certificate: seconds for Self, minutes for a
+# CA issuer; past it the request stays with Key Vault and a second run registers the certificate.
+DEFAULT_WAIT_S = 600.0
 PATCH = "keyCredentials"
 
 
@@ -63,6 +67,8 @@ class Outcome:
     signed_by: str | None  # the thumbprint that signed the addKey proof
     kept: int  # keyCredentials kept by the PATCH
     dry_run: bool
+    issuer: str = "Self"
+    pending: str | None = None  # the issuer has not issued the certificate yet: Key Vault's status text
 
     @property
     def changed(self) -> bool:
@@ -72,6 +78,13 @@ class Outcome:
         """What the command prints: ids, names and thumbprints only."""
         name, would = self.connection, "would " if self.dry_run else ""
         out = []
+        if self.pending is not None:
+            asked = "requested" if self.created else "is waiting for"
+            return [
+                f"{name}: {asked} certificate {self.certificate} from issuer {self.issuer} in "
+                f"{self.vault_url} ({self.policy}); Key Vault is waiting for the CA: {self.pending}",
+                f"{name}: run the bootstrap again once the CA has issued it: it registers it then",
+            ]
         if self.created:
             verb = "create" if self.dry_run else "created"
             out.append(
@@ -114,6 +127,8 @@ class Outcome:
             "signedBy": self.signed_by,
             "changed": self.changed,
             "dryRun": self.dry_run,
+            "issuer": self.issuer,
+            "pending": self.pending,
         }
 
 
@@ -184,6 +199,7 @@ def bootstrap(
     dry_run: bool = False,
     prompt: Prompt | None = None,
     environ: Mapping[str, str] | None = None,
+    wait_s: float = DEFAULT_WAIT_S,
 ) -> list[Outcome]:
     """Bootstrap each target connection in turn (the first failure stops the run)."""
     settings = get_settings()
@@ -204,7 +220,9 @@ def bootstrap(
 
     all_rotating = [c for _, c in sorted(settings.connections.items()) if c.credential in ROTATING]
     return [
-        _bootstrap_one(conn, policies[conn.name], deployer, cloud, all_rotating, dry_run=dry_run)
+        _bootstrap_one(
+            conn, policies[conn.name], deployer, cloud, all_rotating, dry_run=dry_run, wait_s=wait_s
+        )
         for conn in chosen
     ]
 
@@ -226,9 +244,10 @@ def _graph_as(who: Deployer, cloud: Cloud) -> Any:
 
 
 def _certificate_or_none(vault: Any, name: str, setting: str) -> Any:
-    """The newest version of certificate `name`, or None when the vault has none by that name."""
+    """The newest issued version of certificate `name` (or its first version, still pending at its
+    issuer), or None when the vault has none by that name."""
     try:
-        return vault.get_certificate(name, setting=setting)
+        return vault.issued_certificate(name, setting=setting)
     except AutomationError as exc:
         if exc.status == 404:
             return None
@@ -251,12 +270,14 @@ def _bootstrap_one(
     all_rotating: list[ConnectionSettings],
     *,
     dry_run: bool,
+    wait_s: float,
 ) -> Outcome:
     who = deployer_for(conn)
     graph = _graph_as(who, cloud)
     try:
+        vault = _vault_as(conn, who)
         return _bootstrap_with(
-            conn, policy, who, _vault_as(conn, who), graph, deployer_for, cloud, all_rotating, dry_run=dry_run
+            conn, policy, who, vault, graph, deployer_for, cloud, all_rotating, dry_run=dry_run, wait_s=wait_s
         )
     finally:
         graph.close()
@@ -279,6 +300,7 @@ def _bootstrap_with(
     all_rotating: list[ConnectionSettings],
     *,
     dry_run: bool,
+    wait_s: float,
 ) -> Outcome:
     from shared.jobs.builtin.certificate_rotation import version_facts
 
@@ -299,10 +321,46 @@ def _bootstrap_with(
     with _step("read", name, vault_hint=vault_hint, graph_hint=read_hint, missing_hint=missing):
         current = _certificate_or_none(vault, policy.certificate, setting)
         app = graph.get(f"/applications(appId='{client_id}')", select=["id", "keyCredentials"])
-    created = current is None
-    if created and not dry_run:
-        with _step("create", name, vault_hint=vault_hint):
-            current = vault.create_certificate(policy.certificate, policy.sdk_policy(), setting=setting)
+    outcome = partial(
+        Outcome,
+        connection=name,
+        certificate=policy.certificate,
+        vault_url=str(conn.key_vault_url),
+        client_id=client_id,
+        policy=policy.describe(),
+        signed_by=None,
+        kept=len(app.get("keyCredentials") or []),
+        dry_run=dry_run,
+        issuer=policy.issuer,
+    )
+    requested = current is None  # this run asks Key Vault for the certificate
+    created = requested or current.pending  # pending: an earlier run's request is with the issuer
+    try:
+        if current is not None and current.pending and not dry_run:
+            with _step("create", name, vault_hint=vault_hint):
+                current = vault.await_certificate(policy.certificate, setting=setting, wait_s=wait_s)
+        elif current is None:
+            if not policy.self_signed:
+                with _step("create", name, vault_hint=vault_hint):
+                    _require_issuer(vault, conn, policy)
+            if not dry_run:
+                with _step("create", name, vault_hint=vault_hint):
+                    current = vault.create_certificate(
+                        policy.certificate, policy.key_vault_policy(), setting=setting, wait_s=wait_s
+                    )
+    except BootstrapError as exc:
+        pending = exc.__cause__
+        if not isinstance(pending, CertificatePendingError):
+            raise
+        return outcome(
+            thumbprint=None,
+            not_after=None,
+            created=requested,
+            registered=None,
+            pending=pending.details or pending.message,
+        )
+    if current is not None and current.pending:  # dry run: the request is still with the issuer
+        return outcome(thumbprint=None, not_after=None, created=False, registered=None, pending="in progress")
     facts = version_facts(current) if current is not None else None
     if facts is not None and facts.not_after <= clock.now():
         raise BootstrapError(
@@ -315,7 +373,6 @@ def _bootstrap_with(
         )
     registered: str | None = None
     signed_by: str | None = None
-    kept = len(app.get("keyCredentials") or [])
     if facts is None or facts.thumbprint not in _thumbprints(app):
         with _step("register", name, vault_hint=vault_hint):
             donor = _donor(conn, facts, app, deployer_for, all_rotating)
@@ -337,20 +394,31 @@ def _bootstrap_with(
                     f"{client_id} does not list thumbprint {facts.thumbprint}; run the bootstrap again.",
                     step="bootstrap:register",
                 )
-    return Outcome(
-        connection=name,
-        certificate=policy.certificate,
-        vault_url=str(conn.key_vault_url),
-        client_id=client_id,
-        policy=policy.describe(),
+    return outcome(
         thumbprint=facts.thumbprint if facts else None,
         not_after=facts.not_after if facts else None,
         created=created,
         registered=registered,
         signed_by=signed_by,
-        kept=kept,
-        dry_run=dry_run,
     )
+
+
+def _require_issuer(vault: Any, conn: ConnectionSettings, policy: Policy) -> None:
+    """A CA issuer must exist in the vault before a certificate names it (Key Vault refuses it otherwise)."""
+    if not vault.has_issuer(policy.issuer, setting=setting_name(conn.name, "ISSUER")):
+        raise BootstrapError(
+            f"Certificate bootstrap of connection {conn.name}: Key Vault {conn.key_vault_url} has no "
+            f"certificate issuer {policy.issuer} ({setting_name(conn.name, 'ISSUER')}).",
+            step="bootstrap:create",
+            code="CertificateIssuerNotFound",
+            hint=(
+                "Set up the CA in the vault first (Key Vault > Certificates > Certificate Authorities > "
+                f"Add, or az keyvault certificate issuer create --vault-name <vault> --issuer-name "
+                f"{policy.issuer} --provider-name DigiCert|GlobalSign ...; see https://learn.microsoft.com/"
+                "azure/key-vault/certificates/how-to-integrate-certificate-authority), or set "
+                f"{setting_name(conn.name, 'ISSUER')}=Self for a self-signed certificate."
+            ),
+        )
 
 
 def _donor(

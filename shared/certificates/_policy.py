@@ -46,30 +46,33 @@ class Policy:
     exportable: bool
 
     def describe(self) -> str:
-        signer = "self-signed" if self.issuer.lower() == "self" else f"issuer {self.issuer}"
+        signer = "self-signed" if self.self_signed else f"issuer {self.issuer}"
         export = "exportable" if self.exportable else "non-exportable"
         return f"{self.subject}, {signer}, RSA {self.key_size}, {export}, {self.validity_months} months"
 
-    def sdk_policy(self) -> Any:
-        """The azure-keyvault-certificates CertificatePolicy."""
-        from azure.keyvault.certificates import (
-            CertificateContentType,
-            CertificatePolicy,
-            KeyType,
-            KeyUsageType,
-        )
+    @property
+    def self_signed(self) -> bool:
+        return self.issuer.lower() == "self"
 
-        return CertificatePolicy(
-            issuer_name=self.issuer,
-            subject=self.subject,
-            exportable=self.exportable,
-            key_type=KeyType.rsa,
-            key_size=self.key_size,
-            reuse_key=False,
-            content_type=CertificateContentType.pkcs12,
-            validity_in_months=self.validity_months,
-            key_usage=[KeyUsageType.digital_signature, KeyUsageType.key_encipherment],
-        )
+    def key_vault_policy(self) -> dict[str, Any]:
+        """The policy as Key Vault's create request takes it
+        (https://learn.microsoft.com/rest/api/keyvault/certificates/create-certificate/create-certificate):
+        RSA, a new key at each renewal, a PFX secret, the key usages a client credential needs."""
+        return {
+            "key_props": {
+                "exportable": self.exportable,
+                "kty": "RSA",
+                "key_size": self.key_size,
+                "reuse_key": False,
+            },
+            "secret_props": {"contentType": "application/x-pkcs12"},
+            "x509_props": {
+                "subject": self.subject,
+                "validity_months": self.validity_months,
+                "key_usage": ["digitalSignature", "keyEncipherment"],
+            },
+            "issuer": {"name": self.issuer},
+        }
 
 
 def setting_name(connection: str, field: str) -> str:

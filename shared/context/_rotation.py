@@ -40,7 +40,7 @@ class RotationRunFacts:
     """One run of the rotation job, as it concerns one connection."""
 
     id: str
-    status: str  # succeeded | failed | running | queued | abandoned
+    status: str  # succeeded | failed | pending (at the CA issuer) | running | queued | abandoned
     time: dt.datetime | None  # when it finished (else started, else was created)
     failed_step: str | None  # e.g. rotation:addKey
     reason: str | None  # the run's own (redacted) error message
@@ -104,13 +104,14 @@ def _run_facts(run: Any, name: str) -> RotationRunFacts | None:
         mine = per.get(name.lower())
         if not isinstance(mine, Mapping):
             return None
-        failed = mine.get("status") == "failed"
+        # failed, or pending: the renewal waits on Key Vault's CA issuer (its step and words kept too)
+        stuck = mine.get("status") in ("failed", "pending")
         return RotationRunFacts(
             id=run.id,
             status=str(mine.get("status") or status),
             time=when,
-            failed_step=str(mine.get("step")) if failed and mine.get("step") else None,
-            reason=(str(mine.get("message") or "") or None) if failed else None,
+            failed_step=str(mine.get("step")) if stuck and mine.get("step") else None,
+            reason=(str(mine.get("message") or "") or None) if stuck else None,
         )
     children = detail.get("children")
     if isinstance(children, Mapping) and isinstance(children.get("units"), Mapping):
@@ -225,6 +226,14 @@ def check(rotation: RotationFacts, warnings: list[str]) -> dict[str, object] | N
         elif last is None:
             why = f"no {rotation.job} run is recorded"
             fix = f"Run the job now: POST /api/jobs/{rotation.job}/run (see docs/identity.md)."
+        elif last.status == "pending":
+            why = f"run {last.id} asked Key Vault for a new version, which its CA issuer has not issued"
+            if last.reason:
+                why += f" ({last.reason})"
+            fix = (
+                "Check the issuer's order (Key Vault > Certificates > the certificate > Certificate "
+                "Operation; issuer Unknown needs the signed certificate merged); the next run registers it."
+            )
         else:
             step = f" at step {last.failed_step}" if last.failed_step else ""
             why = f"the last {rotation.job} run {last.id} {last.status}{step}"
@@ -247,6 +256,11 @@ def check(rotation: RotationFacts, warnings: list[str]) -> dict[str, object] | N
             warnings.append(
                 f"{what} expires in {days} day(s); {rotation.job} run {last.id} succeeded: "
                 "this instance picks up the new version on its next Key Vault check"
+            )
+        elif last is not None and last.status == "pending":
+            warnings.append(
+                f"{what} expires in {days} day(s); run {last.id} requested a new version, which Key Vault's "
+                "CA issuer has not issued yet: the next run registers it once it has"
             )
         else:
             warnings.append(f"{what} expires in {days} day(s); {rotation.job} renews it at its next run")

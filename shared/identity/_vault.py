@@ -25,15 +25,15 @@ from typing import Any, TypeVar
 
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
-from azure.core.polling import LROPoller
-from azure.keyvault.certificates import CertificateClient, CertificateOperation, KeyVaultCertificate
+from azure.core.rest import HttpRequest
+from azure.keyvault.certificates import CertificateClient, KeyVaultCertificate
 from azure.keyvault.keys import KeyVaultKey
 from azure.keyvault.keys.crypto import CryptographyClient, EncryptionAlgorithm, SignatureAlgorithm
 from azure.keyvault.secrets import SecretClient
 
 from shared import boundary
 from shared.config import ManagedIdentitySettings, get_settings
-from shared.errors import AutomationError
+from shared.errors import AutomationError, KeyVaultError
 from shared.http import (
     RETRYABLE_STATUSES,
     connection_verify,
@@ -41,6 +41,7 @@ from shared.http import (
     retry_after_seconds,
     wait_for_retry,
 )
+from shared.identity._issuance import Issuance, await_issued
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,12 @@ class CertificateInfo:
 
     name: str
     version: str
-    cer: bytes
+    cer: bytes  # empty while Key Vault's issuer has not issued this version yet
     key_id: str
+
+    @property
+    def pending(self) -> bool:
+        return not self.cer
 
 
 def _certificate_info(name: str, cert: KeyVaultCertificate) -> CertificateInfo:
@@ -198,6 +203,8 @@ class Vault:
                 if not p.version or p.enabled is False:
                     continue
                 cert = self._certificates.get_certificate_version(name, p.version)
+                if not cert.cer:  # not issued yet (its create operation is in progress)
+                    continue
                 found.append(
                     CertificateInfo(
                         name=name, version=p.version, cer=bytes(cert.cer or b""), key_id=cert.key_id or ""
@@ -207,33 +214,105 @@ class Vault:
 
         return self._call(read, name, setting)
 
-    def renew_certificate(self, name: str, *, setting: str | None = None) -> CertificateInfo:
-        """A new version of certificate `name` with its current policy (waits for Key Vault to issue it)."""
+    def issued_certificate(self, name: str, *, setting: str | None = None) -> CertificateInfo:
+        """The newest version of `name` that Key Vault has issued.
 
-        def create() -> CertificateInfo:
-            policy = self._certificates.get_certificate_policy(name)
-            return self._issued(name, self._certificates.begin_create_certificate(name, policy))
+        While a renewal waits on its issuer, Key Vault's latest version is that pending one: disabled,
+        with no certificate yet (`cer` empty). Then the newest enabled version with a certificate is
+        the current one, by its start date.
+        """
+        latest = self.get_certificate(name, setting=setting)
+        if latest.cer:
+            return latest
+        from cryptography import x509
 
-        return self._call(create, name, setting)
+        issued = self.certificate_versions(name, setting=setting)
+        if not issued:
+            return latest  # the first version is still pending: nothing issued yet
+        return max(issued, key=lambda info: x509.load_der_x509_certificate(info.cer).not_valid_before_utc)
 
-    def create_certificate(self, name: str, policy: Any, *, setting: str | None = None) -> CertificateInfo:
-        """Certificate `name` with `policy` (a CertificatePolicy); waits for Key Vault to issue it."""
+    def issuance(self, name: str, *, setting: str | None = None) -> Issuance | None:
+        """The certificate's last create operation (`/certificates/{name}/pending`), None if none."""
 
-        def create() -> CertificateInfo:
-            # Poll each second (the SDK's default is 5 s): a self-signed certificate takes a few.
-            poller = self._certificates.begin_create_certificate(name, policy, _polling_interval=1)
-            return self._issued(name, poller)
+        def read() -> Issuance | None:
+            response = self._certificates.send_request(HttpRequest("GET", f"/certificates/{name}/pending"))
+            if response.status_code == 404:
+                return None
+            response.raise_for_status()
+            return Issuance.of(response.json(), response.headers.get("Retry-After"))
 
-        return self._call(create, name, setting)
+        return self._call(read, name, setting)
 
-    def _issued(
-        self, name: str, poller: LROPoller[KeyVaultCertificate | CertificateOperation]
+    def has_issuer(self, issuer: str, *, setting: str | None = None) -> bool:
+        """Whether the vault has an issuer object named `issuer` (Self and Unknown are built in)."""
+        if issuer.lower() in ("self", "unknown"):
+            return True
+
+        def read() -> bool:
+            response = self._certificates.send_request(HttpRequest("GET", f"/certificates/issuers/{issuer}"))
+            if response.status_code == 404:
+                return False
+            response.raise_for_status()
+            return True
+
+        return self._call(read, f"issuers/{issuer}", setting)
+
+    def create_certificate(
+        self, name: str, policy: Mapping[str, Any], *, setting: str | None = None, wait_s: float
     ) -> CertificateInfo:
-        """The certificate a create operation issued (the current version if it ended without one)."""
-        cert = poller.result()
-        if not isinstance(cert, KeyVaultCertificate):  # the operation ended without a certificate
-            cert = self._certificates.get_certificate(name)
-        return _certificate_info(name, cert)
+        """A new version of `name` with `policy` (Key Vault's JSON policy), once Key Vault has issued it.
+
+        Raises CertificatePendingError when the issuer has not issued it within `wait_s` seconds
+        (the request stays with Key Vault: `await_certificate` picks it up later).
+        """
+
+        def create() -> Issuance:
+            request = HttpRequest("POST", f"/certificates/{name}/create", json={"policy": dict(policy)})
+            response = self._certificates.send_request(request)
+            response.raise_for_status()
+            return Issuance.of(response.json(), response.headers.get("Retry-After"))
+
+        first = self._call(create, name, setting)
+        return self._issued(name, first, setting=setting, wait_s=wait_s)
+
+    def renew_certificate(self, name: str, *, setting: str | None = None, wait_s: float) -> CertificateInfo:
+        """A new version of `name` with the policy Key Vault holds (same issuer, subject and key
+        properties), once issued; a renewal already in progress is waited on, not asked again."""
+        pending = self.issuance(name, setting=setting)
+        if pending is not None and pending.in_progress:
+            return self._issued(name, pending, setting=setting, wait_s=wait_s)
+
+        def policy() -> dict[str, Any]:
+            response = self._certificates.send_request(HttpRequest("GET", f"/certificates/{name}/policy"))
+            response.raise_for_status()
+            body: dict[str, Any] = response.json()
+            body.pop("id", None)  # the policy's own URL is not part of a create request
+            return body
+
+        return self.create_certificate(
+            name, self._call(policy, name, setting), setting=setting, wait_s=wait_s
+        )
+
+    def await_certificate(self, name: str, *, setting: str | None = None, wait_s: float) -> CertificateInfo:
+        """The certificate a create operation still in progress issues (waits at most `wait_s`)."""
+        pending = self.issuance(name, setting=setting)
+        if pending is None:
+            return self.issued_certificate(name, setting=setting)
+        return self._issued(name, pending, setting=setting, wait_s=wait_s)
+
+    def _issued(self, name: str, first: Issuance, *, setting: str | None, wait_s: float) -> CertificateInfo:
+        def poll() -> Issuance:
+            found = self.issuance(name, setting=setting)
+            if found is None:  # the operation went away: Key Vault no longer knows of a request
+                raise KeyVaultError(
+                    f"Key Vault {self.url} lost the create operation of certificate {name}.",
+                    code="PendingCertificateNotFound",
+                    hint="Run again to request a new version.",
+                )
+            return found
+
+        await_issued(first, poll, name=name, vault_url=self.url, wait_s=wait_s)
+        return self.issued_certificate(name, setting=setting)
 
     def sign_rs256(
         self,

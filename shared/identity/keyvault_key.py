@@ -46,7 +46,7 @@ class KeyVaultKeyCredential(VaultCredential[CertificateInfo, SigningKey]):
         self._assertion_lock = threading.Lock()
 
     def _read(self) -> tuple[str, CertificateInfo]:
-        info = self._vault.get_certificate(self.object_name, setting=self.setting_name)
+        info = self._vault.issued_certificate(self.object_name, setting=self.setting_name)
         return info.version, info
 
     def _read_version(self, version: str) -> CertificateInfo:

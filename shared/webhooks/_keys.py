@@ -65,7 +65,7 @@ class EncryptionKeys:
                 "KEY_VAULT_URL is not set; the encryption certificate lives in Key Vault."
             )
         vault = vault_for(settings.key_vault_url, settings.managed_identity)
-        info = vault.get_certificate(name, version=version)
+        info = vault.get_certificate(name, version=version) if version else vault.issued_certificate(name)
         secret = vault.get_secret(name, version=info.version)
         try:
             material = load_certificate(secret.value, secret.content_type)

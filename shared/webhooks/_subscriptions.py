@@ -208,7 +208,7 @@ def _encryption() -> dict[str, Any]:
         raise ConfigurationError(
             f"A rich subscription needs {GRAPH_ENCRYPTION_CERTIFICATE} and KEY_VAULT_URL."
         )
-    info = vault_for(settings.key_vault_url, settings.managed_identity).get_certificate(name)
+    info = vault_for(settings.key_vault_url, settings.managed_identity).issued_certificate(name)
     return {
         "includeResourceData": True,
         "encryptionCertificate": base64.b64encode(info.cer).decode("ascii"),

@@ -17,9 +17,12 @@ so a run that died half-way is finished by the next one):
    since the newest version's start, and only after a token with the newest one succeeded.
 
 A failed step raises an error naming the step; the old certificate stays on the app, so
-tokens keep working. Settings: JOB_CERTIFICATE_ROTATION_SCHEDULE (default `0 30 3 * * *`),
-_DAYS, _GRACE_HOURS, _CONNECTION(S). Graph role: Application.Read.All (to read the app's own
-keyCredentials; addKey and removeKey on itself need only the proof). Vault roles (the app's
+tokens keep working. A renewal that Key Vault's CA issuer has not issued within
+ISSUANCE_WAIT_SECONDS (default 120) leaves the connection `pending`, not failed: the next run
+waits on the same request and goes on from there. Settings: JOB_CERTIFICATE_ROTATION_SCHEDULE
+(default `0 30 3 * * *`), _DAYS, _GRACE_HOURS, _ISSUANCE_WAIT_SECONDS, _CONNECTION(S). Graph
+role: Application.Read.All (to read the app's own keyCredentials; addKey and removeKey on
+itself need only the proof). Vault roles (the app's
 identity): Key Vault Certificates Officer on the certificate (and Crypto User to sign with a
 non-exportable key).
 """
@@ -35,13 +38,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.errors import AutomationError, ConfigurationError
+from shared.errors import AutomationError, CertificatePendingError, ConfigurationError
 from shared.jobs._context import JobContext
 from shared.jobs._declare import job
 
 NAME = "certificate-rotation"
 DEFAULT_DAYS = 30
 DEFAULT_GRACE_HOURS = 24
+# How long one run waits for Key Vault to issue a renewal: a self-signed one takes seconds; a CA
+# issuer may take longer than a run should, and then the next run picks the certificate up.
+DEFAULT_ISSUANCE_WAIT_S = 120
+ISSUANCE_WAIT_MAX_S = 480  # within the job's 10-minute timeout
 PROOF_AUDIENCE = "00000002-0000-0000-c000-000000000000"  # Graph's documented proof audience
 PROOF_LIFETIME_S = 600  # exp = nbf + 10 minutes, as Graph's documentation asks
 ROTATING_KINDS = ("certificate", "keyvault-key")
@@ -221,8 +228,17 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
         )
 
     if newest.thumbprint in on_app and newest.not_after - now <= timedelta(days=days):
+        wait = _issuance_wait(ctx)
         with step("create", name, ctx, forbidden=CREATE_FORBIDDEN):
-            newest = version_facts(vault.renew_certificate(cert_name, setting=setting))
+            try:
+                issued = vault.renew_certificate(cert_name, setting=setting, wait_s=wait)
+            except CertificatePendingError as exc:
+                # Not a failure: the request stays with Key Vault's issuer and the next run
+                # registers the certificate (renew_certificate waits on it, never asks twice).
+                done["steps"].append({"step": "create", "waiting": exc.issuer})
+                done["pending"] = {"step": "rotation:create", "issuer": exc.issuer, "message": exc.message}
+                return done
+            newest = version_facts(issued)
             versions.append(newest)
         done["steps"].append({"step": "create", "version": newest.version, "thumbprint": newest.thumbprint})
         ctx.count("created")
@@ -279,6 +295,20 @@ def rotate(ctx: JobContext, name: str) -> dict[str, Any]:
     return done
 
 
+def _issuance_wait(ctx: JobContext) -> float:
+    text = ctx.setting("ISSUANCE_WAIT_SECONDS") or str(DEFAULT_ISSUANCE_WAIT_S)
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= ISSUANCE_WAIT_MAX_S:
+        raise ConfigurationError(
+            f"JOB_CERTIFICATE_ROTATION_ISSUANCE_WAIT_SECONDS must be 0 to {ISSUANCE_WAIT_MAX_S:g} seconds, "
+            f"not {text!r}."
+        )
+    return seconds
+
+
 def _connections(ctx: JobContext) -> list[str]:
     if ctx.connection_name:
         return [ctx.connection_name]
@@ -312,6 +342,14 @@ def rotate_each(
             }
             continue
         results.append(done)
+        pending = done.get("pending")
+        if pending:  # the certificate is still with its issuer: neither done nor failed
+            outcomes[name.lower()] = {
+                "status": "pending",
+                "step": pending["step"],
+                "message": redact(pending["message"])[:MAX_MESSAGE],
+            }
+            continue
         outcomes[name.lower()] = {
             "status": "succeeded",
             "steps": [s["step"] for s in done["steps"] if "waiting" not in s],
