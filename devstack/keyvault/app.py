@@ -8,8 +8,8 @@ from devstack.core.emulator import Emulator, json_response, retry_after_header
 from devstack.keyvault.auth import Gatekeeper
 from devstack.keyvault.control import Control
 from devstack.keyvault.exceptions import BadParameter, KeyVaultError, Throttled
+from devstack.keyvault.issuer_responses import IssuerResponses
 from devstack.keyvault.models import KeyVaultBackend
-from devstack.keyvault.responses import KeyVaultResponses
 from devstack.keyvault.serialize import Serializer
 from devstack.keyvault.urls import url_paths
 from devstack.tenant.models import Tenant
@@ -41,7 +41,7 @@ class KeyVaultEmulator(Emulator):
         )
         serializer = Serializer(vault_url)
         self._control_endpoints = Control(self.backend, serializer)
-        self.responses = KeyVaultResponses(self.backend, self.gate, serializer)
+        self.responses = IssuerResponses(self.backend, self.gate, serializer)
         for path, operation, handler, methods in url_paths(self.responses):
             self.route(path, operation, handler, methods)
 

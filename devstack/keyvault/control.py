@@ -1,4 +1,5 @@
-"""Key Vault's devstack-only control endpoints (no token): seed secrets, rotate certificates, grant roles."""
+"""Key Vault's devstack-only control endpoints (no token): seed secrets, rotate certificates, grant roles,
+set an issuer's delay, refusal and Retry-After."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from devstack.tenant.vault import PEM, PKCS12
 
 MAX_COMMON_NAME = 64
 MAX_VALID_DAYS = 3650
+MAX_ISSUER_SECONDS = 3600
 # X.509 writes UTCTime before 2050 and GeneralizedTime after; both need a year of four digits.
 MIN_DATE = dt.datetime(1950, 1, 1, tzinfo=dt.UTC)
 MAX_DATE = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
@@ -37,6 +39,10 @@ class Control:
                 return self.put_secret(name, body)
             case ["certificates", name], "POST":
                 return self.post_certificate(name, body)
+            case ["issuers", name], "GET":
+                return self.issuer_settings(name)
+            case ["issuers", name], "POST":
+                return self.post_issuer(name, body)
             case ["roles", object_id], "GET":
                 with self.backend.tenant.lock:
                     return json_response(sorted(self.backend.tenant.vault_roles.get(object_id, set())))
@@ -84,6 +90,32 @@ class Control:
                 "registeredOn": app.app_id if app else None,
             },
             201,
+        )
+
+    def post_issuer(self, name: str, body: ControlBody) -> Response:
+        """Delay, refusal and Retry-After of one issuer name (Self, Unknown or an issuer object's)."""
+        delay = body.number("delaySeconds", low=0, high=MAX_ISSUER_SECONDS)
+        retry_after = body.integer("retryAfter", -1, low=0, high=MAX_ISSUER_SECONDS)
+        refuse = body.string("refuse", max_length=1024)
+        settings = self.backend.issuers.settings_for(name)
+        with self.backend.issuers.lock:
+            if delay is not None:
+                settings.delay_seconds = delay
+            if retry_after >= 0:
+                settings.retry_after = retry_after
+            if refuse is not None:
+                settings.refuse = refuse or None
+        return self.issuer_settings(name)
+
+    def issuer_settings(self, name: str) -> Response:
+        settings = self.backend.issuers.settings_for(name)
+        return json_response(
+            {
+                "name": name,
+                "delaySeconds": settings.delay_seconds,
+                "refuse": settings.refuse,
+                "retryAfter": settings.retry_after,
+            }
         )
 
     def change_role(self, object_id: str, role: str, *, grant: bool) -> Response:

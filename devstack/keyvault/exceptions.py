@@ -12,12 +12,16 @@
     ├── ForbiddenByRbac                   403 Forbidden / innererror ForbiddenByRbac
     ├── SecretNotFound, KeyNotFound       404
     ├── CertificateNotFound               404
+    ├── CertificateIssuerNotFound         404 "Issuer not found"
+    ├── PendingCertificateNotFound        404 (≈)
+    ├── CertificateConflict               409 Conflict: a create while one is in progress (≈)
     └── Throttled                         429 + Retry-After
 
 Texts from Key Vault's answers (docs/identity.md, Key Vault) and from real answers quoted
 in public issues (Azure/azure-sdk-for-java,
-CDCgov/prime-reportstream #2566 for the expired-token text). BadParameter texts are
-approximations: the service's exact wording for those was not confirmed.
+CDCgov/prime-reportstream #2566 for the expired-token text); `CertificateIssuerNotFound` from
+the azure-sdk-for-js recordings of the live service. BadParameter texts are approximations
+(the service's exact wording was not confirmed) except the merge ones quoted where raised.
 """
 
 from __future__ import annotations
@@ -179,6 +183,39 @@ class CertificateNotFound(KeyVaultError):
 
     def __init__(self, name: str) -> None:
         super().__init__(f"Certificate not found: {name}")
+
+
+class CertificateIssuerNotFound(KeyVaultError):
+    """404: no issuer object by that name (get, update, delete, or a create naming it)."""
+
+    status = 404
+    code = "CertificateIssuerNotFound"
+
+    def __init__(self) -> None:
+        super().__init__("Issuer not found")
+
+
+class PendingCertificateNotFound(KeyVaultError):
+    """404 (≈): a merge or a cancellation with no operation in progress for the certificate."""
+
+    status = 404
+    code = "PendingCertificateNotFound"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Pending certificate not found: {name}")
+
+
+class CertificateConflict(KeyVaultError):
+    """409 (≈): a create while the certificate's previous create is still in progress."""
+
+    status = 409
+    code = "Conflict"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"Certificate {name} is currently being created. "
+            "Wait for the pending operation to finish, or cancel or delete it, and try again."
+        )
 
 
 class Throttled(KeyVaultError):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime as dt
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -17,9 +16,19 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from devstack.keyvault.exceptions import BadParameter, CertificateNotFound, KeyNotFound, SecretNotFound
+from devstack.keyvault.issuers import Issuers
+from devstack.keyvault.operations import CreateRequest, Operations
 from devstack.tenant.models import Tenant
-from devstack.tenant.pki import IssuedCertificate, new_rsa_key, utcnow
-from devstack.tenant.vault import PEM, PKCS12, CertificateVersion, KeyVersion, SecretVersion
+from devstack.tenant.pki import IssuedCertificate
+from devstack.tenant.vault import (
+    PEM,
+    PKCS12,
+    CertificateOperation,
+    CertificateVersion,
+    CertificateView,
+    KeyVersion,
+    SecretVersion,
+)
 
 _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "256": hashes.SHA256,
@@ -38,6 +47,8 @@ class KeyVaultBackend:
     def __init__(self, tenant: Tenant) -> None:
         self.tenant = tenant
         self.store = tenant.vault
+        self.issuers = Issuers(tenant)
+        self.operations = Operations(tenant, self.issuers)
 
     # -- secrets ----------------------------------------------------------------------------
     def get_secret(self, name: str, version: str | None = None) -> SecretVersion:
@@ -62,6 +73,8 @@ class KeyVaultBackend:
         return sv
 
     def is_managed_secret(self, name: str) -> bool:
+        """Asked before every secret read: first lets a certificate's issuer complete (its secret appears)."""
+        self.operations.advance(name)
         sv = self.store.secret_version(name)
         return bool(sv and sv.managed)
 
@@ -73,6 +86,7 @@ class KeyVaultBackend:
         return kv
 
     def is_managed_key(self, name: str) -> bool:
+        self.operations.advance(name)
         kv = self.store.key_version(name)
         return bool(kv and kv.managed)
 
@@ -116,19 +130,40 @@ class KeyVaultBackend:
             ) from exc
 
     # -- certificates -----------------------------------------------------------------------
-    def get_certificate(self, name: str, version: str | None = None) -> CertificateVersion:
+    # Every certificate read first lets an issuer whose time has come complete its operation.
+    def get_certificate(self, name: str, version: str | None = None) -> CertificateView:
+        """A version, or the pending one (an operation in progress) when it is the one asked for."""
+        op = self.operations.pending(name)
+        if op is not None and (not version or version == op.version):
+            return op
         cv = self.store.certificate_version(name, version)
         if cv is None:
             raise CertificateNotFound(name)
         return cv
 
-    def list_certificates(self) -> list[CertificateVersion]:
-        with self.store.lock:
-            return [versions[-1] for _, versions in sorted(self.store.certificates.items()) if versions]
+    def get_operation(self, name: str) -> CertificateOperation | CertificateVersion:
+        """The certificate's operation; one that never had one (imported) reads as completed."""
+        op = self.operations.advance(name)
+        if op is not None:
+            return op
+        cv = self.store.certificate_version(name)
+        if cv is None:
+            raise CertificateNotFound(name)
+        return cv
 
-    def list_certificate_versions(self, name: str) -> list[CertificateVersion]:
+    def list_certificates(self) -> list[CertificateView]:
+        self.operations.advance_all()
         with self.store.lock:
-            return list(self.store.certificates.get(name, []))
+            pending = {n: op for n, op in self.store.operations.items() if op.in_progress}
+            latest: dict[str, CertificateView] = {n: v[-1] for n, v in self.store.certificates.items() if v}
+            latest |= pending
+            return [latest[n] for n in sorted(latest)]
+
+    def list_certificate_versions(self, name: str) -> list[CertificateView]:
+        op = self.operations.pending(name)
+        with self.store.lock:
+            versions: list[CertificateView] = list(self.store.certificates.get(name, []))
+        return versions + ([op] if op is not None else [])
 
     def import_certificate(
         self,
@@ -146,31 +181,9 @@ class KeyVaultBackend:
         cv.tags = dict(tags or {})
         return cv
 
-    def create_certificate(
-        self,
-        name: str,
-        *,
-        subject: str,
-        validity_months: int,
-        content_type: str,
-        exportable: bool,
-        key_size: int = 2048,
-        tags: dict[str, str] | None = None,
-    ) -> CertificateVersion:
-        """Self-signed in Key Vault's terms; here the devstack CA issues it (the tenant trusts it)."""
-        cn = _common_name(subject)
-        now = utcnow()
-        issued = self.tenant.ca.issue(
-            cn,
-            key=new_rsa_key(key_size) if key_size != 2048 else None,
-            not_before=now - dt.timedelta(minutes=5),
-            not_after=now + dt.timedelta(days=round(validity_months * 30.4)),
-        )
-        cv = self.store.import_certificate(name, issued, content_type=content_type, exportable=exportable)
-        cv.validity_months = validity_months
-        cv.subject = subject
-        cv.tags = dict(tags or {})
-        return cv
+    def create_certificate(self, name: str, request: CreateRequest) -> CertificateOperation:
+        """By the policy's issuer: `Self` at once (self-signed), others as an operation in progress."""
+        return self.operations.create(name, request)
 
 
 def _looks_pem(value: str) -> bool:
@@ -215,7 +228,7 @@ def parse_certificate_material(value: str, password: str | None) -> IssuedCertif
     return IssuedCertificate(certificate=leaf_cert, key=key, chain=[c for c in certs if c is not leaf_cert])
 
 
-def _common_name(subject: str) -> str:
+def common_name(subject: str) -> str:
     for part in subject.split(","):
         k, _, v = part.strip().partition("=")
         if k.upper() == "CN" and 0 < len(v) <= _MAX_CN:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import re
 from typing import Any
+from urllib.parse import quote
 
 from werkzeug.wrappers import Request, Response
 
@@ -17,9 +18,11 @@ from devstack.keyvault import rbac
 from devstack.keyvault import validation as v
 from devstack.keyvault.auth import Caller, Gatekeeper
 from devstack.keyvault.exceptions import BadParameter, KeyNotFound
-from devstack.keyvault.models import KeyVaultBackend
+from devstack.keyvault.issuers import SELF
+from devstack.keyvault.models import KeyVaultBackend, common_name
+from devstack.keyvault.operations import IN_PROGRESS, CreateRequest
 from devstack.keyvault.serialize import Serializer
-from devstack.tenant.vault import PEM, PKCS12
+from devstack.tenant.vault import PEM, PKCS12, CertificateOperation, CertificateView
 
 MAX_RESULTS = 25  # Key Vault's page size limit for list operations
 _NAME = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
@@ -83,11 +86,7 @@ class KeyVaultResponses:
 
     def set_secret(self, request: Request, name: str) -> Response:
         self._begin(request, rbac.SET_SECRET, f"secrets/{name}")
-        if not _NAME.match(name):
-            raise BadParameter(
-                f"The request URI contains an invalid name: {name}. "
-                "Names may contain only 0-9, a-z, A-Z and -, up to 127 characters."
-            )
+        check_name(name)
         body = self._json(request)
         value = v.secret_value(body)
         content_type = v.string(body, "contentType", max_length=v.MAX_CONTENT_TYPE)
@@ -139,7 +138,14 @@ class KeyVaultResponses:
 
     def get_pending(self, request: Request, name: str) -> Response:
         self._begin(request, rbac.READ_CERTIFICATE, f"certificates/{name}")
-        return json_response(self.out.pending(self.backend.get_certificate(name)))
+        op = self.backend.get_operation(name)
+        return json_response(self.out.operation(op), headers=self._retry_after(op))
+
+    def _retry_after(self, op: CertificateView) -> dict[str, str]:
+        """Key Vault's `Retry-After` on an operation in progress (the issuer's, settable)."""
+        if not isinstance(op, CertificateOperation) or not op.in_progress:
+            return {}
+        return {"Retry-After": str(self.backend.issuers.settings_for(op.issuer_name).retry_after)}
 
     def list_certificates(self, request: Request) -> Response:
         self._begin(request, rbac.READ_CERTIFICATE, "certificates")
@@ -178,16 +184,41 @@ class KeyVaultResponses:
             raise BadParameter(f"contentType must be {PKCS12} or {PEM}.")
         tags = v.tags(body)
         v.attributes(body)
-        cv = self.backend.create_certificate(
+        subject = v.string(x509_props, "subject", max_length=1024) or f"CN={name}"
+        op = self.backend.create_certificate(
             name,
-            subject=v.string(x509_props, "subject", max_length=1024) or f"CN={name}",
-            validity_months=v.integer(x509_props, "validity_months", 12, low=1, high=1200),
-            content_type=content_type,
-            exportable=v.boolean(v.obj(policy, "key_props"), "exportable", True),
-            key_size=_key_size(v.obj(policy, "key_props")),
-            tags=tags,
+            CreateRequest(
+                subject=subject,
+                common_name=common_name(subject),
+                validity_months=v.integer(x509_props, "validity_months", 12, low=1, high=1200),
+                content_type=content_type,
+                exportable=v.boolean(v.obj(policy, "key_props"), "exportable", True),
+                key_size=_key_size(v.obj(policy, "key_props")),
+                issuer_name=v.string(v.obj(policy, "issuer"), "name", max_length=127) or SELF,
+                tags=tags or {},
+            ),
         )
-        return json_response(self.out.pending(cv, status="inProgress"), 202)
+        # Self is issued at once, but the answer is `inProgress` as Key Vault's, with its headers.
+        answer = (
+            self.out.operation(op, status="inProgress", details=IN_PROGRESS)
+            if op.status == "completed"
+            else self.out.operation(op)
+        )
+        retry = self.backend.issuers.settings_for(op.issuer_name).retry_after
+        location = (
+            f"{self.out.vault}/certificates/{name}/pending"
+            f"?api-version={quote(request.args['api-version'])}&request_id={op.request_id}"
+        )
+        return json_response(answer, 202, {"Retry-After": str(retry), "Location": location})
+
+
+def check_name(name: str) -> None:
+    """An object name Key Vault accepts: 1 to 127 of 0-9, a-z, A-Z and -."""
+    if not _NAME.match(name):
+        raise BadParameter(
+            f"The request URI contains an invalid name: {name}. "
+            "Names may contain only 0-9, a-z, A-Z and -, up to 127 characters."
+        )
 
 
 def _key_size(key_props: dict[str, Any]) -> int:

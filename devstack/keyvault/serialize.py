@@ -1,4 +1,4 @@
-"""Key Vault's JSON bundles (SecretBundle, KeyBundle, CertificateBundle, policy, lists)."""
+"""Key Vault's JSON bundles (SecretBundle, KeyBundle, CertificateBundle, policy, operation, issuer, lists)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
+from devstack.keyvault.operations import validity_end
 from devstack.tenant.pki import b64url, x5t
-from devstack.tenant.vault import CertificateVersion, KeyVersion, SecretVersion
+from devstack.tenant.vault import (
+    CertificateOperation,
+    CertificateView,
+    IssuerObject,
+    KeyVersion,
+    SecretVersion,
+)
 
 # Soft delete with purge protection off: what a vault created with defaults reports.
 RECOVERY_LEVEL = "Recoverable+Purgeable"
@@ -89,8 +96,13 @@ class Serializer:
         return {"kid": f"{self.vault}/keys/{kv.name}/{kv.version}", "value": b64url(value)}
 
     # -- certificates -----------------------------------------------------------------------
-    def certificate_item(self, cv: CertificateVersion, *, versioned: bool) -> dict[str, Any]:
+    def certificate_item(self, cv: CertificateView, *, versioned: bool) -> dict[str, Any]:
         cid = f"{self.vault}/certificates/{cv.name}" + (f"/{cv.version}" if versioned else "")
+        if isinstance(cv, CertificateOperation):
+            # The pending version: disabled, dated by its policy, no thumbprint yet.
+            end = validity_end(cv.created, cv.validity_months)
+            attrs = _attributes(cv.created, False, nbf=epoch(cv.created), exp=epoch(end))
+            return {"id": cid, "attributes": attrs, "tags": cv.tags}
         return {
             "id": cid,
             "x5t": x5t(cv.certificate),
@@ -103,28 +115,30 @@ class Serializer:
             "tags": cv.tags,
         }
 
-    def certificate(self, cv: CertificateVersion) -> dict[str, Any]:
+    def certificate(self, cv: CertificateView) -> dict[str, Any]:
+        item = self.certificate_item(cv, versioned=True)
+        if isinstance(cv, CertificateOperation):
+            return item | {"policy": self.policy(cv), "pending": {"id": self._pending_id(cv.name)}}
         der = cv.certificate.public_bytes(serialization.Encoding.DER)
-        return self.certificate_item(cv, versioned=True) | {
+        return item | {
             "kid": f"{self.vault}/keys/{cv.name}/{cv.version}",
             "sid": f"{self.vault}/secrets/{cv.name}/{cv.version}",
             "cer": base64.b64encode(der).decode("ascii"),
             "policy": self.policy(cv),
         }
 
-    def policy(self, cv: CertificateVersion) -> dict[str, Any]:
-        key_size = cv.certificate.public_key().key_size  # type: ignore[union-attr]
+    def policy(self, cv: CertificateView) -> dict[str, Any]:
         return {
             "id": f"{self.vault}/certificates/{cv.name}/policy",
             "key_props": {
                 "exportable": cv.exportable,
                 "kty": "RSA",
-                "key_size": key_size,
+                "key_size": cv.key_size,
                 "reuse_key": False,
             },
             "secret_props": {"contentType": cv.content_type},
             "x509_props": {
-                "subject": cv.subject or cv.certificate.subject.rfc4514_string(),
+                "subject": cv.subject,
                 "sans": {},
                 "ekus": ["1.3.6.1.5.5.7.3.2"],
                 "key_usage": ["digitalSignature", "keyEncipherment"],
@@ -134,22 +148,66 @@ class Serializer:
             "lifetime_actions": [
                 {"trigger": {"lifetime_percentage": 80}, "action": {"action_type": "AutoRenew"}}
             ],
-            "issuer": {"name": "Self"},
+            "issuer": {"name": cv.issuer_name},
             "attributes": {"enabled": True, "created": epoch(cv.created), "updated": epoch(cv.created)},
         }
 
-    def pending(self, cv: CertificateVersion, *, status: str = "completed") -> dict[str, Any]:
-        """A CertificateOperation. Creation here is immediate, but the create answer still says
-        `inProgress` as Key Vault's does: the SDK's poller starts only from an unfinished operation
-        and would otherwise return None."""
-        return {
-            "id": f"{self.vault}/certificates/{cv.name}/pending",
-            "issuer": {"name": "Self"},
-            "cancellation_requested": False,
-            "status": status,
-            "target": f"{self.vault}/certificates/{cv.name}",
-            "request_id": cv.version,
+    def operation(
+        self, op: CertificateView, *, status: str | None = None, details: str | None = None
+    ) -> dict[str, Any]:
+        """A CertificateOperation. A certificate created without one (imported) reads as completed.
+
+        `status` / `details` override: a `Self` create is complete at once, but its answer says
+        `inProgress` as Key Vault's does (the SDK's poller starts only from an unfinished one)."""
+        body: dict[str, Any] = {
+            "id": self._pending_id(op.name),
+            "issuer": {"name": op.issuer_name},
         }
+        if not isinstance(op, CertificateOperation):
+            return body | {
+                "cancellation_requested": False,
+                "status": "completed",
+                "target": f"{self.vault}/certificates/{op.name}",
+                "request_id": op.version,
+            }
+        status = status or op.status
+        body |= {
+            "csr": base64.b64encode(op.csr).decode("ascii"),
+            "cancellation_requested": op.cancellation_requested,
+            "status": status,
+        }
+        if details or (status == op.status and op.status_details):
+            body["status_details"] = details or op.status_details
+        if op.error and status == op.status:
+            body["error"] = dict(op.error)
+        if status == "completed":
+            body["target"] = f"{self.vault}/certificates/{op.name}"
+        return body | {"request_id": op.request_id}
+
+    def _pending_id(self, name: str) -> str:
+        return f"{self.vault}/certificates/{name}/pending"
+
+    # -- issuers ----------------------------------------------------------------------------
+    def issuer_item(self, issuer: IssuerObject) -> dict[str, Any]:
+        return {"id": f"{self.vault}/certificates/issuers/{issuer.name}", "provider": issuer.provider}
+
+    def issuer(self, issuer: IssuerObject) -> dict[str, Any]:
+        """An IssuerBundle: the password (`pwd`) is kept by the vault and never returned."""
+        bundle = self.issuer_item(issuer)
+        if issuer.account_id is not None or issuer.password is not None:
+            bundle["credentials"] = {"account_id": issuer.account_id} if issuer.account_id else {}
+        org: dict[str, Any] = {"zip": 0}
+        if issuer.organization_id:
+            org["id"] = issuer.organization_id
+        if issuer.admin_details:
+            org["admin_details"] = [dict(a) for a in issuer.admin_details]
+        bundle["org_details"] = org
+        bundle["attributes"] = {
+            "enabled": issuer.enabled,
+            "created": epoch(issuer.created),
+            "updated": epoch(issuer.updated),
+        }
+        return bundle
 
     # -- lists ------------------------------------------------------------------------------
     def page(self, items: list[dict[str, Any]], next_link: str | None) -> dict[str, Any]:

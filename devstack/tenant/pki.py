@@ -95,18 +95,28 @@ def x5t_s256(cert: x509.Certificate) -> str:
 class CertificateAuthority:
     """A root CA generated at start; issues TLS server and client-credential certificates."""
 
-    def __init__(self, common_name: str = "devstack offline tenant CA") -> None:
+    def __init__(
+        self,
+        common_name: str = "devstack offline tenant CA",
+        *,
+        parent: CertificateAuthority | None = None,
+        organization: str | None = None,
+    ) -> None:
+        """A root CA; with `parent`, an intermediate (issuing) CA signed by it, one level deep."""
         self.key = new_rsa_key()
         now = utcnow()
-        self.certificate = (
+        subject = _name(common_name)
+        if organization:
+            subject = x509.Name([*subject, x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization)])
+        builder = (
             x509.CertificateBuilder()
-            .subject_name(_name(common_name))
-            .issuer_name(_name(common_name))
+            .subject_name(subject)
+            .issuer_name(parent.certificate.subject if parent else subject)
             .public_key(self.key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - dt.timedelta(days=1))
             .not_valid_after(now + dt.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0 if parent else None), critical=True)
             .add_extension(
                 x509.KeyUsage(
                     digital_signature=True,
@@ -122,8 +132,12 @@ class CertificateAuthority:
                 critical=True,
             )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(self.key.public_key()), critical=False)
-            .sign(self.key, hashes.SHA256())
         )
+        if parent:
+            builder = builder.add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(parent.key.public_key()), critical=False
+            )
+        self.certificate: x509.Certificate = builder.sign(parent.key if parent else self.key, hashes.SHA256())
 
     def pem(self) -> bytes:
         return self.certificate.public_bytes(serialization.Encoding.PEM)
@@ -136,15 +150,18 @@ class CertificateAuthority:
         not_before: dt.datetime | None = None,
         not_after: dt.datetime | None = None,
         server_names: list[str] | None = None,
+        subject: x509.Name | None = None,
     ) -> IssuedCertificate:
-        """Issue a leaf: a TLS server certificate when `server_names` is given, else a client certificate."""
+        """Issue a leaf: a TLS server certificate when `server_names` is given, else a client certificate.
+
+        `subject` (a whole distinguished name) replaces `CN=common_name` when given."""
         key = key or new_rsa_key()
         now = utcnow()
         not_before = not_before or now - dt.timedelta(minutes=5)
         not_after = not_after or now + dt.timedelta(days=365)
         builder = (
             x509.CertificateBuilder()
-            .subject_name(_name(common_name))
+            .subject_name(subject or _name(common_name))
             .issuer_name(self.certificate.subject)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
@@ -172,3 +189,46 @@ class CertificateAuthority:
             )
         cert = builder.sign(self.key, hashes.SHA256())
         return IssuedCertificate(certificate=cert, key=key, chain=[self.certificate])
+
+
+def self_signed(
+    subject: x509.Name, key: rsa.RSAPrivateKey, *, not_before: dt.datetime, not_after: dt.datetime
+) -> IssuedCertificate:
+    """A leaf issued by itself (issuer == subject, signed with its own key): Key Vault's `Self` issuer.
+
+    Extensions as Key Vault's default policy: not a CA, digitalSignature + keyEncipherment,
+    client authentication (the policy's `ekus`)."""
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=False,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return IssuedCertificate(certificate=cert, key=key)
+
+
+def signing_request(subject: x509.Name, key: rsa.RSAPrivateKey) -> bytes:
+    """A PKCS#10 request (DER) for `subject`, signed by `key`: the `csr` of a pending certificate."""
+    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.DER)

@@ -1,7 +1,9 @@
 """Key Vault's objects: secrets, keys and certificates, each with versions (newest last).
 
 A certificate version is backed by a key and a secret of the same name and version, as in
-Key Vault: the private key of an exportable certificate is read through the secret.
+Key Vault: the private key of an exportable certificate is read through the secret. A create
+that waits for an issuer (or a merge) is a `CertificateOperation`; its version exists only
+as the pending one until it completes. Certificate issuers are `IssuerObject`s.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
-from devstack.tenant.pki import IssuedCertificate, utcnow
+from devstack.tenant.pki import CertificateAuthority, IssuedCertificate, utcnow
 
 PKCS12 = "application/x-pkcs12"
 PEM = "application/x-pem-file"
@@ -66,6 +68,56 @@ class CertificateVersion:
     subject: str = ""
     validity_months: int = 12
     tags: dict[str, str] = field(default_factory=dict)
+    issuer_name: str = "Self"  # the policy's issuer: a renewal goes through the same one
+    key_size: int = 2048
+
+
+@dataclass
+class IssuerObject:
+    """A certificate issuer in the vault (`/certificates/issuers/{name}`); the password is never returned."""
+
+    name: str
+    provider: str
+    account_id: str | None = None
+    password: str | None = None
+    organization_id: str | None = None
+    admin_details: list[dict[str, str]] = field(default_factory=list)
+    enabled: bool = True
+    created: dt.datetime = field(default_factory=utcnow)
+    updated: dt.datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class CertificateOperation:
+    """A create's CertificateOperation; while `inProgress`, `version` is the certificate's pending version."""
+
+    name: str
+    version: str
+    request_id: str
+    issuer_name: str
+    key: rsa.RSAPrivateKey
+    csr: bytes  # DER PKCS#10
+    subject: str
+    validity_months: int
+    content_type: str
+    exportable: bool
+    key_size: int
+    provider: str | None = None  # the issuing provider that will sign it, if the emulator is one
+    ready_at: float = 0.0  # time.monotonic() from which the provider issues
+    status: str = "inProgress"
+    status_details: str | None = None
+    error: dict[str, str] | None = None
+    cancellation_requested: bool = False
+    created: dt.datetime = field(default_factory=utcnow)
+    tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status == "inProgress"
+
+
+# What a certificate read may answer: a version, or the pending one of an operation in progress.
+CertificateView = CertificateVersion | CertificateOperation
 
 
 @dataclass
@@ -73,6 +125,9 @@ class VaultStore:
     secrets: dict[str, list[SecretVersion]] = field(default_factory=dict)
     keys: dict[str, list[KeyVersion]] = field(default_factory=dict)
     certificates: dict[str, list[CertificateVersion]] = field(default_factory=dict)
+    issuers: dict[str, IssuerObject] = field(default_factory=dict)  # by lower-case name
+    operations: dict[str, CertificateOperation] = field(default_factory=dict)  # by certificate name
+    issuing_cas: dict[str, CertificateAuthority] = field(default_factory=dict)  # by provider
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def set_secret(
@@ -96,10 +151,17 @@ class VaultStore:
         return sv
 
     def import_certificate(
-        self, name: str, issued: IssuedCertificate, *, content_type: str = PKCS12, exportable: bool = True
+        self,
+        name: str,
+        issued: IssuedCertificate,
+        *,
+        content_type: str = PKCS12,
+        exportable: bool = True,
+        version: str | None = None,
+        issuer_name: str = "Self",
     ) -> CertificateVersion:
         """Add a certificate version, its backing key and secret: one version id for all."""
-        version = new_version()
+        version = version or new_version()
         value = secret_value(issued, content_type=content_type, with_key=exportable)
         cv = CertificateVersion(
             name=name,
@@ -108,6 +170,8 @@ class VaultStore:
             content_type=content_type,
             exportable=exportable,
             subject=issued.certificate.subject.rfc4514_string(),
+            issuer_name=issuer_name,
+            key_size=issued.key.key_size,
         )
         kv = KeyVersion(name=name, version=version, key=issued.key, exportable=exportable, managed=True)
         with self.lock:

@@ -3,42 +3,12 @@
 from __future__ import annotations
 
 import secrets
-import time
-from typing import Any
 
 import pytest
-from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 from azure.keyvault.certificates import CertificateClient, CertificatePolicy, KeyType
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-
-from devstack.offline_tenant import OfflineTenant
-
-
-class _Deployer:
-    """Adele Vance's Key Vault token (she holds Key Vault Certificates Officer in the seed)."""
-
-    def __init__(self, devstack: OfflineTenant) -> None:
-        tenant = devstack.tenant
-        user = tenant.user(f"adele.vance@{tenant.default_domain}")
-        assert user is not None
-        self._token, self._exp = tenant.issuer.issue(
-            user.principal(), "https://vault.azure.net", scopes=["user_impersonation"]
-        )
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken(self._token, int(self._exp or time.time() + 3600))
-
-
-@pytest.fixture
-def client(devstack: OfflineTenant) -> CertificateClient:
-    return CertificateClient(
-        devstack.servers["keyvault"].url,
-        _Deployer(devstack),
-        verify_challenge_resource=False,
-        connection_verify=devstack.state()["caBundle"],
-    )
 
 
 def _policy(size: int) -> CertificatePolicy:
