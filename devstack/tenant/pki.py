@@ -159,18 +159,10 @@ class CertificateAuthority:
         now = utcnow()
         not_before = not_before or now - dt.timedelta(minutes=5)
         not_after = not_after or now + dt.timedelta(days=365)
-        builder = (
-            x509.CertificateBuilder()
-            .subject_name(subject or _name(common_name))
-            .issuer_name(self.certificate.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_after)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False
-            )
+        builder = _leaf(
+            subject or _name(common_name), self.certificate.subject, key, not_before, not_after
+        ).add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False
         )
         if server_names:
             sans: list[x509.GeneralName] = []
@@ -199,14 +191,7 @@ def self_signed(
     Extensions as Key Vault's default policy: not a CA, digitalSignature + keyEncipherment,
     client authentication (the policy's `ekus`)."""
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        _leaf(subject, subject, key, not_before, not_after)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
@@ -226,6 +211,26 @@ def self_signed(
         .sign(key, hashes.SHA256())
     )
     return IssuedCertificate(certificate=cert, key=key)
+
+
+def _leaf(
+    subject: x509.Name,
+    issuer: x509.Name,
+    key: rsa.RSAPrivateKey,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+) -> x509.CertificateBuilder:
+    """An end-entity certificate's common part: names, key, validity, not a CA."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+    )
 
 
 def signing_request(subject: x509.Name, key: rsa.RSAPrivateKey) -> bytes:

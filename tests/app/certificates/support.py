@@ -121,6 +121,11 @@ def app_keys(devstack: OfflineTenant, http: requests.Session, app_id: str) -> di
     return {str(k["customKeyIdentifier"]).upper(): k for k in got.json()["keyCredentials"]}
 
 
+def writes(found: dict[str, int]) -> dict[str, int]:
+    """The writing operations among request counts (`operations`)."""
+    return {k: v for k, v in found.items() if k in WRITES}
+
+
 def operations(devstack: OfflineTenant, http: requests.Session, *, reset: bool = False) -> dict[str, int]:
     """Requests by operation on Key Vault and Graph since the last reset."""
     found: dict[str, int] = {}

@@ -20,15 +20,11 @@ from shared.certificates.__main__ import main
 from shared.errors import ConfigurationError
 from shared.identity import connection, reset_connections
 from tests import caller_tokens as ct
-from tests.app.certificates.support import WRITES, app_keys, new_app, operations
+from tests.app.certificates.support import app_keys, new_app, operations, writes
 from tests.app.context.support import call_context
 from tests.conftest import tls_session
 
 JWT = re.compile(r"eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+")
-
-
-def _writes(found: dict[str, int]) -> dict[str, int]:
-    return {k: v for k, v in found.items() if k in WRITES}
 
 
 def test_from_nothing_the_deployer_creates_and_registers_then_a_second_run_changes_nothing(
@@ -59,7 +55,7 @@ def test_from_nothing_the_deployer_creates_and_registers_then_a_second_run_chang
     assert "eyJ" not in out.out + out.err  # no token (nor any JWT) printed
     assert "PRIVATE KEY" not in out.out + out.err
     first_run = operations(devstack, http)
-    assert _writes(first_run) == {"CreateCertificate": 1, "UpdateApplication": 1}
+    assert writes(first_run) == {"CreateCertificate": 1, "UpdateApplication": 1}
     keys = app_keys(devstack, http, app["appId"])
     new = next(t for t in keys if t != old)
     assert set(keys) == {old, new}  # PATCH replaced the collection, and the expired key is still there
@@ -80,7 +76,7 @@ def test_from_nothing_the_deployer_creates_and_registers_then_a_second_run_chang
     assert again[0].thumbprint == new
     assert "boot: unchanged" in again[0].lines()[0]
     second_run = operations(devstack, http)
-    assert _writes(second_run) == {}
+    assert writes(second_run) == {}
     assert set(app_keys(devstack, http, app["appId"])) == {old, new}
     print(f"\nbootstrap requests: first run {first_run}, second run {second_run}")
 
@@ -116,7 +112,7 @@ def test_an_app_with_a_valid_certificate_registers_the_next_with_add_key(
     assert added.registered == ADD_KEY
     assert added.signed_by == made.thumbprint
     found = operations(devstack, http)
-    assert _writes(found) == {"CreateCertificate": 1, "AddKey": 1}
+    assert writes(found) == {"CreateCertificate": 1, "AddKey": 1}
     if first == "keyvault-key":
         assert found.get("Sign", 0) >= 2  # Key Vault signed the app's client assertion and the proof
     assert set(app_keys(devstack, http, app["appId"])) == {made.thumbprint, added.thumbprint}
@@ -164,7 +160,7 @@ def test_dry_run_reads_and_changes_nothing(
     assert item["created"] is True
     assert item["registered"] == PATCH
     assert item["thumbprint"] is None
-    assert _writes(operations(devstack, http)) == {}
+    assert writes(operations(devstack, http)) == {}
     assert app_keys(devstack, http, app["appId"]) == {}
 
 

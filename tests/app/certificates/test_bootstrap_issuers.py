@@ -16,12 +16,8 @@ from shared.certificates import PATCH, bootstrap
 from shared.certificates.__main__ import PENDING, main
 from shared.identity import connection, reset_connections
 from tests.app.certificates.issuers import ca_pace, chain_of, new_issuer
-from tests.app.certificates.support import WRITES, app_keys, new_app, operations
+from tests.app.certificates.support import app_keys, new_app, operations, writes
 from tests.app.context.support import call_context
-
-
-def _writes(found: dict[str, int]) -> dict[str, int]:
-    return {k: v for k, v in found.items() if k in WRITES}
 
 
 def test_a_ca_issuer_issues_the_first_certificate_with_its_chain_and_the_bootstrap_registers_it(
@@ -42,7 +38,7 @@ def test_a_ca_issuer_issues_the_first_certificate_with_its_chain_and_the_bootstr
     assert f"CN=ca bootstrap, issuer {issuer}, RSA 2048, exportable, 12 months" in out
     assert "by updating keyCredentials as the deployer" in out
     first = operations(devstack, http)
-    assert _writes(first) == {"CreateCertificate": 1, "UpdateApplication": 1}
+    assert writes(first) == {"CreateCertificate": 1, "UpdateApplication": 1}
     assert first.get("GetCertificateIssuer") == 1  # the issuer is checked before anything is created
     assert first.get("GetCertificateOperation", 0) >= 1  # then the CA's answer is waited for
 
@@ -66,7 +62,7 @@ def test_a_ca_issuer_issues_the_first_certificate_with_its_chain_and_the_bootstr
     assert not again.changed
     assert again.thumbprint == made
     second = operations(devstack, http)
-    assert _writes(second) == {}
+    assert writes(second) == {}
     print(f"\nCA bootstrap requests: first run {first}, second run {second}")
 
 
@@ -87,7 +83,7 @@ def test_an_issuer_the_vault_does_not_have_is_refused_before_anything_is_created
     assert "has no certificate issuer no-such-ca (CERTIFICATES__NOPE__ISSUER)" in err
     assert "az keyvault certificate issuer create" in err
     assert "CERTIFICATES__NOPE__ISSUER=Self" in err
-    assert _writes(operations(devstack, http)) == {}
+    assert writes(operations(devstack, http)) == {}
     assert devstack.tenant.vault.latest_certificate(name) is None
     assert app_keys(devstack, http, app["appId"]) == {}
 
@@ -122,7 +118,7 @@ def test_a_ca_still_working_leaves_the_request_with_key_vault_and_a_second_run_r
     out = capsys.readouterr().out
     assert "slow: created" not in out  # the first run asked for it; this one finds it issued
     assert "slow: registered it on app" in out
-    assert _writes(operations(devstack, http)) == {"CreateCertificate": 1, "UpdateApplication": 1}
+    assert writes(operations(devstack, http)) == {"CreateCertificate": 1, "UpdateApplication": 1}
     [registered] = list(app_keys(devstack, http, app["appId"]))
     assert f"slow: thumbprint {registered}" in out
     reset_connections()
