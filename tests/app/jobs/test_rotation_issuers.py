@@ -125,3 +125,19 @@ def test_a_renewal_the_ca_refuses_fails_at_create_and_the_old_certificate_keeps_
     assert len(rotating.devstack.tenant.vault.certificates[name]) == versions
     assert thumbprints() >= {old}
     assert fresh_token("rot")
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "481"])
+def test_a_bad_issuance_wait_is_named_and_nothing_is_requested(rotating: Rotating, value: str) -> None:
+    """ISSUANCE_WAIT_SECONDS outside 0-480: the run fails naming the setting, before any create."""
+    old = rotating.certificate("certificate")
+    rotating.monkeypatch.setenv("JOB_CERTIFICATE_ROTATION_ISSUANCE_WAIT_SECONDS", value)
+    operations(rotating.devstack, rotating.http, reset=True)
+    failed = rotating.run(JOB)
+    assert failed.status is Status.FAILED
+    assert failed.error is not None
+    assert f"JOB_CERTIFICATE_ROTATION_ISSUANCE_WAIT_SECONDS must be 0 to 480 seconds, not '{value}'." in (
+        failed.error.message
+    )
+    assert "CreateCertificate" not in operations(rotating.devstack, rotating.http)
+    assert thumbprints() >= {old}
