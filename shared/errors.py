@@ -114,7 +114,7 @@ class CertificatePendingError(KeyVaultError):
     `issuer` names the Key Vault issuer; `details` is Key Vault's own status text."""
 
     def __init__(
-        self, message: str, *, issuer: str, details: str | None = None, hint: str | None = None
+        self, message: str, *, issuer: str = "", details: str | None = None, hint: str | None = None
     ) -> None:
         super().__init__(message, code="CertificatePending", hint=hint)
         self.issuer = issuer

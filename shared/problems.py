@@ -26,6 +26,7 @@ import azure.functions as func
 from shared.errors import (
     AuthenticationFailedError,
     AutomationError,
+    CertificatePendingError,
     ConfigurationError,
     CredentialError,
     IdentityUnavailableError,
@@ -108,6 +109,8 @@ _MAP: tuple[tuple[type[AutomationError], int, str, str], ...] = (
     (IdentityUnavailableError, 503, "identity-unavailable", "Managed identity endpoint unavailable"),
     (AuthenticationFailedError, 502, "authentication-failed", "Sign-in refused"),
     (CredentialError, 502, "credential-failed", "Could not get a token"),
+    # Not a failure: Key Vault's CA issuer is still working on a certificate; ask again later.
+    (CertificatePendingError, 503, "certificate-pending", "Certificate not issued yet"),
     (KeyVaultError, 502, "key-vault", "Key Vault request failed"),
     (UpstreamError, 502, "upstream", "Upstream service failed"),
     (StorageError, 503, "storage", "Storage unavailable"),

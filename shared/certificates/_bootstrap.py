@@ -336,18 +336,7 @@ def _bootstrap_with(
     requested = current is None  # this run asks Key Vault for the certificate
     created = requested or current.pending  # pending: an earlier run's request is with the issuer
     try:
-        if current is not None and current.pending and not dry_run:
-            with _step("create", name, vault_hint=vault_hint):
-                current = vault.await_certificate(policy.certificate, setting=setting, wait_s=wait_s)
-        elif current is None:
-            if not policy.self_signed:
-                with _step("create", name, vault_hint=vault_hint):
-                    _require_issuer(vault, conn, policy)
-            if not dry_run:
-                with _step("create", name, vault_hint=vault_hint):
-                    current = vault.create_certificate(
-                        policy.certificate, policy.key_vault_policy(), setting=setting, wait_s=wait_s
-                    )
+        current = _issued(vault, conn, policy, current, vault_hint=vault_hint, dry_run=dry_run, wait_s=wait_s)
     except BootstrapError as exc:
         pending = exc.__cause__
         if not isinstance(pending, CertificatePendingError):
@@ -401,6 +390,36 @@ def _bootstrap_with(
         registered=registered,
         signed_by=signed_by,
     )
+
+
+def _issued(
+    vault: Any,
+    conn: ConnectionSettings,
+    policy: Policy,
+    current: Any,
+    *,
+    vault_hint: str,
+    dry_run: bool,
+    wait_s: float,
+) -> Any:
+    """The connection's issued certificate: `current`, or the one an earlier run's request brings
+    (waited on), or a new one (its issuer checked first). A dry run asks for nothing. A CA that has
+    not issued within `wait_s` raises BootstrapError caused by CertificatePendingError."""
+    setting = _setting(conn)
+    if current is not None and current.pending and not dry_run:
+        with _step("create", conn.name, vault_hint=vault_hint):
+            return vault.await_certificate(policy.certificate, setting=setting, wait_s=wait_s)
+    if current is not None:
+        return current
+    if not policy.self_signed:
+        with _step("create", conn.name, vault_hint=vault_hint):
+            _require_issuer(vault, conn, policy)
+    if dry_run:
+        return None
+    with _step("create", conn.name, vault_hint=vault_hint):
+        return vault.create_certificate(
+            policy.certificate, policy.key_vault_policy(), setting=setting, wait_s=wait_s
+        )
 
 
 def _require_issuer(vault: Any, conn: ConnectionSettings, policy: Policy) -> None:

@@ -62,6 +62,7 @@ def test_extensions_cannot_override_standard_members() -> None:
         (errors.CredentialError("no token"), 502),
         (errors.KeyVaultError("not found", status=404, code="SecretNotFound"), 502),
         (errors.CertificateError("expired"), 502),
+        (errors.CertificatePendingError("the CA has not issued it yet", issuer="corp-ca"), 503),
         (errors.UpstreamError("graph said no", step="graph", status=403), 502),
         (errors.ConfigurationError("CONNECTIONS__X__CREDENTIAL is missing"), 503),
     ],
